@@ -1,0 +1,119 @@
+package machine
+
+import "unsafe"
+
+// This file is the narrow API level 1 uses. Functions here are ordinary Go
+// called from goroutines; they reach level-0 state without privileged
+// instructions or through private syscalls.
+
+// Cmdline returns the kernel command line given by the boot loader.
+func Cmdline() string {
+	return unsafe.String(&cmdlineBuf[0], cmdlineLen)
+}
+
+// Initrd returns the initrd module (a newc cpio archive), or nil. The slice
+// aliases physical memory reserved at boot.
+func Initrd() []byte {
+	if initrdSize == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(ptr(phys2virt(initrdPhys))), initrdSize)
+}
+
+// Exit powers the machine off with the given exit status (0-255).
+func Exit(status int) {
+	exitMachine(status)
+}
+
+// Stage is a named boot milestone with its monotonic time in ns.
+type Stage struct {
+	Name string
+	NS   uint64
+}
+
+var (
+	stages  [32]Stage
+	nStages int
+)
+
+//go:nosplit
+func mark(name string) {
+	if nStages < len(stages) {
+		stages[nStages] = Stage{name, nanotime()}
+		nStages++
+	}
+}
+
+// Mark records a boot milestone for the bootchart.
+func Mark(name string) { mark(name) }
+
+// Stages returns the milestones recorded so far.
+func Stages() []Stage { return stages[:nStages] }
+
+// EntryTSC reports the TSC value at kernel entry converted to ns before
+// monotonic time 0 (always 0: monotonic time starts at entry).
+func NCPU() int { return ncpu }
+
+// CPUVendorModel reports CPUID information used by /proc/cpuinfo later.
+func HasRDRAND() bool {
+	_, _, c, _ := cpuid(1, 0)
+	return c&(1<<30) != 0
+}
+
+// Walltime returns the Unix time in nanoseconds.
+func Walltime() int64 { return walltime() }
+
+// Threads reports the number of kernel threads.
+func Threads() int { return nThreads }
+
+// Fault deliberately triggers a CPU exception in kernel code, for testing
+// the crash report: kind "pf" (page fault on an unmapped kernel address),
+// "ud" (invalid opcode), "gp" (non-canonical address).
+func Fault(kind string) {
+	switch kind {
+	case "ud":
+		ud2()
+	case "gp":
+		_ = load64(0x8000_0000_0000_0000)
+	default:
+		_ = load64(0x7fff_0000_0000)
+	}
+}
+
+func ud2()
+
+// privateSyscall serves gosv's private syscalls (numbers sysGosvBase+n).
+//
+//go:nosplit
+func privateSyscall(c *cpuData, f *frame, n int) {
+	switch n {
+	default:
+		ret(f, negErrno(eNOSYS))
+	}
+}
+
+// appFault and appSyscall are reached from ring 3 (see app.go).
+//
+//go:nosplit
+func appFault(c *cpuData, f *frame, cr2 uintptr) {
+	fatalTrap(f, cr2)
+}
+
+//go:nosplit
+func appSyscall(c *cpuData, f *frame) {
+	fatalTrap(f, 0)
+}
+
+// Counters of level-0 events, for diagnostics and tests.
+var (
+	nTimerIRQ  uint64
+	nSyscalls  uint64
+	nSwitches  uint64
+	nPageFault uint64
+)
+
+// Counters returns timer interrupts, runtime syscalls, context switches
+// and demand page faults since boot.
+func Counters() (timer, syscalls, switches, faults uint64) {
+	return nTimerIRQ, nSyscalls, nSwitches, nPageFault
+}

@@ -1,0 +1,144 @@
+package machine
+
+
+// Set by entry64 / boot0.
+var (
+	startInfoPhys uintptr // physical address of struct hvm_start_info
+	rt0SP         uintptr // stack pointer handed to _rt0_amd64_linux
+	bootTSC       uint64
+	xsaveLen      uintptr = 512
+	scratchTLS    [8]uint64
+)
+
+func pvhEntry()
+func entry64()
+
+// boot0 runs on the boot stack before the Go runtime exists: no heap, no
+// goroutines, no stack growth. It brings the machine up far enough for the
+// runtime's first syscalls and builds a Linux-like initial process stack.
+//
+//go:nosplit
+func boot0() {
+	bootTSC = rdtsc()
+	uartInit(com1)
+	uartInit(comControl)
+	parseStartInfo()
+	initFPU()
+
+	// Drop the identity map of low memory: the app owns [0, AppLimit).
+	pml4Phys = bootPML4Phys
+	store64(phys2virt(bootPML4Phys), 0)
+	writeCR3(bootPML4Phys)
+
+	initFrames(imageEnd() - DirectMapBase)
+	initTime()
+	mark("entry")
+	initIDT()
+	c := &cpus[0]
+	initCPU(c, 0)
+	mark("cpu")
+
+	// The boot thread (the runtime's m0) and CPU 0's idle thread.
+	fpuInit = phys2virt(allocFrame())
+	fpuSaveTo(fpuInit)
+	t := newThread()
+	th(t).state = tsRunning
+	c.cur = t
+	c.idle = newIdleThread()
+	setTimerDeadline(0)
+
+	rt0SP = buildInitialStack(phys2virt(bootStackTop))
+	mark("runtime")
+}
+
+//go:nosplit
+func newIdleThread() uintptr {
+	tp := newThread()
+	t := th(tp)
+	t.state = tsIdle
+	t.regs.rip = uint64(idleLoopAddr())
+	t.regs.cs = kernelCode
+	t.regs.ss = kernelData
+	t.regs.rflags = 0x202
+	t.regs.rsp = uint64(allocKernelStack(PageSize))
+	nThreads--
+	return tp
+}
+
+// initFPU enables SSE (done in entry64) and, when present, XSAVE with
+// every user state component the CPU supports among x87, SSE, AVX and
+// AVX-512 (XCR0; SDM 13.3), and sizes the per-context image.
+//
+//go:nosplit
+func initFPU() {
+	_, _, c, _ := cpuid(1, 0)
+	if c&(1<<26) == 0 {
+		return // FXSAVE only
+	}
+	writeCR4(readCR4() | 1<<18) // OSXSAVE
+	a, _, _, _ := cpuid(0xD, 0)
+	xcr0 := uint64(a) & 0xE7 // x87, SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM
+	if xcr0&0xE0 != 0xE0 {
+		xcr0 &^= 0xE0 // AVX-512 only as a whole
+	}
+	xsetbv(0, xcr0)
+	_, b, _, _ := cpuid(0xD, 0)
+	haveXSAVE = true
+	xsaveLen = (uintptr(b) + 63) &^ 63
+	if xsaveLen > PageSize {
+		puts("gosv: boot: XSAVE area larger than a page\n")
+		exitMachine(125)
+	}
+	fpuSize = xsaveLen
+}
+
+// Environment of the kernel's own Go runtime (BRINGUP.md).
+const kernelEnv = "GODEBUG=asyncpreemptoff=1,decoratemappings=0,updatemaxprocs=0"
+
+// buildInitialStack lays out argc, argv, envp and auxv below top the way
+// Linux starts a process (psABI 3.4.1) and returns the stack pointer.
+//
+//go:nosplit
+func buildInitialStack(top uintptr) uintptr {
+	p := top
+	// Strings.
+	p -= uintptr(len(kernelEnv) + 1)
+	env := p
+	copyString(env, kernelEnv)
+	p -= uintptr(len("gosv-kernel") + 1)
+	arg0 := p
+	copyString(arg0, "gosv-kernel")
+	p -= 16
+	random := p
+	for i := uintptr(0); i < 16; i += 8 {
+		v, _ := rdrand()
+		store64(random+i, v^rdtsc())
+	}
+	p &^= 15
+	// auxv (4 pairs), envp (2), argv (2), argc (1): 13 words; keep sp 16-aligned.
+	p -= 14 * 8
+	sp := p
+	store64(sp+0, 1)
+	store64(sp+8, uint64(arg0))
+	store64(sp+16, 0)
+	store64(sp+24, uint64(env))
+	store64(sp+32, 0)
+	store64(sp+40, 6) // AT_PAGESZ
+	store64(sp+48, PageSize)
+	store64(sp+56, 25) // AT_RANDOM
+	store64(sp+64, uint64(random))
+	_, _, _, d := cpuid(1, 0)
+	store64(sp+72, 16) // AT_HWCAP
+	store64(sp+80, uint64(d))
+	store64(sp+88, 0) // AT_NULL
+	store64(sp+96, 0)
+	return sp
+}
+
+//go:nosplit
+func copyString(dst uintptr, s string) {
+	for i := 0; i < len(s); i++ {
+		*(*byte)(ptr(dst + uintptr(i))) = s[i]
+	}
+	*(*byte)(ptr(dst + uintptr(len(s)))) = 0
+}

@@ -1,0 +1,169 @@
+package machine
+
+
+// The kernel runtime's file descriptors: just what its netpoller uses, an
+// epoll instance and eventfds (epoll(7), eventfd(2)). Fds 0-2 are the console.
+const (
+	kfdFree = iota
+	kfdEpoll
+	kfdEventfd
+	maxKfd = 32
+	epollIn = 0x1
+)
+
+type kfile struct {
+	kind  int
+	count uint64 // eventfd counter
+	// epoll registrations: fd and the user data word
+	regFd   [8]int
+	regData [8]uint64
+	regEv   [8]uint32
+	nreg    int
+}
+
+var (
+	kfds         [maxKfd]kfile
+	epollWaiters uintptr
+)
+
+//go:nosplit
+func newKfd(kind int) int64 {
+	schedLock.lock()
+	defer0 := int64(negErrno(eMFILE))
+	for i := 3; i < maxKfd; i++ {
+		if kfds[i].kind == kfdFree {
+			kfds[i] = kfile{kind: kind}
+			defer0 = int64(i)
+			break
+		}
+	}
+	schedLock.unlock()
+	return defer0
+}
+
+//go:nosplit
+func kclose(fd int) int64 {
+	if fd < 3 || fd >= maxKfd || kfds[fd].kind == kfdFree {
+		return negErrno(eBADF)
+	}
+	schedLock.lock()
+	kfds[fd].kind = kfdFree
+	schedLock.unlock()
+	return 0
+}
+
+//go:nosplit
+func kwrite(c *cpuData, f *frame, fd int, buf, n uintptr) int64 {
+	if fd == 1 || fd == 2 {
+		for i := uintptr(0); i < n; i++ {
+			putc(*(*byte)(ptr(buf + i)))
+		}
+		return int64(n)
+	}
+	if fd < 3 || fd >= maxKfd || kfds[fd].kind != kfdEventfd || n < 8 {
+		return negErrno(eBADF)
+	}
+	schedLock.lock()
+	kfds[fd].count += load64(buf)
+	// Wake every epoll waiter: the eventfd became readable.
+	for epollWaiters != 0 {
+		tp := epollWaiters
+		wake(tp, 0)
+	}
+	schedLock.unlock()
+	return 8
+}
+
+//go:nosplit
+func kread(fd int, buf, n uintptr) int64 {
+	if fd < 3 || fd >= maxKfd || kfds[fd].kind != kfdEventfd || n < 8 {
+		return negErrno(eBADF)
+	}
+	schedLock.lock()
+	v := kfds[fd].count
+	kfds[fd].count = 0
+	schedLock.unlock()
+	if v == 0 {
+		return negErrno(eAGAIN)
+	}
+	store64(buf, v)
+	return 8
+}
+
+//go:nosplit
+func epollCtl(epfd, op, fd int, ev uintptr) int64 {
+	if epfd < 3 || epfd >= maxKfd || kfds[epfd].kind != kfdEpoll {
+		return negErrno(eBADF)
+	}
+	e := &kfds[epfd]
+	schedLock.lock()
+	r := negErrno(eINVAL)
+	switch op {
+	case 1: // EPOLL_CTL_ADD
+		if e.nreg < len(e.regFd) {
+			e.regFd[e.nreg] = fd
+			e.regEv[e.nreg] = load32(ev)
+			e.regData[e.nreg] = load64(ev + 4) // struct epoll_event is packed: u32 events, u64 data
+			e.nreg++
+			r = 0
+		} else {
+			r = negErrno(eNOMEM)
+		}
+	case 2: // EPOLL_CTL_DEL
+		for i := 0; i < e.nreg; i++ {
+			if e.regFd[i] == fd {
+				e.nreg--
+				e.regFd[i], e.regEv[i], e.regData[i] = e.regFd[e.nreg], e.regEv[e.nreg], e.regData[e.nreg]
+				r = 0
+				break
+			}
+		}
+	case 3: // EPOLL_CTL_MOD
+		for i := 0; i < e.nreg; i++ {
+			if e.regFd[i] == fd {
+				e.regEv[i] = load32(ev)
+				e.regData[i] = load64(ev + 4)
+				r = 0
+			}
+		}
+	}
+	schedLock.unlock()
+	return r
+}
+
+// epollWait reports ready eventfds, or blocks up to timeout ms (-1 = forever).
+//
+//go:nosplit
+func epollWait(c *cpuData, f *frame, epfd int, events uintptr, max int, timeout int64) {
+	if epfd < 3 || epfd >= maxKfd || kfds[epfd].kind != kfdEpoll || max <= 0 {
+		ret(f, negErrno(eINVAL))
+		return
+	}
+	e := &kfds[epfd]
+	schedLock.lock()
+	n := 0
+	for i := 0; i < e.nreg && n < max; i++ {
+		fd := e.regFd[i]
+		if fd >= 0 && fd < maxKfd && kfds[fd].kind == kfdEventfd && kfds[fd].count > 0 && e.regEv[i]&epollIn != 0 {
+			p := events + uintptr(n)*12
+			store32(p, epollIn)
+			store64(p+4, e.regData[i])
+			n++
+		}
+	}
+	if n > 0 || timeout == 0 {
+		schedLock.unlock()
+		ret(f, int64(n))
+		return
+	}
+	var deadline uint64
+	if timeout > 0 {
+		deadline = nanotime() + uint64(timeout)*1_000_000
+	}
+	t := th(c.cur)
+	t.next = epollWaiters
+	epollWaiters = c.cur
+	ret(f, 0) // woken: the runtime calls epoll_pwait again and finds the event
+	block(c, f, waitEpoll, deadline)
+	schedLock.unlock()
+}
