@@ -1,6 +1,9 @@
 package machine
 
-import "unsafe"
+import (
+	"math/bits"
+	"unsafe"
+)
 
 // This file is the narrow API level 1 uses. Functions here are ordinary Go
 // called from goroutines; they reach level-0 state without privileged
@@ -25,21 +28,25 @@ func Exit(status int) {
 	exitMachine(status)
 }
 
-// Stage is a named boot milestone with its monotonic time in ns.
+// Stage is a named boot milestone with its time in ns since kernel entry.
 type Stage struct {
 	Name string
 	NS   uint64
 }
 
+// Milestones are recorded as raw TSC values (the first ones predate TSC
+// calibration) and converted when read.
 var (
-	stages  [32]Stage
-	nStages int
+	stageName [32]string
+	stageTSC  [32]uint64
+	nStages   int
 )
 
 //go:nosplit
 func mark(name string) {
-	if nStages < len(stages) {
-		stages[nStages] = Stage{name, nanotime()}
+	if nStages < len(stageName) {
+		stageName[nStages] = name
+		stageTSC[nStages] = rdtsc()
 		nStages++
 	}
 }
@@ -48,13 +55,20 @@ func mark(name string) {
 func Mark(name string) { mark(name) }
 
 // Stages returns the milestones recorded so far.
-func Stages() []Stage { return stages[:nStages] }
+func Stages() []Stage {
+	s := make([]Stage, nStages)
+	for i := range s {
+		d := stageTSC[i] - bootTSC
+		hi, lo := bits.Mul64(d, tscMult)
+		s[i] = Stage{stageName[i], hi<<32 | lo>>32}
+	}
+	return s
+}
 
-// EntryTSC reports the TSC value at kernel entry converted to ns before
-// monotonic time 0 (always 0: monotonic time starts at entry).
+// NCPU is the number of CPUs running.
 func NCPU() int { return ncpu }
 
-// CPUVendorModel reports CPUID information used by /proc/cpuinfo later.
+// HasRDRAND reports whether the CPU has RDRAND (getrandom's source).
 func HasRDRAND() bool {
 	_, _, c, _ := cpuid(1, 0)
 	return c&(1<<30) != 0
@@ -74,13 +88,15 @@ func Fault(kind string) {
 	case "ud":
 		ud2()
 	case "gp":
-		_ = load64(0x8000_0000_0000_0000)
+		faultSink = load64(0x8000_0000_0000_0000)
 	default:
-		_ = load64(0x7fff_0000_0000)
+		faultSink = load64(0x7fff_0000_0000)
 	}
 }
 
 func ud2()
+
+var faultSink uint64
 
 // privateSyscall serves gosv's private syscalls (numbers sysGosvBase+n).
 //

@@ -1,6 +1,5 @@
 package machine
 
-
 // Set by entry64 / boot0.
 var (
 	startInfoPhys uintptr // physical address of struct hvm_start_info
@@ -20,6 +19,7 @@ func entry64()
 //go:nosplit
 func boot0() {
 	bootTSC = rdtsc()
+	mark("entry")
 	uartInit(com1)
 	uartInit(comControl)
 	parseStartInfo()
@@ -32,7 +32,7 @@ func boot0() {
 
 	initFrames(imageEnd() - DirectMapBase)
 	initTime()
-	mark("entry")
+	mark("clock")
 	initIDT()
 	c := &cpus[0]
 	initCPU(c, 0)

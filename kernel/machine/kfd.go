@@ -1,13 +1,12 @@
 package machine
 
-
 // The kernel runtime's file descriptors: just what its netpoller uses, an
 // epoll instance and eventfds (epoll(7), eventfd(2)). Fds 0-2 are the console.
 const (
 	kfdFree = iota
 	kfdEpoll
 	kfdEventfd
-	maxKfd = 32
+	maxKfd  = 32
 	epollIn = 0x1
 )
 

@@ -1,6 +1,5 @@
 package machine
 
-
 // putSymbol prints the name of the kernel function containing pc and the
 // offset into it, read from the Go pclntab the linker wrote into the image
 // (runtime/symtab.go: pcHeader, functab, _func). It prints "?" for pcs
