@@ -99,8 +99,9 @@ func (u *unpacker) where() string {
 func (u *unpacker) run() error {
 	for {
 		cr := cpio.NewReader(u.rec)
+		pad := int64(0) // padding after the previous entry's data
 		for {
-			start := u.rec.off
+			start := u.rec.off + pad // where the next header begins
 			u.rec.buf = u.rec.buf[:0]
 			u.rec.on = true
 			hdr, err := cr.Next()
@@ -122,6 +123,8 @@ func (u *unpacker) run() error {
 			}
 			u.last = hdr.Name
 			u.count++
+			start = u.rec.off - int64(headerLen(hdr))
+			pad = (4 - (hdr.Size+int64(len(hdr.Linkname)))%4) % 4
 			raw := u.rawHeader(hdr)
 			if err := u.entry(cr, hdr, raw); err != nil {
 				return fmt.Errorf("cpio: entry %q (at byte %d): %w", hdr.Name, start, err)
@@ -149,10 +152,16 @@ func (u *unpacker) run() error {
 	}
 }
 
+// headerLen is the length of the header of hdr as read by the cpio package:
+// fixed part, name, padding and, for a symlink, its target.
+func headerLen(hdr *cpio.Header) int {
+	nameLen := len(hdr.Name) + 1
+	return 110 + nameLen + (4-(110+nameLen)%4)%4 + len(hdr.Linkname)
+}
+
 // rawHeader returns the 110-byte header of the entry just read, or nil.
 func (u *unpacker) rawHeader(hdr *cpio.Header) []byte {
-	nameLen := len(hdr.Name) + 1
-	n := 110 + nameLen + (4-(110+nameLen)%4)%4 + len(hdr.Linkname)
+	n := headerLen(hdr)
 	b := u.rec.buf
 	if len(b) < n {
 		return nil

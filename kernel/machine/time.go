@@ -7,7 +7,7 @@ import (
 
 // Time: the TSC is the clock. Its frequency comes from kvmclock's pvclock
 // scale under KVM, else from CPUID leaf 0x15, else from calibration against
-// the i8254 PIT (channel 2, polled). The LAPIC timer (one-shot, or
+// the LAPIC timer (calibrate). The LAPIC timer (one-shot, or
 // TSC-deadline when the CPU has it) delivers vector 32 at the next event.
 // Wall-clock time is the CMOS RTC read at boot plus monotonic time.
 
@@ -103,9 +103,7 @@ func initTime() {
 			calibrateSrc = "cpuid 0x15"
 		}
 	}
-	if tscHz == 0 || !tscDeadline {
-		calibratePIT()
-	}
+	calibrate()
 	tscMult = (uint64(1_000_000_000) << 32) / tscHz
 	if tscDeadline {
 		lapicWrite(0x320, 2<<17|vecTimer) // TSC-deadline mode
@@ -115,47 +113,41 @@ func initTime() {
 	wallBootNs = readRTC()*1_000_000_000 - int64(nanotime())
 }
 
-// calibratePIT measures the TSC and the LAPIC timer against 2 ms of the
-// PIT's 1.193182 MHz channel 2 (mode 0, gate through port 0x61).
+// calibrate measures the TSC against the LAPIC timer's current-count
+// register, which counts down at 1 GHz with divide-by-1 under QEMU (its APIC
+// model keeps time in ns) and KVM (APIC_BUS_CYCLE_NS = 1). Each reading pairs
+// an LAPIC sample with the midpoint of the closest of several TSC bracket
+// reads, so a vCPU descheduled mid-sample does not skew the result.
 //
 //go:nosplit
-func calibratePIT() {
-	const pitHz = 1193182
-	const count = pitHz / 500 // 2 ms
-	outb(0x61, (inb(0x61)&^0x02)|0x01)
-	outb(0x43, 0xB0) // channel 2, lobyte/hibyte, mode 0, binary
-	outb(0x42, count&0xFF)
-	outb(0x42, count>>8)
-	lapicWrite(0x380, 0xFFFFFFFF)
-	t0 := rdtsc()
-	l0 := lapicRead(0x390)
-	n := 0
-	for inb(0x61)&0x20 == 0 && n < 100_000_000 {
-		n++
-	}
-	t1 := rdtsc()
-	l1 := lapicRead(0x390)
-	lapicWrite(0x380, 0)
-	if n == 0 || n >= 100_000_000 {
-		// No PIT: assume the 1 GHz LAPIC bus clock of QEMU and KVM.
-		lapicPerMs = 1_000_000
-		if tscHz == 0 {
-			lapicWrite(0x380, 0xFFFFFFFF)
-			t0 = rdtsc()
-			for lapicWrite(0x380, 0xFFFFFFFF); 0xFFFFFFFF-lapicRead(0x390) < 2_000_000; {
-			}
-			t1 = rdtsc()
-			lapicWrite(0x380, 0)
-			tscHz = (t1 - t0) * 500
-			calibrateSrc = "lapic (assumed 1 GHz)"
-		}
+func calibrate() {
+	lapicPerMs = 1_000_000
+	if tscHz != 0 {
 		return
 	}
-	lapicPerMs = uint64(l0-l1) / 2
-	if tscHz == 0 {
-		tscHz = (t1 - t0) * 500
-		calibrateSrc = "pit"
+	lapicWrite(0x380, 0xFFFFFFFF)
+	t0, l0 := tscLapicPair()
+	for l0-lapicRead(0x390) < 1_000_000 {
+		pause()
 	}
+	t1, l1 := tscLapicPair()
+	lapicWrite(0x380, 0)
+	tscHz = (t1 - t0) * 1_000_000_000 / uint64(l0-l1)
+	calibrateSrc = "lapic"
+}
+
+//go:nosplit
+func tscLapicPair() (tsc uint64, lapic uint32) {
+	best := ^uint64(0)
+	for i := 0; i < 8; i++ {
+		a := rdtsc()
+		l := lapicRead(0x390)
+		b := rdtsc()
+		if b-a < best {
+			best, tsc, lapic = b-a, a+(b-a)/2, l
+		}
+	}
+	return tsc, lapic
 }
 
 // setTimerDeadline arms this CPU's LAPIC timer for monotonic time ns

@@ -515,7 +515,7 @@ func FuzzLoad(f *testing.F) {
 			return
 		}
 		mem := newFakeMemory()
-		mem.maxSize = 16 << 20
+		mem.maxSize = 1 << 20
 		img, err := Load(mem, bytes.NewReader(file), int64(len(file)), base&^0xfff)
 		if err != nil {
 			if strings.Contains(err.Error(), "\n") {

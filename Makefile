@@ -1,0 +1,39 @@
+# gosv — quick start: `make run` (build and boot the demo), `make test` (the whole suite).
+GO       ?= go
+KERNEL   := internal/host/kernelimg/kernel/gosv-kernel.elf
+GOSV     := bin/gosv
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# Debian packages the build, the tests and the demo need.
+DEB_PKGS := qemu-system-x86 qemu-utils busybox-static musl-tools hello cpio
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all build kernel run test bench deps vet clean
+
+all: build
+
+# deps installs missing Debian packages (as root, or through sudo).
+deps:
+	@missing=""; for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+kernel:
+	$(GO) run ./cmd/gosv-kbuild -o $(KERNEL)
+
+build: kernel
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(GOSV) ./cmd/gosv
+
+run: deps build
+	$(GOSV) run --kernel-arg=--bootchart
+
+test: deps build
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 60m ./...
+
+bench: deps build
+	$(GO) run ./tests/bench
+
+clean:
+	rm -rf bin build $(KERNEL)
