@@ -174,8 +174,8 @@ func TestUnpackCPIOCorrupt(t *testing.T) {
 	good.add(hdr{ino: 3, mode: S_IFREG | 0o644, name: "etc/group", data: "root:x:0:\n"})
 	good.trailer()
 	g := good.Bytes()
-	second := bytes.Index(g, []byte("070701" + "00000002"))
-	third := bytes.Index(g, []byte("070701" + "00000003"))
+	second := bytes.Index(g, []byte("070701"+"00000002"))
+	third := bytes.Index(g, []byte("070701"+"00000003"))
 	groupData := bytes.Index(g, []byte("root:x:0:\n"))
 
 	badMagic := append([]byte{}, g...)

@@ -217,11 +217,8 @@ func (fs *FS) reserve(n int64) error {
 	}
 }
 
-func (fs *FS) account(n int64) { fs.used.Add(n) }
-func (fs *FS) release(n int64) { fs.used.Add(-n) }
-
-// newInode allocates an inode with nlink 0 (directories: 2, for "." and
-// the entry in the parent that addLink creates).
+// newInode allocates an inode with nlink 0, or 1 for a directory (its "."
+// entry); addLink counts the entry in the parent.
 func (fs *FS) newInode(typ, perm, uid, gid uint32, now Timespec) *Inode {
 	ino := &Inode{
 		fs:    fs,

@@ -3,9 +3,11 @@ package fs
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -127,6 +129,8 @@ func TestDevices(t *testing.T) {
 	_, err = fs.Open(nil, "/tmp/sock", unix.O_RDONLY, 0)
 	wantErrno(t, "open socket", err, unix.ENXIO)
 	fifo := open("/tmp/fifo", unix.O_RDONLY|unix.O_NONBLOCK)
+	_, err = fifo.Read(buf)
+	wantErrno(t, "read fifo placeholder", err, unix.ENXIO)
 	_, err = fifo.Seek(0, unix.SEEK_SET)
 	wantErrno(t, "lseek fifo", err, unix.ESPIPE)
 	if a := fifo.Inode().LoadOrStoreAux("pipe"); a != "pipe" || fifo.Inode().LoadOrStoreAux("other") != "pipe" {
@@ -180,6 +184,8 @@ func TestOpenFlags(t *testing.T) {
 	wantErrno(t, "rdwr-open dir", err, unix.EISDIR)
 	_, err = fs.Open(nil, "/tmp", unix.O_RDONLY|unix.O_CREAT, 0o644)
 	wantErrno(t, "O_CREAT on dir", err, unix.EISDIR)
+	_, err = fs.Open(nil, "/tmp", unix.O_RDONLY|unix.O_TRUNC, 0)
+	wantErrno(t, "O_TRUNC on dir", err, unix.EISDIR)
 	_, err = fs.Open(nil, "/tmp/new/", unix.O_RDWR|unix.O_CREAT, 0o644)
 	wantErrno(t, "O_CREAT with trailing slash", err, unix.EISDIR)
 	_, err = fs.Open(nil, "/tmp/a", unix.O_RDONLY|unix.O_DIRECTORY, 0)
@@ -438,6 +444,30 @@ func TestLimits(t *testing.T) {
 	if got[0] != byte(999%256) || got[999] != byte(999%256) {
 		t.Errorf("content after appends")
 	}
+}
+
+// The memory of a removed file is given back once nothing references it.
+func TestRemovedFileMemory(t *testing.T) {
+	fs, _ := newTestFS(t)
+	fs.SetLimit(1 << 20)
+	func() {
+		f, err := fs.Open(nil, "/tmp/big", unix.O_RDWR|unix.O_CREAT, 0o644)
+		ok(t, err)
+		_, err = f.Pwrite([]byte("x"), 1<<20-1)
+		ok(t, err)
+		ok(t, fs.Unlink(nil, "/tmp/big"))
+		if fs.Used() != 1<<20 {
+			t.Errorf("used %d while open", fs.Used())
+		}
+	}()
+	for i := 0; i < 100 && fs.Used() != 0; i++ {
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	if fs.Used() != 0 {
+		t.Fatalf("used %d after the file is gone", fs.Used())
+	}
+	writeFile(t, fs, "/tmp/again", strings.Repeat("y", 1<<20))
 }
 
 func TestPathResolution(t *testing.T) {

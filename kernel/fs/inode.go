@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -90,7 +91,8 @@ type Inode struct {
 	data                       []byte // regular file contents; len is the size
 	dsize                      int64  // directory size, see dirEntrySize
 	aux                        any
-	linkable                   bool // O_TMPFILE without O_EXCL, not yet linked
+	linkable                   bool          // O_TMPFILE without O_EXCL, not yet linked
+	mem                        *atomic.Int64 // bytes charged, see charge
 
 	dev atomic.Pointer[Device]
 
@@ -225,7 +227,7 @@ func (ino *Inode) resizeLocked(n int64) error {
 	oldCap := int64(cap(ino.data))
 	switch {
 	case n == 0:
-		ino.fs.release(oldCap)
+		ino.charge(-oldCap)
 		ino.data = nil
 		return nil
 	case n <= oldCap && (n >= old || n >= oldCap/2 || oldCap <= pageSize):
@@ -239,8 +241,7 @@ func (ino *Inode) resizeLocked(n int64) error {
 		nc := roundUp(n, pageSize)
 		buf := make([]byte, n, nc)
 		copy(buf, ino.data)
-		ino.fs.release(oldCap)
-		ino.fs.account(nc)
+		ino.charge(nc - oldCap)
 		ino.data = buf
 		return nil
 	}
@@ -251,15 +252,31 @@ func (ino *Inode) resizeLocked(n int64) error {
 	}
 	want = max(want, n)
 	nc := roundUp(want, pageSize)
-	if err := ino.fs.reserve(nc - oldCap); err != nil {
+	if err := ino.charge(nc - oldCap); err != nil {
 		nc = roundUp(n, pageSize)
-		if err := ino.fs.reserve(nc - oldCap); err != nil {
+		if err := ino.charge(nc - oldCap); err != nil {
 			return err
 		}
 	}
 	buf := make([]byte, n, nc)
 	copy(buf, ino.data)
 	ino.data = buf
+	return nil
+}
+
+// charge accounts delta bytes of file memory to the filesystem (ENOSPC
+// beyond its limit) and to the inode, whose charge is given back when the
+// inode is garbage collected (removed and no longer open).
+func (ino *Inode) charge(delta int64) error {
+	if err := ino.fs.reserve(delta); err != nil {
+		return err
+	}
+	if ino.mem == nil {
+		ino.mem = new(atomic.Int64)
+		fs := ino.fs
+		runtime.AddCleanup(ino, func(m *atomic.Int64) { fs.reserve(-m.Load()) }, ino.mem)
+	}
+	ino.mem.Add(delta)
 	return nil
 }
 

@@ -17,6 +17,10 @@ import (
 // (O_DIRECTORY on a non-directory), ELOOP (O_NOFOLLOW on a symlink, or too
 // many symlinks), EACCES, ENXIO (device without driver, socket), EINVAL
 // (O_CREAT|O_DIRECTORY, O_TMPFILE without write access).
+//
+// A FIFO opens without blocking as a placeholder whose Read and Write fail
+// with ENXIO: the pipe layer serves FIFOs (fifo(7)) and can keep its state
+// on the inode with Inode.LoadOrStoreAux.
 func (fs *FS) Open(dir *Inode, path string, flags int, mode uint32) (*File, error) {
 	if flags&unix.O_TMPFILE == unix.O_TMPFILE {
 		return fs.openTmpfile(dir, path, flags, mode)
@@ -85,7 +89,7 @@ func (fs *FS) Open(dir *Inode, path string, flags int, mode uint32) (*File, erro
 		case S_IFLNK:
 			return nil, unix.ELOOP
 		case S_IFDIR:
-			if creat || acc != unix.O_RDONLY {
+			if creat || acc != unix.O_RDONLY || flags&unix.O_TRUNC != 0 {
 				return nil, unix.EISDIR
 			}
 		default:

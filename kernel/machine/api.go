@@ -35,33 +35,56 @@ type Stage struct {
 }
 
 // Milestones are recorded as raw TSC values (the first ones predate TSC
-// calibration) and converted when read.
+// calibration) and converted when read. Level 0 records a stage number
+// (no pointer stores); level 1 records names.
+const (
+	stEntry = iota
+	stClock
+	stCPU
+	stRuntime
+	nLevel0Stages
+)
+
 var (
-	stageName [32]string
-	stageTSC  [32]uint64
-	nStages   int
+	level0Stages = [nLevel0Stages]string{"entry", "clock", "cpu", "runtime"}
+	level0TSC    [nLevel0Stages]uint64
+	stageMu      spinlock
+	stages1      []Stage // level-1 marks; NS holds the raw TSC until read
 )
 
 //go:nosplit
-func mark(name string) {
-	if nStages < len(stageName) {
-		stageName[nStages] = name
-		stageTSC[nStages] = rdtsc()
-		nStages++
+func mark(id int) {
+	if id >= 0 && id < len(level0TSC) {
+		level0TSC[id] = rdtsc()
 	}
 }
 
-// Mark records a boot milestone for the bootchart.
-func Mark(name string) { mark(name) }
+//go:nosplit
+func tscToNS(t uint64) uint64 {
+	hi, lo := bits.Mul64(t-bootTSC, tscMult)
+	return hi<<32 | lo>>32
+}
 
-// Stages returns the milestones recorded so far.
+// Mark records a boot milestone for the bootchart.
+func Mark(name string) {
+	t := rdtsc()
+	stageMu.lock()
+	stages1 = append(stages1, Stage{name, t})
+	stageMu.unlock()
+}
+
+// Stages returns the milestones recorded so far, in order, with times in
+// ns since kernel entry.
 func Stages() []Stage {
-	s := make([]Stage, nStages)
-	for i := range s {
-		d := stageTSC[i] - bootTSC
-		hi, lo := bits.Mul64(d, tscMult)
-		s[i] = Stage{stageName[i], hi<<32 | lo>>32}
+	var s []Stage
+	for i, name := range level0Stages {
+		s = append(s, Stage{name, tscToNS(level0TSC[i])})
 	}
+	stageMu.lock()
+	for _, st := range stages1 {
+		s = append(s, Stage{st.Name, tscToNS(st.NS)})
+	}
+	stageMu.unlock()
 	return s
 }
 

@@ -19,7 +19,7 @@ func entry64()
 //go:nosplit
 func boot0() {
 	bootTSC = rdtsc()
-	mark("entry")
+	mark(stEntry)
 	uartInit(com1)
 	uartInit(comControl)
 	parseStartInfo()
@@ -32,11 +32,11 @@ func boot0() {
 
 	initFrames(imageEnd() - DirectMapBase)
 	initTime()
-	mark("clock")
+	mark(stClock)
 	initIDT()
 	c := &cpus[0]
 	initCPU(c, 0)
-	mark("cpu")
+	mark(stCPU)
 
 	// The boot thread (the runtime's m0) and CPU 0's idle thread.
 	fpuInit = phys2virt(allocFrame())
@@ -48,7 +48,7 @@ func boot0() {
 	setTimerDeadline(0)
 
 	rt0SP = buildInitialStack(phys2virt(bootStackTop))
-	mark("runtime")
+	mark(stRuntime)
 }
 
 //go:nosplit

@@ -52,10 +52,10 @@ func putHex(v uint64) {
 //go:nosplit
 func putDec(v uint64) {
 	div := uint64(1)
-	for v/div >= 10 {
+	for v/10 >= div {
 		div *= 10
 	}
-	for ; div > 0; div /= 10 {
+	for ; div != 0; div /= 10 {
 		putc(byte('0' + v/div%10))
 	}
 }
@@ -72,10 +72,10 @@ func controlPuts(s string) {
 //go:nosplit
 func controlDec(v uint64) {
 	div := uint64(1)
-	for v/div >= 10 {
+	for v/10 >= div {
 		div *= 10
 	}
-	for ; div > 0; div /= 10 {
+	for ; div != 0; div /= 10 {
 		uartPut(comControl, byte('0'+v/div%10))
 	}
 }

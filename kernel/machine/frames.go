@@ -20,11 +20,12 @@ var (
 func addFrameRange(start, end uintptr) {
 	start = (start + PageSize - 1) &^ (PageSize - 1)
 	end &^= PageSize - 1
-	if end <= start || nFrameRange == len(frameRanges) {
+	n := nFrameRange
+	if end <= start || n < 0 || n >= len(frameRanges) {
 		return
 	}
-	frameRanges[nFrameRange] = frameRange{start, end}
-	nFrameRange++
+	frameRanges[n] = frameRange{start, end}
+	nFrameRange = n + 1
 	freeFrames += uint64((end - start) / PageSize)
 }
 
@@ -33,7 +34,7 @@ func addFrameRange(start, end uintptr) {
 //
 //go:nosplit
 func initFrames(imgEndPhys uintptr) {
-	for i := 0; i < nMemRegion; i++ {
+	for i := 0; i < nMemRegion && i < len(memRegions); i++ {
 		s, e := memRegions[i].start, memRegions[i].end
 		if s < imgEndPhys {
 			s = imgEndPhys
@@ -64,7 +65,7 @@ func allocFrame() uintptr {
 	if p != 0 {
 		freeList = uintptr(load64(phys2virt(p)))
 	} else {
-		for i := 0; i < nFrameRange; i++ {
+		for i := 0; i < nFrameRange && i < len(frameRanges); i++ {
 			r := &frameRanges[i]
 			if r.next < r.end {
 				p = r.next

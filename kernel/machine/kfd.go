@@ -13,11 +13,14 @@ const (
 type kfile struct {
 	kind  int
 	count uint64 // eventfd counter
-	// epoll registrations: fd and the user data word
-	regFd   [8]int
-	regData [8]uint64
-	regEv   [8]uint32
-	nreg    int
+	// epoll interest list, indexed by the registered fd
+	reg [maxKfd]epollReg
+}
+
+type epollReg struct {
+	on   bool
+	ev   uint32
+	data uint64
 }
 
 var (
@@ -94,40 +97,23 @@ func epollCtl(epfd, op, fd int, ev uintptr) int64 {
 	if epfd < 3 || epfd >= maxKfd || kfds[epfd].kind != kfdEpoll {
 		return negErrno(eBADF)
 	}
-	e := &kfds[epfd]
+	if fd < 0 || fd >= maxKfd {
+		return negErrno(eBADF)
+	}
+	r := &kfds[epfd].reg[fd]
 	schedLock.lock()
-	r := negErrno(eINVAL)
+	res := int64(0)
 	switch op {
-	case 1: // EPOLL_CTL_ADD
-		if e.nreg < len(e.regFd) {
-			e.regFd[e.nreg] = fd
-			e.regEv[e.nreg] = load32(ev)
-			e.regData[e.nreg] = load64(ev + 4) // struct epoll_event is packed: u32 events, u64 data
-			e.nreg++
-			r = 0
-		} else {
-			r = negErrno(eNOMEM)
-		}
+	case 1, 3: // EPOLL_CTL_ADD, EPOLL_CTL_MOD
+		// struct epoll_event is packed on x86-64: u32 events, u64 data.
+		r.on, r.ev, r.data = true, load32(ev), load64(ev+4)
 	case 2: // EPOLL_CTL_DEL
-		for i := 0; i < e.nreg; i++ {
-			if e.regFd[i] == fd {
-				e.nreg--
-				e.regFd[i], e.regEv[i], e.regData[i] = e.regFd[e.nreg], e.regEv[e.nreg], e.regData[e.nreg]
-				r = 0
-				break
-			}
-		}
-	case 3: // EPOLL_CTL_MOD
-		for i := 0; i < e.nreg; i++ {
-			if e.regFd[i] == fd {
-				e.regEv[i] = load32(ev)
-				e.regData[i] = load64(ev + 4)
-				r = 0
-			}
-		}
+		r.on = false
+	default:
+		res = negErrno(eINVAL)
 	}
 	schedLock.unlock()
-	return r
+	return res
 }
 
 // epollWait reports ready eventfds, or blocks up to timeout ms (-1 = forever).
@@ -141,12 +127,12 @@ func epollWait(c *cpuData, f *frame, epfd int, events uintptr, max int, timeout 
 	e := &kfds[epfd]
 	schedLock.lock()
 	n := 0
-	for i := 0; i < e.nreg && n < max; i++ {
-		fd := e.regFd[i]
-		if fd >= 0 && fd < maxKfd && kfds[fd].kind == kfdEventfd && kfds[fd].count > 0 && e.regEv[i]&epollIn != 0 {
+	for fd := 0; fd < maxKfd && n < max; fd++ {
+		r := &e.reg[fd]
+		if r.on && r.ev&epollIn != 0 && kfds[fd].kind == kfdEventfd && kfds[fd].count > 0 {
 			p := events + uintptr(n)*12
 			store32(p, epollIn)
-			store64(p+4, e.regData[i])
+			store64(p+4, r.data)
 			n++
 		}
 	}

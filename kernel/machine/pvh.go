@@ -61,14 +61,15 @@ func parseStartInfo() {
 	}
 	if cl := uintptr(load64(si + 24)); cl != 0 {
 		p := phys2virt(cl)
-		for cmdlineLen < len(cmdlineBuf)-1 {
-			c := *(*byte)(ptr(p + uintptr(cmdlineLen)))
+		n := 0
+		for ; n < len(cmdlineBuf)-1; n++ {
+			c := *(*byte)(ptr(p + uintptr(n)))
 			if c == 0 {
 				break
 			}
-			cmdlineBuf[cmdlineLen] = c
-			cmdlineLen++
+			cmdlineBuf[n] = c
 		}
+		cmdlineLen = n
 	}
 	rsdpPhys = uintptr(load64(si + 32))
 	if n := load32(si + 12); n > 0 {
@@ -78,16 +79,21 @@ func parseStartInfo() {
 	}
 	mm := phys2virt(uintptr(load64(si + 40)))
 	n := int(load32(si + 48))
-	for i := 0; i < n && nMemRegion < len(memRegions); i++ {
+	k := 0
+	for i := 0; i < n && k < len(memRegions); i++ {
 		e := mm + uintptr(i)*24
 		if load32(e+16) != e820RAM {
 			continue
 		}
 		start, size := uintptr(load64(e)), uintptr(load64(e+8))
 		totalRAM += uint64(size)
-		memRegions[nMemRegion] = memRegion{start, start + size}
-		nMemRegion++
+		if uint(k) >= uint(len(memRegions)) {
+			break
+		}
+		memRegions[k] = memRegion{start, start + size}
+		k++
 	}
+	nMemRegion = k
 }
 
 // ptr turns a kernel address into a pointer. Level 0 addresses memory by

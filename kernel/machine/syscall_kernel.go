@@ -198,7 +198,7 @@ func syscallKernel(fp uintptr) {
 		ret(f, newKfd(kfdEpoll))
 	case sysEventfd2:
 		fd := newKfd(kfdEventfd)
-		if fd >= 0 {
+		if fd >= 0 && fd < maxKfd {
 			kfds[fd].count = uint64(a0)
 		}
 		ret(f, fd)

@@ -18,7 +18,7 @@ var (
 	lapicPerMs   uint64 // LAPIC timer ticks per millisecond (divide by 1)
 	tscDeadline  bool
 	wallBootNs   int64 // Unix time in ns at monotonic 0
-	calibrateSrc string
+	clockSource  int // clockKVM, clockCPUID or clockLAPIC
 )
 
 // nanotime returns nanoseconds since boot.
@@ -33,8 +33,16 @@ func nanotime() uint64 {
 // Nanotime is the monotonic clock, in nanoseconds since boot.
 func Nanotime() uint64 { return nanotime() }
 
+const (
+	clockLAPIC = iota
+	clockKVM
+	clockCPUID
+)
+
 // TSCHz is the TSC frequency in Hz and how it was found.
-func TSCHz() (uint64, string) { return tscHz, calibrateSrc }
+func TSCHz() (uint64, string) {
+	return tscHz, [...]string{"calibrated against the LAPIC timer", "kvmclock", "CPUID leaf 0x15"}[clockSource]
+}
 
 // pvclock_vcpu_time_info (Linux arch/x86/include/asm/pvclock-abi.h):
 // u32 version, u32 pad, u64 tsc_timestamp, u64 system_time,
@@ -94,17 +102,19 @@ func initTime() {
 
 	if hz := kvmTSCHz(); hz != 0 {
 		tscHz = hz
-		calibrateSrc = "kvmclock"
+		clockSource = clockKVM
 	} else if a, b, c, _ := cpuid(0, 0); a >= 0x15 {
 		_ = b
 		_ = c
 		if den, num, crystal, _ := cpuid(0x15, 0); den != 0 && num != 0 && crystal != 0 {
 			tscHz = uint64(crystal) * uint64(num) / uint64(den)
-			calibrateSrc = "cpuid 0x15"
+			clockSource = clockCPUID
 		}
 	}
 	calibrate()
-	tscMult = (uint64(1_000_000_000) << 32) / tscHz
+	if tscHz != 0 {
+		tscMult = (uint64(1_000_000_000) << 32) / tscHz
+	}
 	if tscDeadline {
 		lapicWrite(0x320, 2<<17|vecTimer) // TSC-deadline mode
 	} else {
@@ -132,8 +142,13 @@ func calibrate() {
 	}
 	t1, l1 := tscLapicPair()
 	lapicWrite(0x380, 0)
-	tscHz = (t1 - t0) * 1_000_000_000 / uint64(l0-l1)
-	calibrateSrc = "lapic"
+	if d := uint64(l0 - l1); d != 0 {
+		tscHz = (t1 - t0) * 1_000_000_000 / d
+	}
+	if tscHz == 0 {
+		tscHz = 1_000_000_000
+	}
+	clockSource = clockLAPIC
 }
 
 //go:nosplit
@@ -167,11 +182,12 @@ func setTimerDeadline(ns uint64) {
 	if tscDeadline {
 		var d uint64 = 1
 		if ns > now {
-			hi, lo := bits.Mul64(ns-now, tscHz)
-			d, _ = bits.Div64(hi, lo, 1_000_000_000)
-			if d == 0 {
-				d = 1
+			// TSC ticks for ns-now, capped at an hour so the product fits.
+			delta := ns - now
+			if delta > 3600_000_000_000 {
+				delta = 3600_000_000_000
 			}
+			d = delta/1000*(tscHz/1_000_000) + 1
 		}
 		wrmsr(msrTSCDeadline, rdtsc()+d)
 		return

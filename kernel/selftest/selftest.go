@@ -241,7 +241,7 @@ func gc() error {
 func sleep() error {
 	for _, d := range []time.Duration{10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond} {
 		var got time.Duration
-		for try := 0; try < 3; try++ {
+		for try := 0; try < 5; try++ {
 			t0 := time.Now()
 			time.Sleep(d)
 			got = time.Since(t0)
@@ -253,7 +253,7 @@ func sleep() error {
 			}
 		}
 		if got > d+d/10 {
-			return fmt.Errorf("Sleep(%v) took %v (3 tries)", d, got)
+			return fmt.Errorf("Sleep(%v) took %v (5 tries)", d, got)
 		}
 	}
 	return nil
@@ -263,7 +263,7 @@ func sleep() error {
 // stopped timer does not fire.
 func timers() error {
 	var d time.Duration
-	for try := 0; try < 3; try++ { // retried like sleep
+	for try := 0; try < 5; try++ { // retried like sleep
 		tk := time.NewTicker(10 * time.Millisecond)
 		t0 := time.Now()
 		for i := 0; i < 5; i++ {
@@ -278,7 +278,7 @@ func timers() error {
 		}
 	}
 	if d > 55*time.Millisecond {
-		return fmt.Errorf("5 ticks of 10ms took %v (3 tries)", d)
+		return fmt.Errorf("5 ticks of 10ms took %v (5 tries)", d)
 	}
 	fired := make(chan struct{}, 2)
 	time.AfterFunc(5*time.Millisecond, func() { fired <- struct{}{} })

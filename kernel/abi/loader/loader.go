@@ -6,10 +6,11 @@
 // through io.ReaderAt. File format checks live in gosv/internal/elfexec.
 //
 // References: the ELF generic ABI (gABI) chapter 5 "Program Loading and
-// Dynamic Linking", the System V x86-64 psABI section 3.4 "Process
-// Initialization" (3.4.1 "Initial Stack and Register State", 3.4.2
-// "Auxiliary Vector") and chapter 5 "Program Loading", and Linux's
-// fs/binfmt_elf.c, whose observable behaviour is the reference.
+// Dynamic Linking"; the System V x86-64 psABI section 3.4 "Process
+// Initialization" (3.4.1 "Initial Stack and Register State", and the
+// "Auxiliary Vector" subsection, numbered 3.4.2 or 3.4.3 depending on the
+// edition) and chapter 5 "Program Loading"; Linux's fs/binfmt_elf.c, whose
+// observable behaviour is the reference.
 package loader
 
 import (
@@ -263,7 +264,11 @@ func Load(mem Memory, file io.ReaderAt, size int64, base uint64) (*Image, error)
 	}
 
 	// Copy the file bytes.
-	buf := make([]byte, 64<<10)
+	var largest uint64
+	for _, s := range info.Segments {
+		largest = max(largest, s.Filesz)
+	}
+	buf := make([]byte, min(largest, 64<<10))
 	for _, s := range info.Segments {
 		for done := uint64(0); done < s.Filesz; {
 			n := min(uint64(len(buf)), s.Filesz-done)

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Auxiliary vector entry types (psABI 3.4.2 "Auxiliary Vector"; the numbers
+// Auxiliary vector entry types (psABI 3.4 "Auxiliary Vector"; the numbers
 // are Linux's, include/uapi/linux/auxvec.h and arch/x86/include/uapi/asm/
 // auxvec.h).
 const (
@@ -52,8 +52,8 @@ const Platform = "x86_64"
 const MaxArgStrLen = 32 * PageSize
 
 // Aux is one auxiliary vector entry, stored on the stack as two 8-byte
-// little-endian words: a_type then a_val (psABI 3.4.2, Figure 3.10
-// "auxv_t").
+// little-endian words: a_type then a_val (psABI 3.4, "Auxiliary Vector",
+// the auxv_t type).
 type Aux struct {
 	Type, Val uint64
 }
@@ -105,9 +105,9 @@ func Auxv(img *Image, interpBase uint64, hwcap, hwcap2 uint64) []Aux {
 }
 
 // BuildStack lays out the initial process stack of psABI 3.4.1 ("Initial
-// Stack and Register State", Figure 3.9) in the order Linux uses
-// (fs/exec.c copies the strings, fs/binfmt_elf.c create_elf_tables writes
-// the rest). top is the exclusive upper end of the stack and must be
+// Stack and Register State", figure "Initial Process Stack") in the order
+// Linux uses (fs/exec.c copies the strings, fs/binfmt_elf.c
+// create_elf_tables writes the rest). top is the exclusive upper end of the stack and must be
 // 16-byte aligned. From high to low addresses:
 //
 //	top-8            8 zero bytes (Linux's end marker)

@@ -1,0 +1,161 @@
+package qemu
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Hypervisor names accepted in Config.Hypervisor.
+const (
+	// HypervisorMicrovm is QEMU's -M microvm: no firmware, PVH boot in well
+	// under a second. The default.
+	HypervisorMicrovm = "qemu-microvm"
+	// HypervisorQ35 is QEMU's -M q35 (PC with firmware; seconds to boot).
+	HypervisorQ35 = "qemu-q35"
+)
+
+// Hypervisors lists the valid Config.Hypervisor values, default first.
+var Hypervisors = []string{HypervisorMicrovm, HypervisorQ35}
+
+// machineTypes maps a hypervisor name to QEMU's -M value.
+var machineTypes = map[string]string{
+	HypervisorMicrovm: "microvm",
+	HypervisorQ35:     "q35",
+}
+
+// MaxCPUs is the largest Config.CPUs accepted.
+const MaxCPUs = 255
+
+// I/O ports and IRQ of the host<->guest protocol (docs/internals.md).
+const (
+	// DebugExitPort is the isa-debug-exit port (iosize 4).
+	DebugExitPort = 0xf4
+	// ControlPort is the I/O base of the control 16550.
+	ControlPort = 0x2e8
+	// ControlIRQ is the ISA IRQ of the control 16550.
+	ControlIRQ = 4
+)
+
+// Config describes one QEMU run of the gosv kernel.
+type Config struct {
+	// Hypervisor is HypervisorMicrovm ("qemu-microvm", also used when
+	// empty) or HypervisorQ35 ("qemu-q35").
+	Hypervisor string
+	// Accel is the resolved accelerator, AccelKVM or AccelTCG (see
+	// ChooseAccel).
+	Accel string
+	// MemoryMiB is the guest memory in MiB, 1..MaxMemoryMiB.
+	MemoryMiB int
+	// CPUs is the number of virtual CPUs, 1..MaxCPUs.
+	CPUs int
+	// Kernel is the path of the kernel ELF (PVH); required.
+	Kernel string
+	// Initrd is the path of the initrd; empty for none.
+	Initrd string
+	// Cmdline is the kernel command line (see QuoteCmdline); empty for
+	// none.
+	Cmdline string
+	// ControlPath is the host file that receives what the kernel writes
+	// to the control port; required by Args. Run sets it itself.
+	ControlPath string
+	// ExtraArgs are appended verbatim to the QEMU command line.
+	ExtraArgs []string
+}
+
+// Validate checks c and returns a one-line error for the first problem:
+// unknown hypervisor (listing the valid ones), accelerator not kvm or tcg,
+// memory outside 1..MaxMemoryMiB MiB, CPUs outside 1..MaxCPUs, empty Kernel
+// or ControlPath, or a Cmdline containing a NUL byte.
+func (c Config) Validate() error {
+	if _, ok := machineTypes[c.hypervisor()]; !ok {
+		return fmt.Errorf("unknown hypervisor %q: want %s", c.Hypervisor, strings.Join(Hypervisors, " or "))
+	}
+	switch c.Accel {
+	case AccelKVM, AccelTCG:
+	default:
+		return fmt.Errorf("invalid accelerator %q: want kvm or tcg (resolve auto with ChooseAccel)", c.Accel)
+	}
+	if c.MemoryMiB < 1 || c.MemoryMiB > MaxMemoryMiB {
+		return fmt.Errorf("invalid memory size %d MiB: want 1 MiB to 1 TiB", c.MemoryMiB)
+	}
+	if c.CPUs < 1 || c.CPUs > MaxCPUs {
+		return fmt.Errorf("invalid CPU count %d: want 1 to %d", c.CPUs, MaxCPUs)
+	}
+	if c.Kernel == "" {
+		return errors.New("no kernel file given")
+	}
+	if c.ControlPath == "" {
+		return errors.New("no control file given")
+	}
+	if strings.IndexByte(c.Cmdline, 0) >= 0 {
+		return errors.New("kernel command line contains a NUL byte")
+	}
+	return nil
+}
+
+func (c Config) hypervisor() string {
+	if c.Hypervisor == "" {
+		return HypervisorMicrovm
+	}
+	return c.Hypervisor
+}
+
+// Args validates c (see Validate) and returns the arguments of
+// qemu-system-x86_64, without the program name:
+//
+//	-M microvm|q35
+//	-accel kvm -cpu host | -accel tcg -cpu max
+//	-m <MemoryMiB>M -smp <CPUs>
+//	-nodefaults -no-user-config -nographic -no-reboot
+//	-kernel <Kernel> [-append <Cmdline>] [-initrd <Initrd>]
+//	-device isa-debug-exit,iobase=0xf4,iosize=4
+//	-chardev stdio,id=console,signal=off -serial chardev:console
+//	-chardev file,id=gosvctl,path=<ControlPath>
+//	-device isa-serial,chardev=gosvctl,iobase=0x2e8,irq=4
+//	<ExtraArgs...>
+//
+// -append is left out when Cmdline is empty, -initrd when Initrd is. Commas
+// in ControlPath are doubled, as QEMU's option syntax requires.
+func (c Config) Args() ([]string, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	cpu := "max"
+	if c.Accel == AccelKVM {
+		cpu = "host"
+	}
+	args := []string{
+		"-M", machineTypes[c.hypervisor()],
+		"-accel", c.Accel,
+		"-cpu", cpu,
+		"-m", strconv.Itoa(c.MemoryMiB) + "M",
+		"-smp", strconv.Itoa(c.CPUs),
+		"-nodefaults",
+		"-no-user-config",
+		"-nographic",
+		"-no-reboot",
+		"-kernel", c.Kernel,
+	}
+	if c.Cmdline != "" {
+		args = append(args, "-append", c.Cmdline)
+	}
+	if c.Initrd != "" {
+		args = append(args, "-initrd", c.Initrd)
+	}
+	args = append(args,
+		"-device", fmt.Sprintf("isa-debug-exit,iobase=%#x,iosize=4", DebugExitPort),
+		"-chardev", "stdio,id=console,signal=off",
+		"-serial", "chardev:console",
+		"-chardev", "file,id=gosvctl,path="+escapeOptValue(c.ControlPath),
+		"-device", fmt.Sprintf("isa-serial,chardev=gosvctl,iobase=%#x,irq=%d", ControlPort, ControlIRQ),
+	)
+	return append(args, c.ExtraArgs...), nil
+}
+
+// escapeOptValue doubles the commas of a value in QEMU's key=value,...
+// option syntax.
+func escapeOptValue(s string) string {
+	return strings.ReplaceAll(s, ",", ",,")
+}

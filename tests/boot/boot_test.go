@@ -1,0 +1,252 @@
+// Package boot holds the boot tests: they build the kernel with the host
+// kernel builder, boot it under QEMU and check what it prints and returns.
+package boot
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gosv/gosv/internal/host/kbuild"
+	"github.com/gosv/gosv/internal/host/qemu"
+)
+
+var (
+	kernelPath string // built once in TestMain
+	gosvPath   string // the host CLI, built once in TestMain
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gosv-boot-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := func() int {
+		root, err := filepath.Abs("../..")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		ctx := context.Background()
+		kernelPath = filepath.Join(dir, "gosv-kernel.elf")
+		if err := kbuild.Build(ctx, kbuild.BuildOptions{Dir: root, Out: kernelPath, Stderr: os.Stderr}); err != nil {
+			fmt.Fprintln(os.Stderr, "building the kernel:", err)
+			return 1
+		}
+		gosvPath = filepath.Join(dir, "gosv")
+		cmd := exec.Command("go", "build", "-o", gosvPath, "./cmd/gosv")
+		cmd.Dir, cmd.Stderr = root, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building gosv:", err)
+			return 1
+		}
+		return m.Run()
+	}()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// boot runs the kernel with the given loader options and returns the exit
+// status and console output.
+func boot(t *testing.T, hv, accel string, mem int, kernelArgs ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var out, errb bytes.Buffer
+	cfg := qemu.Config{
+		Hypervisor: hv, Accel: accel, MemoryMiB: mem, CPUs: 1,
+		Kernel: kernelPath, Cmdline: qemu.QuoteCmdline(kernelArgs),
+		ControlPath: filepath.Join(t.TempDir(), "control"),
+	}
+	status, err := qemu.Run(ctx, cfg, &out, &errb)
+	if err != nil {
+		t.Fatalf("boot %v: %v\nconsole:\n%s\nstderr:\n%s", kernelArgs, err, out.String(), errb.String())
+	}
+	return status, out.String(), errb.String()
+}
+
+// accels lists the accelerators to test on this host: TCG always, KVM
+// only when /dev/kvm is real hardware virtualisation.
+func accels(t *testing.T) []string {
+	a, note, err := qemu.ChooseAccel(qemu.AccelAuto, qemu.HostProbe())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a == qemu.AccelKVM {
+		return []string{qemu.AccelTCG, qemu.AccelKVM}
+	}
+	t.Logf("KVM boots not run on this host: %s", note)
+	return []string{qemu.AccelTCG}
+}
+
+var bannerRE = regexp.MustCompile(`(?m)^gosv \S+ \(go1\.\d+[.\d]*\): 1 CPU, \d+ MiB, TSC \d+\.\d\d GHz \(.+\), ready in \d+\.\d\d ms\r?$`)
+
+// With no app the kernel boots, prints its banner and powers off with 0.
+func TestBootProbe(t *testing.T) {
+	for _, hv := range qemu.Hypervisors {
+		for _, accel := range accels(t) {
+			t.Run(hv+"/"+accel, func(t *testing.T) {
+				status, out, _ := boot(t, hv, accel, 128)
+				if status != 0 {
+					t.Errorf("status %d, want 0\n%s", status, out)
+				}
+				if !bannerRE.MatchString(out) {
+					t.Errorf("no banner in console output:\n%s", out)
+				}
+			})
+		}
+	}
+}
+
+// --selftest runs the in-kernel suite over the Go runtime and exits 0.
+func TestSelftest(t *testing.T) {
+	for _, hv := range qemu.Hypervisors {
+		for _, accel := range accels(t) {
+			t.Run(hv+"/"+accel, func(t *testing.T) {
+				status, out, _ := boot(t, hv, accel, 128, "--selftest")
+				if status != 0 {
+					t.Errorf("status %d, want 0\n%s", status, out)
+				}
+				if !strings.Contains(out, "selftest: 11 of 11 checks passed") {
+					t.Errorf("suite summary missing:\n%s", out)
+				}
+				for _, name := range []string{"goroutines", "channels", "select", "sync", "threads", "gc", "sleep", "timers", "walltime", "crypto/rand", "sha256"} {
+					if !regexp.MustCompile(`selftest: ` + regexp.QuoteMeta(name) + ` +ok`).MatchString(out) {
+						t.Errorf("check %s did not pass:\n%s", name, out)
+					}
+				}
+			})
+		}
+	}
+}
+
+// The exit status set in the kernel reaches the host, including values
+// above 127 that isa-debug-exit alone cannot carry.
+func TestExitStatus(t *testing.T) {
+	for _, want := range []int{0, 3, 127, 200, 255} {
+		status, out, _ := boot(t, qemu.HypervisorMicrovm, qemu.AccelTCG, 128, fmt.Sprintf("--exit=%d", want))
+		if status != want {
+			t.Errorf("--exit=%d: status %d\n%s", want, status, out)
+		}
+	}
+}
+
+// A CPU exception in kernel code is reported (vector, registers, a
+// symbolized backtrace) and powers off with 125.
+func TestKernelFault(t *testing.T) {
+	for kind, name := range map[string]string{"pf": "#PF page fault", "ud": "#UD invalid opcode", "gp": "#GP general protection"} {
+		t.Run(kind, func(t *testing.T) {
+			status, out, _ := boot(t, qemu.HypervisorMicrovm, qemu.AccelTCG, 128, "--fault="+kind)
+			if status != 125 {
+				t.Errorf("status %d, want 125", status)
+			}
+			for _, want := range []string{"gosv: kernel fault: " + name, "rip=0x", "rflags=", "backtrace:", "kernel/machine.", "main.main+0x"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("report lacks %q:\n%s", want, out)
+				}
+			}
+			if kind == "pf" && !strings.Contains(out, "address 0x00007fff00000000 not present, read") {
+				t.Errorf("page-fault report lacks the address:\n%s", out)
+			}
+		})
+	}
+}
+
+// Bad loader options are refused with a message, not ignored.
+func TestBadLoaderOption(t *testing.T) {
+	status, out, _ := boot(t, qemu.HypervisorMicrovm, qemu.AccelTCG, 128, "--no-such-option")
+	if status != 125 || !strings.Contains(out, `gosv: unknown loader option "--no-such-option"`) {
+		t.Errorf("status %d, output:\n%s", status, out)
+	}
+}
+
+// --bootchart prints every stage with its time since entry, then the total.
+func TestBootchart(t *testing.T) {
+	status, out, _ := boot(t, qemu.HypervisorMicrovm, qemu.AccelTCG, 128, "--bootchart")
+	if status != 0 {
+		t.Fatalf("status %d\n%s", status, out)
+	}
+	re := regexp.MustCompile(`bootchart: (\S+) +(\d+\.\d+) ms`)
+	var names []string
+	var last float64 = -1
+	for _, m := range re.FindAllStringSubmatch(out, -1) {
+		var v float64
+		fmt.Sscan(m[2], &v)
+		if m[1] != "total" {
+			if v < last {
+				t.Errorf("stage %s at %v ms comes before the previous stage (%v ms)", m[1], v, last)
+			}
+			last = v
+		}
+		names = append(names, m[1])
+	}
+	if got, want := strings.Join(names, " "), "entry clock cpu runtime main ready total"; got != want {
+		t.Errorf("stages %q, want %q\n%s", got, want, out)
+	}
+}
+
+// The kernel boots in 16 MiB.
+func TestSmallMemory(t *testing.T) {
+	status, out, _ := boot(t, qemu.HypervisorMicrovm, qemu.AccelTCG, 16)
+	if status != 0 || !bannerRE.MatchString(out) {
+		t.Errorf("status %d\n%s", status, out)
+	}
+}
+
+// The guard from DESIGN.md: level-0 functions (the unexported functions of
+// kernel/machine; its exported ones are the API level 1 calls) never grow
+// the stack, hit a write barrier, allocate or call a panic helper.
+func TestLevel0Guard(t *testing.T) {
+	elf, err := os.ReadFile(kernelPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := kbuild.CheckLevel0(elf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs {
+		name := strings.TrimPrefix(v.Function, "github.com/gosv/gosv/kernel/machine.")
+		if name != "" && name[0] >= 'A' && name[0] <= 'Z' {
+			continue // exported: level-1 API
+		}
+		t.Errorf("level-0 violation: %v", v)
+	}
+}
+
+// gosv run: the CLI boots the kernel and exits with the kernel's status;
+// an unknown flag is a usage error with status 125.
+func TestCLI(t *testing.T) {
+	run := func(args ...string) (int, string, string) {
+		cmd := exec.Command(gosvPath, args...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), out.String(), errb.String()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return 0, out.String(), errb.String()
+	}
+	if status, out, errs := run("run", "--accel", "tcg", "--kernel", kernelPath, "--kernel-arg=--exit=42"); status != 42 {
+		t.Errorf("gosv run --exit=42: status %d\n%s%s", status, out, errs)
+	}
+	if status, out, _ := run("run", "--accel", "tcg", "--kernel", kernelPath); status != 0 || !bannerRE.MatchString(out) {
+		t.Errorf("gosv run: status %d\n%s", status, out)
+	}
+	if status, _, errs := run("run", "-m", "0", "--kernel", kernelPath); status != 125 || !strings.Contains(errs, "gosv: ") {
+		t.Errorf("gosv run -m 0: status %d, stderr %q", status, errs)
+	}
+	if status, out, _ := run("version"); status != 0 || !strings.HasPrefix(out, "gosv ") {
+		t.Errorf("gosv version: status %d, %q", status, out)
+	}
+}
