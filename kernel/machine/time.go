@@ -12,13 +12,13 @@ import (
 // Wall-clock time is the CMOS RTC read at boot plus monotonic time.
 
 var (
-	tscHz        uint64
-	tscMult      uint64 // ns = (tsc - bootTSC) * tscMult >> 32
-	lapicBase    uintptr
-	lapicPerMs   uint64 // LAPIC timer ticks per millisecond (divide by 1)
-	tscDeadline  bool
-	wallBootNs   int64 // Unix time in ns at monotonic 0
-	clockSource  int // clockKVM, clockCPUID or clockLAPIC
+	tscHz       uint64
+	tscMult     uint64 // ns = (tsc - bootTSC) * tscMult >> 32
+	lapicBase   uintptr
+	lapicPerMs  uint64 // LAPIC timer ticks per millisecond (divide by 1)
+	tscDeadline bool
+	wallBootNs  int64 // Unix time in ns at monotonic 0
+	clockSource int   // clockKVM, clockCPUID or clockLAPIC
 )
 
 // nanotime returns nanoseconds since boot.
