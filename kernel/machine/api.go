@@ -121,28 +121,6 @@ func ud2()
 
 var faultSink uint64
 
-// privateSyscall serves gosv's private syscalls (numbers sysGosvBase+n).
-//
-//go:nosplit
-func privateSyscall(c *cpuData, f *frame, n int) {
-	switch n {
-	default:
-		ret(f, negErrno(eNOSYS))
-	}
-}
-
-// appFault and appSyscall are reached from ring 3 (see app.go).
-//
-//go:nosplit
-func appFault(c *cpuData, f *frame, cr2 uintptr) {
-	fatalTrap(f, cr2)
-}
-
-//go:nosplit
-func appSyscall(c *cpuData, f *frame) {
-	fatalTrap(f, 0)
-}
-
 // Counters of level-0 events, for diagnostics and tests.
 var (
 	nTimerIRQ  uint64
@@ -152,7 +130,7 @@ var (
 )
 
 // Counters returns timer interrupts, runtime syscalls, context switches
-// and demand page faults since boot.
+// and page faults since boot.
 func Counters() (timer, syscalls, switches, faults uint64) {
 	return nTimerIRQ, nSyscalls, nSwitches, nPageFault
 }

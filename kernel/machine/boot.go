@@ -30,7 +30,7 @@ func boot0() {
 	store64(phys2virt(bootPML4Phys), 0)
 	writeCR3(bootPML4Phys)
 
-	initFrames(imageEnd() - DirectMapBase)
+	initFrames(imageLoadedEnd())
 	initTime()
 	mark(stClock)
 	initIDT()
@@ -141,4 +141,34 @@ func copyString(dst uintptr, s string) {
 		*(*byte)(ptr(dst + uintptr(i))) = s[i]
 	}
 	*(*byte)(ptr(dst + uintptr(len(s)))) = 0
+}
+
+// imageLoadedEnd is the physical end of the kernel image as loaded: the
+// highest p_paddr+p_memsz of the PT_LOAD headers, read from the ELF header
+// that the first PT_LOAD maps at KernelPhysBase. It can be below
+// runtime.end when the kernel builder trimmed unused BSS (kbuild.Patch).
+//
+//go:nosplit
+func imageLoadedEnd() uintptr {
+	eh := phys2virt(KernelPhysBase)
+	end := imageEnd() - DirectMapBase
+	if load32(eh) != 0x464c457f {
+		return end
+	}
+	phoff := uintptr(load64(eh + 32))
+	phnum := uintptr(load32(eh+56) & 0xffff)
+	max := uintptr(0)
+	for i := uintptr(0); i < phnum && i < 16; i++ {
+		ph := eh + phoff + i*56
+		if load32(ph) != 1 { // PT_LOAD
+			continue
+		}
+		if e := uintptr(load64(ph+24) + load64(ph+40)); e > max {
+			max = e
+		}
+	}
+	if max == 0 {
+		return end
+	}
+	return max
 }

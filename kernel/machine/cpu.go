@@ -26,3 +26,8 @@ func ltr(sel uint16)
 func imageEnd() uintptr
 func pclntabAddr() uintptr
 func textStart() uintptr
+func copyUser(dst, src, n uintptr) (fault uintptr)
+func copyUserFixup()
+func copyUserAddr() uintptr
+func copyUserEnd() uintptr
+func copyUserFixupAddr() uintptr

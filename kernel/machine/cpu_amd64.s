@@ -197,3 +197,35 @@ TEXT ·textStart(SB),NOSPLIT,$0-8
 TEXT ·ud2(SB),NOSPLIT,$0-0
 	BYTE $0x0F; BYTE $0x0B
 	RET
+
+// func copyUser(dst, src, n uintptr) (fault uintptr)
+// A copy to or from app memory. A page fault inside it that is not a
+// demand fault makes trap() resume at copyUserFixup, which returns 1.
+TEXT ·copyUser(SB),NOSPLIT,$0-32
+	MOVQ	dst+0(FP), DI
+	MOVQ	src+8(FP), SI
+	MOVQ	n+16(FP), CX
+	CLD
+	REP;	MOVSB
+	MOVQ	$0, fault+24(FP)
+	RET
+
+TEXT ·copyUserFixup(SB),NOSPLIT|NOFRAME,$0
+	MOVQ	$1, 32(SP)		// fault+24(FP) of copyUser: SP is at its return address
+	RET
+
+// func copyUserAddr() uintptr / copyUserEnd() uintptr / copyUserFixupAddr() uintptr
+TEXT ·copyUserAddr(SB),NOSPLIT,$0-8
+	MOVQ	$·copyUser(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
+TEXT ·copyUserEnd(SB),NOSPLIT,$0-8
+	MOVQ	$·copyUserFixup(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET
+
+TEXT ·copyUserFixupAddr(SB),NOSPLIT,$0-8
+	MOVQ	$·copyUserFixup(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET

@@ -10,7 +10,8 @@ const (
 	pteDirty   = 1 << 6
 	pteHuge    = 1 << 7
 	pteGlobal  = 1 << 8
-	pteDemand  = 1 << 9 // software: not present yet, allocate a zeroed frame on first touch
+	pteDemand  = 1 << 9  // software: not present yet, allocate a zeroed frame on first touch
+	pteNone    = 1 << 10 // software: PROT_NONE (frame kept in the address bits, or pteDemand)
 	pteNX      = 1 << 63
 	pteAddr    = 0x000f_ffff_ffff_f000
 )
@@ -150,11 +151,18 @@ func discardRange(va, n uintptr) {
 // demand-zero. It reports whether the access may be retried.
 //
 //go:nosplit
-func demandFault(va uintptr) bool {
+func demandFault(va uintptr, user bool) bool {
+	if user && va >= AppLimit {
+		return false
+	}
 	vmLock.lock()
 	ok := false
 	if e := walk(va, false, 0); e != 0 {
 		old := load64(e)
+		if va < AppLimit && old&pteUser == 0 {
+			vmLock.unlock()
+			return false
+		}
 		if old&ptePresent != 0 {
 			ok = true // another CPU got here first
 		} else if old&pteDemand != 0 {
@@ -188,4 +196,38 @@ func mapPresent(va, n uintptr, prot uintptr) bool {
 		store64(e, flags|uint64(f))
 	}
 	return true
+}
+
+// protectRange changes the protection of present and demand pages in
+// [va, va+n) (mprotect(2) on app memory). PROT_NONE keeps the frame but
+// clears the present bit and marks the entry with pteNone.
+//
+//go:nosplit
+func protectRange(va, n uintptr, prot uintptr) {
+	for a := va; a < va+n; a += PageSize {
+		e := walk(a, false, 0)
+		if e == 0 {
+			continue
+		}
+		old := load64(e)
+		if old == 0 {
+			continue
+		}
+		frame := old & pteAddr
+		var v uint64
+		switch {
+		case prot == 0:
+			if old&(ptePresent|pteNone) != 0 {
+				v = frame | pteNone | pteUser
+			} else {
+				v = pteDemand | pteNone | pteUser
+			}
+		case old&(ptePresent|pteNone) != 0 && frame != 0:
+			v = frame | ptePresent | protFlags(prot, true)
+		default:
+			v = pteDemand | protFlags(prot, true)
+		}
+		store64(e, v)
+		invlpg(a)
+	}
 }

@@ -20,10 +20,10 @@ type thread struct {
 	self     uintptr // physical address of this struct's frame
 
 	// App mode (a goroutine running app code through RunApp).
-	app      uintptr // *AppContext while in app mode
-	kregs    frame   // kernel context to return to when the app traps
-	kfpu     uintptr // kernel-side FPU image (frame)
-	appEvent uintptr
+	app   uintptr // *AppContext while in app mode
+	kregs frame   // kernel context to return to when the app traps
+	kick  uintptr // Interrupt was asked: leave the app at the next chance
+	kfpu  uintptr
 }
 
 const (
@@ -197,7 +197,19 @@ func loadContext(c *cpuData, t *thread, f *frame) {
 	} else {
 		f.fpu = fpuInit
 	}
-	wrmsr(msrFSBase, uint64(t.fsbase))
+	if t.app != 0 && t.kick != 0 {
+		c.cur = uintptr(unsafe.Pointer(t))
+		t.state = tsRunning
+		leaveApp(c, t, f, EventInterrupt, 0, 0)
+		return
+	}
+	if t.app != 0 {
+		a := appCtx(t.app)
+		wrmsr(msrFSBase, a.FSBase)
+		wrmsr(msrKernelGSBase, a.GSBase)
+	} else {
+		wrmsr(msrFSBase, uint64(t.fsbase))
+	}
 	c.cur = uintptr(unsafe.Pointer(t))
 	t.state = tsRunning
 }

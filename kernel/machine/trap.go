@@ -88,7 +88,12 @@ func trap(fp uintptr) {
 	case f.vector == 14:
 		cr2 := readCR2()
 		nPageFault++
-		if f.err&1 == 0 && cr2 >= WindowStart && cr2 < WindowEnd && demandFault(cr2) {
+		if f.err&1 == 0 && demandFault(cr2, f.cs&3 != 0) {
+			break
+		}
+		if f.cs&3 == 0 && f.rip >= uint64(copyUserAddr()) && f.rip < uint64(copyUserEnd()) {
+			// A bad app pointer in CopyIn/CopyOut: return EFAULT.
+			f.rip = uint64(copyUserFixupAddr())
 			break
 		}
 		if f.cs&3 != 0 {

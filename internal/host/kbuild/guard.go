@@ -65,7 +65,7 @@ func forbiddenReason(name string) string {
 	return ""
 }
 
-// CheckLevel0 is the level-0 guard (docs: DESIGN.md, "Restricted code"). It
+// CheckLevel0 is the level-0 guard (BRINGUP.md, "Restricted code (level 0)"). It
 // disassembles, in 64-bit mode, every STT_FUNC symbol of elfBytes's .symtab
 // whose name starts with one of prefixes (DefaultLevel0Prefix when prefixes
 // is empty), over the st_size bytes at st_value, and reports every CALL, JMP

@@ -86,31 +86,33 @@ type PatchOptions struct {
 //   - every PT_LOAD, PT_PHDR and PT_NOTE program header: p_paddr =
 //     p_vaddr - DirectMapBase. Each such segment, [p_vaddr, p_vaddr+p_memsz),
 //     must lie inside [DirectMapBase, DirectMapBase+1 GiB).
-//
-//   - the PT_NOTE segment whose first note is the Go build-ID note (name
-//     "Go", type 4) — or a PVH note from an earlier Patch, which makes Patch
-//     idempotent: its file bytes are zeroed and the first 24 are replaced by
-//     one ELF note (gABI note layout, 4-byte words, little-endian):
-//
-//     offset 0:  n_namesz = 4
-//     offset 4:  n_descsz = 8
-//     offset 8:  n_type   = 18 (XEN_ELFNOTE_PHYS32_ENTRY, Xen include/public/elfnote.h)
-//     offset 12: name     = "Xen\0"
-//     offset 16: desc     = uint64 physical entry address
-//
-//     and its program header gets p_filesz = p_memsz = 24 and p_align = 4
-//     (QEMU aligns the name to p_align when it looks for the descriptor).
-//
-//   - the SHT_NOTE section header that starts at the same file offset
+//   - the note segment: the first PT_NOTE whose first note is the Go
+//     build-ID note (n_namesz 4, name "Go\0\0", n_type 4), or a PVH note
+//     written by an earlier Patch (so Patch is idempotent). Its file bytes
+//     are zeroed and the first 24 replaced by the PVH note shown below; its
+//     program header gets p_filesz = p_memsz = 24 and p_align = 4 (QEMU
+//     finds the descriptor by aligning the name to p_align).
+//   - the SHT_NOTE section header with the same file offset
 //     (.note.go.buildid): sh_size = 24.
+//
+// The PVH note is one ELF note (gABI "Note Section" layout, 4-byte words,
+// little-endian) of type XEN_ELFNOTE_PHYS32_ENTRY from Xen's
+// include/public/elfnote.h:
+//
+//	offset  0: n_namesz = 4
+//	offset  4: n_descsz = 8
+//	offset  8: n_type   = 18 (XEN_ELFNOTE_PHYS32_ENTRY)
+//	offset 12: name     = "Xen\0"
+//	offset 16: desc     = physical entry address, uint64
 //
 // The physical entry address is the value of the entry symbol (see
 // PatchOptions.EntrySymbol) minus DirectMapBase; the symbol must lie inside
 // the file contents of an executable (PF_X) PT_LOAD segment. e_entry is left
 // as the linker wrote it (the virtual address of the entry symbol).
 //
-// The Go build ID is lost: `go version` and `go tool buildid` no longer
-// recognise the patched file. The .note.gnu.build-id section is kept.
+// The Go build ID is lost (`go tool buildid` prints an empty ID; `go version`
+// still works, it reads .go.buildinfo). The .note.gnu.build-id section, which
+// the Go linker leaves outside every PT_NOTE, is kept.
 //
 // Errors start with "kernel ELF: " and say what is wrong. Patch never panics,
 // whatever the input.
@@ -158,6 +160,9 @@ func Patch(raw []byte, opt PatchOptions) ([]byte, error) {
 	}
 	if nload == 0 {
 		return nil, kerr("no PT_LOAD segments")
+	}
+	if err := f.trimUnusedBSS(out); err != nil {
+		return nil, err
 	}
 
 	// Entry symbol.
@@ -251,4 +256,42 @@ func (f *elfFile) buildIDNote() (*prog, error) {
 		return nil, kerr("no PT_NOTE segment (the Go build-ID note) to rewrite into the PVH note")
 	}
 	return nil, kerr("no PT_NOTE segment holds the Go build-ID note (name \"Go\", type %d)", goBuildIDNoteType)
+}
+
+// UnusedBSSSymbols are zero-initialised variables that the kernel never
+// touches and that would otherwise decide how much RAM the VM needs: Go
+// 1.26 links crypto/internal/fips140/drbg.memory, a 32 MiB scratch buffer
+// used only by the FIPS 140-3 entropy source, and gosv never enables FIPS
+// mode. When such a symbol is the last thing in the writable PT_LOAD and
+// lies wholly past its file contents, Patch shortens p_memsz to end where
+// the symbol begins, so the loader neither zeroes nor reserves it. The
+// kernel's frame allocator starts after p_memsz (machine.imageLoadedEnd),
+// so the buffer's addresses are handed out as free memory: touching it
+// would corrupt memory, and FIPS mode must stay off.
+var UnusedBSSSymbols = []string{"crypto/internal/fips140/drbg.memory"}
+
+func (f *elfFile) trimUnusedBSS(out []byte) error {
+	syms, err := f.symbols()
+	if err != nil {
+		return nil // no symbol table: nothing to trim
+	}
+	for _, name := range UnusedBSSSymbols {
+		for _, s := range syms {
+			if s.name != name {
+				continue
+			}
+			for i := range f.progs {
+				p := &f.progs[i]
+				if p.typ != elf.PT_LOAD || p.flags&elf.PF_W == 0 {
+					continue
+				}
+				end := p.vaddr + p.memsz
+				if s.value+s.size == end && s.value >= p.vaddr+p.filesz {
+					p.memsz = s.value - p.vaddr
+					le.PutUint64(out[p.hdrOff+phMemsz:], p.memsz)
+				}
+			}
+		}
+	}
+	return nil
 }

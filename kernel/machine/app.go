@@ -1,0 +1,251 @@
+package machine
+
+import (
+	"syscall"
+	"unsafe"
+)
+
+// AppContext is the state of one app thread (level 1 owns it; it must be
+// heap-allocated so that it does not move while the app runs). RunApp
+// loads it into the CPU and drops to ring 3; when the app makes a syscall,
+// faults or is interrupted, RunApp stores the state back and returns.
+//
+// The register fields follow the order of frame (trap.go); FPU holds an
+// XSAVE (or FXSAVE) image at the first 64-byte boundary inside it.
+type AppContext struct {
+	R15, R14, R13, R12, R11, R10, R9, R8, RBP, RDI uint64
+	RSI, RDX, RCX, RBX, RAX                        uint64
+	Vector, Err                                    uint64 // out: what ended the run (see Event*)
+	RIP, CS, RFLAGS, RSP, SS                       uint64
+	FSBase, GSBase                                 uint64
+	CR2                                            uint64 // out: faulting address of a page fault
+	FPU                                            [4096 + 64]byte
+}
+
+// Values of AppContext.Vector after RunApp: a CPU exception vector (0-31),
+// or one of these.
+const (
+	EventSyscall   = vecAppSyscall // the app executed SYSCALL; RAX holds the number
+	EventInterrupt = 258           // Interrupt asked the thread to come back
+)
+
+// NewAppContext returns a context with a clean FPU state and the given
+// entry point and stack.
+func NewAppContext(rip, rsp uint64) *AppContext {
+	c := new(AppContext)
+	c.RIP, c.RSP = rip, rsp
+	c.RFLAGS = 0x202
+	copyWords(c.fpuArea(), fpuInit, xsaveLen/8)
+	return c
+}
+
+// CopyFPU copies the FPU image of src into c (clone(2) children start with
+// the parent's FPU state).
+func (c *AppContext) CopyFPU(src *AppContext) {
+	copyWords(c.fpuArea(), src.fpuArea(), xsaveLen/8)
+}
+
+//go:nosplit
+func (c *AppContext) fpuArea() uintptr {
+	return (uintptr(unsafe.Pointer(&c.FPU[0])) + 63) &^ 63
+}
+
+// Private syscall numbers (sysGosvBase + n).
+const (
+	privRunApp = 1
+	privMap    = 2
+	privUnmap  = 3
+	privProt   = 4
+	privKick   = 5
+)
+
+//go:nosplit
+func privateSyscall(c *cpuData, f *frame, n int) {
+	a0, a1, a2 := uintptr(f.rdi), uintptr(f.rsi), uintptr(f.rdx)
+	switch n {
+	case privRunApp:
+		runApp(c, f, a0)
+	case privKick:
+		schedLock.lock()
+		kick(c, f, a0)
+		schedLock.unlock()
+	case privMap, privUnmap, privProt:
+		if a0&(PageSize-1) != 0 || a1 == 0 || a0+a1 < a0 || a0+a1 > AppLimit {
+			ret(f, negErrno(eINVAL))
+			return
+		}
+		n1 := (a1 + PageSize - 1) &^ (PageSize - 1)
+		vmLock.lock()
+		ok := true
+		switch n {
+		case privMap:
+			ok = mapDemand(a0, n1, a2, true)
+		case privUnmap:
+			unmapRange(a0, n1)
+		case privProt:
+			protectRange(a0, n1, a2)
+		}
+		vmLock.unlock()
+		if !ok {
+			ret(f, negErrno(eNOMEM))
+			return
+		}
+		ret(f, 0)
+	default:
+		ret(f, negErrno(eNOSYS))
+	}
+}
+
+// runApp saves the calling kernel thread's syscall context and enters the
+// app context at ctx.
+//
+//go:nosplit
+func runApp(c *cpuData, f *frame, ctx uintptr) {
+	t := th(c.cur)
+	copyWords(uintptr(unsafe.Pointer(&t.kregs.r15)), uintptr(unsafe.Pointer(&f.r15)), frameWords-1)
+	t.app = ctx
+	enterApp(t, f)
+	if t.kick != 0 {
+		leaveApp(c, t, f, EventInterrupt, 0, 0)
+	}
+}
+
+//go:nosplit
+func appCtx(p uintptr) *AppContext { return (*AppContext)(ptr(p)) }
+
+// enterApp loads t's app context into f: ring 3, interrupts on, IOPL 0.
+//
+//go:nosplit
+func enterApp(t *thread, f *frame) {
+	a := appCtx(t.app)
+	copyWords(uintptr(unsafe.Pointer(&f.r15)), uintptr(unsafe.Pointer(&a.R15)), 15)
+	f.rip, f.rsp = a.RIP, a.RSP
+	// Keep the arithmetic flags, DF, AC and ID; force IF, clear IOPL, NT, TF, VM.
+	f.rflags = a.RFLAGS&0x240DD5 | 0x202
+	f.cs, f.ss = userCode|3, userData|3
+	f.fpu = a.fpuArea()
+	wrmsr(msrFSBase, a.FSBase)
+	wrmsr(msrKernelGSBase, a.GSBase) // becomes GS base at the SWAPGS on exit
+}
+
+// leaveApp stores the app state in f into t's context, records why, and
+// makes f resume the kernel thread after its RunApp syscall.
+//
+//go:nosplit
+func leaveApp(c *cpuData, t *thread, f *frame, vector, err uint64, cr2 uintptr) {
+	a := appCtx(t.app)
+	copyWords(uintptr(unsafe.Pointer(&a.R15)), uintptr(unsafe.Pointer(&f.r15)), 15)
+	a.RIP, a.RSP, a.RFLAGS = f.rip, f.rsp, f.rflags
+	a.Vector, a.Err, a.CR2 = vector, err, uint64(cr2)
+	if f.fpu != 0 && f.fpu != a.fpuArea() {
+		copyWords(a.fpuArea(), f.fpu, xsaveLen/8)
+	}
+	t.app = 0
+	t.kick = 0
+	copyWords(uintptr(unsafe.Pointer(&f.r15)), uintptr(unsafe.Pointer(&t.kregs.r15)), frameWords-1)
+	f.rax = 0
+	f.fpu = fpuInit
+	wrmsr(msrFSBase, uint64(t.fsbase))
+}
+
+// appFault handles an exception raised in ring 3: demand-zero pages are
+// filled in place; anything else goes back to level 1 as an event.
+//
+//go:nosplit
+func appFault(c *cpuData, f *frame, cr2 uintptr) {
+	t := th(c.cur)
+	if t.app == 0 {
+		fatalTrap(f, cr2)
+	}
+	leaveApp(c, t, f, f.vector, f.err, cr2)
+}
+
+//go:nosplit
+func appSyscall(c *cpuData, f *frame) {
+	t := th(c.cur)
+	if t.app == 0 {
+		fatalTrap(f, 0)
+	}
+	leaveApp(c, t, f, EventSyscall, 0, 0)
+}
+
+// RunApp runs the app thread ctx on the calling goroutine's kernel thread
+// until the app makes a syscall, faults or is interrupted; ctx.Vector says
+// which. The goroutine is in a syscall meanwhile, so the Go scheduler and
+// GC carry on without it.
+func RunApp(ctx *AppContext) {
+	syscall6(sysGosvBase+privRunApp, uintptr(unsafe.Pointer(ctx)), 0, 0)
+}
+
+// MapApp makes [addr, addr+n) demand-zero app memory with prot (PROT_*
+// bits of mmap(2)), replacing what was there. addr must be page-aligned
+// and the range below AppLimit.
+func MapApp(addr, n uintptr, prot int) error {
+	return rawSyscall(sysGosvBase+privMap, addr, n, uintptr(prot))
+}
+
+// UnmapApp removes [addr, addr+n) from the app's address space.
+func UnmapApp(addr, n uintptr) error {
+	return rawSyscall(sysGosvBase+privUnmap, addr, n, 0)
+}
+
+// ProtectApp changes the protection of the mapped pages in [addr, addr+n).
+func ProtectApp(addr, n uintptr, prot int) error {
+	return rawSyscall(sysGosvBase+privProt, addr, n, uintptr(prot))
+}
+
+// CopyIn copies len(dst) bytes from app address src; EFAULT when part of
+// the range is not mapped readable.
+func CopyIn(dst []byte, src uintptr) error {
+	if len(dst) == 0 {
+		return nil
+	}
+	if src+uintptr(len(dst)) < src || src+uintptr(len(dst)) > AppLimit {
+		return syscall.EFAULT
+	}
+	if copyUser(uintptr(unsafe.Pointer(&dst[0])), src, uintptr(len(dst))) != 0 {
+		return syscall.EFAULT
+	}
+	return nil
+}
+
+// CopyOut copies src to app address dst; EFAULT when part of the range is
+// not mapped writable.
+func CopyOut(dst uintptr, src []byte) error {
+	if len(src) == 0 {
+		return nil
+	}
+	if dst+uintptr(len(src)) < dst || dst+uintptr(len(src)) > AppLimit {
+		return syscall.EFAULT
+	}
+	if copyUser(dst, uintptr(unsafe.Pointer(&src[0])), uintptr(len(src))) != 0 {
+		return syscall.EFAULT
+	}
+	return nil
+}
+
+// Interrupt makes the app thread running on the kernel thread of tid come
+// back from RunApp with EventInterrupt at its next entry or preemption.
+func Interrupt(tid int) {
+	rawSyscall(sysGosvBase+privKick, uintptr(tid), 0, 0)
+}
+
+// CurrentTID is the kernel thread id of the caller (gettid of the M).
+func CurrentTID() int {
+	return syscall.Gettid()
+}
+
+// kick marks the thread with tid for interruption. A runnable thread in app
+// mode leaves the app when it is next loaded (see loadContext).
+//
+//go:nosplit
+func kick(c *cpuData, f *frame, tid uintptr) {
+	for tp := runqHead; tp != 0; tp = th(tp).next {
+		if th(tp).tid == tid {
+			th(tp).kick = 1
+			ret(f, 0)
+			return
+		}
+	}
+	ret(f, negErrno(eNOENT))
+}
