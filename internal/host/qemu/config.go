@@ -108,7 +108,7 @@ func (c Config) hypervisor() string {
 //	-M microvm|q35
 //	-accel kvm -cpu host | -accel tcg -cpu max
 //	-m <MemoryMiB>M -smp <CPUs>
-//	-nodefaults -no-user-config -nographic -no-reboot
+//	-nodefaults -no-user-config -display none -no-reboot (not -nographic: with it SeaBIOS on q35 prints to the serial console)
 //	-kernel <Kernel> [-append <Cmdline>] [-initrd <Initrd>]
 //	-device isa-debug-exit,iobase=0xf4,iosize=4
 //	-chardev stdio,id=console,signal=off -serial chardev:console
@@ -134,7 +134,7 @@ func (c Config) Args() ([]string, error) {
 		"-smp", strconv.Itoa(c.CPUs),
 		"-nodefaults",
 		"-no-user-config",
-		"-nographic",
+		"-display", "none",
 		"-no-reboot",
 		"-kernel", c.Kernel,
 	}

@@ -14,7 +14,7 @@ func TestArgs(t *testing.T) {
 		"-chardev", "file,id=gosvctl,path=/tmp/x/control",
 		"-device", "isa-serial,chardev=gosvctl,iobase=0x2e8,irq=4",
 	}
-	common := []string{"-nodefaults", "-no-user-config", "-nographic", "-no-reboot"}
+	common := []string{"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"}
 	cases := []struct {
 		name string
 		cfg  Config
