@@ -54,8 +54,7 @@ func main() {
 	case len(app) == 0:
 		machine.Exit(0)
 	}
-	fmt.Fprintf(os.Stderr, "gosv: cannot run %s: running apps is not implemented yet\n", app[0])
-	machine.Exit(127)
+	machine.Exit(runApp(opts, app))
 }
 
 func banner() {

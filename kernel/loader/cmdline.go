@@ -67,6 +67,7 @@ type Options struct {
 	Exit      int      // --exit=N: power off with status N instead of running an app (tests)
 	ExitSet   bool
 	Help      bool // --help: list loader options
+	Strace    bool // --strace: log every app syscall to the console
 }
 
 // Usage lists the loader options.
@@ -78,6 +79,7 @@ const Usage = `gosv loader options (before the app's command line):
   --cwd=DIR        start the app in DIR
   --exit=N         power off with status N without running an app
   --fault=KIND     trigger a kernel CPU exception: pf, ud or gp
+  --strace         log every app syscall
   --help           print this list
 `
 
@@ -111,6 +113,8 @@ func Parse(words []string) (Options, []string, error) {
 			o.Selftest = true
 		case "help":
 			o.Help = true
+		case "strace":
+			o.Strace = true
 		case "env":
 			if err := need(); err != nil {
 				return o, nil, err

@@ -134,3 +134,9 @@ var (
 func Counters() (timer, syscalls, switches, faults uint64) {
 	return nTimerIRQ, nSyscalls, nSwitches, nPageFault
 }
+
+// HWCap is the AT_HWCAP value for the app: CPUID.1:EDX (Linux on x86).
+func HWCap() uint64 {
+	_, _, _, d := cpuid(1, 0)
+	return uint64(d)
+}

@@ -1,6 +1,7 @@
 package machine
 
 import (
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -19,6 +20,8 @@ type AppContext struct {
 	RIP, CS, RFLAGS, RSP, SS                       uint64
 	FSBase, GSBase                                 uint64
 	CR2                                            uint64 // out: faulting address of a page fault
+	Kick                                           uint32 // set by Interrupt: come back with EventInterrupt
+	_                                              uint32
 	FPU                                            [4096 + 64]byte
 }
 
@@ -56,7 +59,6 @@ const (
 	privMap    = 2
 	privUnmap  = 3
 	privProt   = 4
-	privKick   = 5
 )
 
 //go:nosplit
@@ -65,10 +67,6 @@ func privateSyscall(c *cpuData, f *frame, n int) {
 	switch n {
 	case privRunApp:
 		runApp(c, f, a0)
-	case privKick:
-		schedLock.lock()
-		kick(c, f, a0)
-		schedLock.unlock()
 	case privMap, privUnmap, privProt:
 		if a0&(PageSize-1) != 0 || a1 == 0 || a0+a1 < a0 || a0+a1 > AppLimit {
 			ret(f, negErrno(eINVAL))
@@ -102,10 +100,10 @@ func privateSyscall(c *cpuData, f *frame, n int) {
 //go:nosplit
 func runApp(c *cpuData, f *frame, ctx uintptr) {
 	t := th(c.cur)
-	copyWords(uintptr(unsafe.Pointer(&t.kregs.r15)), uintptr(unsafe.Pointer(&f.r15)), frameWords-1)
+	copyWords(uintptr(unsafe.Pointer(&t.kregs.r15)), uintptr(unsafe.Pointer(&f.r15)), ctxWords)
 	t.app = ctx
 	enterApp(t, f)
-	if t.kick != 0 {
+	if atomic.LoadUint32(&appCtx(ctx).Kick) != 0 {
 		leaveApp(c, t, f, EventInterrupt, 0, 0)
 	}
 }
@@ -124,7 +122,7 @@ func enterApp(t *thread, f *frame) {
 	f.rflags = a.RFLAGS&0x240DD5 | 0x202
 	f.cs, f.ss = userCode|3, userData|3
 	f.fpu = a.fpuArea()
-	wrmsr(msrFSBase, a.FSBase)
+	f.fs = a.FSBase
 	wrmsr(msrKernelGSBase, a.GSBase) // becomes GS base at the SWAPGS on exit
 }
 
@@ -140,12 +138,12 @@ func leaveApp(c *cpuData, t *thread, f *frame, vector, err uint64, cr2 uintptr) 
 	if f.fpu != 0 && f.fpu != a.fpuArea() {
 		copyWords(a.fpuArea(), f.fpu, xsaveLen/8)
 	}
+	atomic.StoreUint32(&a.Kick, 0)
 	t.app = 0
-	t.kick = 0
-	copyWords(uintptr(unsafe.Pointer(&f.r15)), uintptr(unsafe.Pointer(&t.kregs.r15)), frameWords-1)
+	copyWords(uintptr(unsafe.Pointer(&f.r15)), uintptr(unsafe.Pointer(&t.kregs.r15)), ctxWords)
 	f.rax = 0
 	f.fpu = fpuInit
-	wrmsr(msrFSBase, uint64(t.fsbase))
+	f.fs = uint64(t.fsbase)
 }
 
 // appFault handles an exception raised in ring 3: demand-zero pages are
@@ -224,28 +222,10 @@ func CopyOut(dst uintptr, src []byte) error {
 	return nil
 }
 
-// Interrupt makes the app thread running on the kernel thread of tid come
-// back from RunApp with EventInterrupt at its next entry or preemption.
-func Interrupt(tid int) {
-	rawSyscall(sysGosvBase+privKick, uintptr(tid), 0, 0)
+// Interrupt makes the app thread of ctx come back from RunApp with
+// EventInterrupt: at once if it is about to enter the app, else when its
+// kernel thread is next scheduled or interrupted by the timer.
+func Interrupt(ctx *AppContext) {
+	atomic.StoreUint32(&ctx.Kick, 1)
 }
 
-// CurrentTID is the kernel thread id of the caller (gettid of the M).
-func CurrentTID() int {
-	return syscall.Gettid()
-}
-
-// kick marks the thread with tid for interruption. A runnable thread in app
-// mode leaves the app when it is next loaded (see loadContext).
-//
-//go:nosplit
-func kick(c *cpuData, f *frame, tid uintptr) {
-	for tp := runqHead; tp != 0; tp = th(tp).next {
-		if th(tp).tid == tid {
-			th(tp).kick = 1
-			ret(f, 0)
-			return
-		}
-	}
-	ret(f, negErrno(eNOENT))
-}

@@ -31,3 +31,6 @@ func copyUserFixup()
 func copyUserAddr() uintptr
 func copyUserEnd() uintptr
 func copyUserFixupAddr() uintptr
+
+//go:nosplit
+func rdmsrFS() uintptr { return uintptr(rdmsr(msrFSBase)) }

@@ -73,6 +73,7 @@ func syscallKernel(fp uintptr) {
 	f := frameAt(fp)
 	c := curCPU()
 	c.depth++
+	f.fs = uint64(th(c.cur).fsbase)
 	nSyscalls++
 	a0, a1, a2, a3 := uintptr(f.rdi), uintptr(f.rsi), uintptr(f.rdx), uintptr(f.r10)
 	switch nr := f.rax; nr {
@@ -120,7 +121,7 @@ func syscallKernel(fp uintptr) {
 		switch a0 {
 		case archSetFS:
 			t.fsbase = a1
-			wrmsr(msrFSBase, uint64(a1))
+			f.fs = uint64(a1)
 			ret(f, 0)
 		case archGetFS:
 			store64(a1, uint64(t.fsbase))
@@ -351,7 +352,7 @@ func kclone(c *cpuData, f *frame, flags, stk uintptr) int64 {
 		return negErrno(eAGAIN)
 	}
 	t := th(tp)
-	copyWords(uintptr(unsafe.Pointer(&t.regs.r15)), uintptr(unsafe.Pointer(&f.r15)), frameWords-1)
+	copyWords(uintptr(unsafe.Pointer(&t.regs.r15)), uintptr(unsafe.Pointer(&f.r15)), ctxWords)
 	t.regs.rax = 0
 	t.regs.rsp = uint64(stk)
 	if flags&cloneSettls != 0 {

@@ -1,6 +1,9 @@
 package machine
 
-import "unsafe"
+import (
+	"sync/atomic"
+	"unsafe"
+)
 
 // thread is a kernel thread: one Go M of the kernel's runtime, or an idle
 // loop. It lives in a frame of its own (direct map); its FPU image lives in
@@ -22,7 +25,6 @@ type thread struct {
 	// App mode (a goroutine running app code through RunApp).
 	app   uintptr // *AppContext while in app mode
 	kregs frame   // kernel context to return to when the app traps
-	kick  uintptr // Interrupt was asked: leave the app at the next chance
 	kfpu  uintptr
 }
 
@@ -177,7 +179,7 @@ func wake(tp uintptr, rax uint64) {
 //
 //go:nosplit
 func saveContext(t *thread, f *frame) {
-	copyWords(uintptr(unsafe.Pointer(&t.regs.r15)), uintptr(unsafe.Pointer(&f.r15)), frameWords-1)
+	copyWords(uintptr(unsafe.Pointer(&t.regs.r15)), uintptr(unsafe.Pointer(&f.r15)), ctxWords)
 	if f.fpu != 0 {
 		copyWords(t.fpuArea, f.fpu, xsaveLen/8)
 		t.fpuValid = 1
@@ -191,25 +193,22 @@ func saveContext(t *thread, f *frame) {
 //go:nosplit
 func loadContext(c *cpuData, t *thread, f *frame) {
 	nSwitches++
-	copyWords(uintptr(unsafe.Pointer(&f.r15)), uintptr(unsafe.Pointer(&t.regs.r15)), frameWords-1)
+	copyWords(uintptr(unsafe.Pointer(&f.r15)), uintptr(unsafe.Pointer(&t.regs.r15)), ctxWords)
 	if t.fpuValid != 0 {
 		f.fpu = t.fpuArea
 	} else {
 		f.fpu = fpuInit
 	}
-	if t.app != 0 && t.kick != 0 {
+	if t.app != 0 && atomic.LoadUint32(&appCtx(t.app).Kick) != 0 {
 		c.cur = uintptr(unsafe.Pointer(t))
 		t.state = tsRunning
 		leaveApp(c, t, f, EventInterrupt, 0, 0)
 		return
 	}
 	if t.app != 0 {
-		a := appCtx(t.app)
-		wrmsr(msrFSBase, a.FSBase)
-		wrmsr(msrKernelGSBase, a.GSBase)
-	} else {
-		wrmsr(msrFSBase, uint64(t.fsbase))
+		wrmsr(msrKernelGSBase, appCtx(t.app).GSBase)
 	}
+	f.fs = uint64(fsOf(t))
 	c.cur = uintptr(unsafe.Pointer(t))
 	t.state = tsRunning
 }
@@ -273,6 +272,12 @@ func timerInterrupt(c *cpuData, f *frame) {
 	now := nanotime()
 	expireSleepers(now)
 	cur := th(c.cur)
+	if cur.app != 0 && atomic.LoadUint32(&appCtx(cur.app).Kick) != 0 {
+		leaveApp(c, cur, f, EventInterrupt, 0, 0)
+		rearmTimer(c)
+		schedLock.unlock()
+		return
+	}
 	switch {
 	case cur.state == tsIdle && runqHead != 0:
 		saveContext(cur, f)
@@ -315,4 +320,14 @@ func rearmTimer(c *cpuData) {
 		}
 	}
 	setTimerDeadline(next)
+}
+
+// fsOf is the FS base thread t runs with: its app's while in app mode.
+//
+//go:nosplit
+func fsOf(t *thread) uintptr {
+	if t.app != 0 {
+		return uintptr(appCtx(t.app).FSBase)
+	}
+	return t.fsbase
 }

@@ -8,13 +8,17 @@ import "unsafe"
 // uses too.
 type frame struct {
 	fpu                                            uintptr
+	fs                                             uint64 // FS base loaded on exit
 	r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi uint64
 	rsi, rdx, rcx, rbx, rax                        uint64
 	vector, err                                    uint64
 	rip, cs, rflags, rsp, ss                       uint64
 }
 
-const frameWords = 23
+const (
+	frameWords = 24
+	ctxWords   = 22 // r15 through ss: the part a thread's context keeps
+)
 
 // Vectors above the IDT's range used for syscall entries.
 const (
@@ -84,6 +88,11 @@ func trap(fp uintptr) {
 	f := frameAt(fp)
 	c := curCPU()
 	c.depth++
+	if c.depth == 1 {
+		f.fs = uint64(fsOf(th(c.cur)))
+	} else {
+		f.fs = uint64(rdmsrFS())
+	}
 	switch {
 	case f.vector == 14:
 		cr2 := readCR2()

@@ -2,25 +2,25 @@
 #include "go_asm.h"
 
 // Trap frame (see trap.go): from the address held in the frame register up:
-//   0 fpu image address (0 = none)   8 r15 ... 120 rax   128 vector   136 error
-//   144 rip  152 cs  160 rflags  168 rsp  176 ss
-// SAVE_GPRS reserves the GPR part of the frame plus the fpu slot (128
-// bytes) below SP and stores the registers; SP then points at the frame.
+//   0 fpu image address (0 = none)   8 FS base to load on exit   16 r15 ... 128 rax
+//   136 vector   144 error   152 rip  160 cs  168 rflags  176 rsp  184 ss
+// SAVE_GPRS reserves the GPR part of the frame plus the fpu and fs slots
+// (136 bytes) below SP and stores the registers; SP then points at the frame.
 // Stack adjustments use LEAQ and MOVQ, not PUSH/POP: the linker's nosplit
 // check would otherwise count the frame as stack of the current goroutine.
 #define SAVE_GPRS \
-	LEAQ -128(SP), SP; \
-	MOVQ R15, 8(SP); MOVQ R14, 16(SP); MOVQ R13, 24(SP); MOVQ R12, 32(SP); \
-	MOVQ R11, 40(SP); MOVQ R10, 48(SP); MOVQ R9, 56(SP); MOVQ R8, 64(SP); \
-	MOVQ BP, 72(SP); MOVQ DI, 80(SP); MOVQ SI, 88(SP); MOVQ DX, 96(SP); \
-	MOVQ CX, 104(SP); MOVQ BX, 112(SP); MOVQ AX, 120(SP); MOVQ $0, 0(SP)
+	LEAQ -136(SP), SP; \
+	MOVQ R15, 16(SP); MOVQ R14, 24(SP); MOVQ R13, 32(SP); MOVQ R12, 40(SP); \
+	MOVQ R11, 48(SP); MOVQ R10, 56(SP); MOVQ R9, 64(SP); MOVQ R8, 72(SP); \
+	MOVQ BP, 80(SP); MOVQ DI, 88(SP); MOVQ SI, 96(SP); MOVQ DX, 104(SP); \
+	MOVQ CX, 112(SP); MOVQ BX, 120(SP); MOVQ AX, 128(SP); MOVQ $0, 0(SP); MOVQ $0, 8(SP)
 
 #define RESTORE_GPRS \
-	MOVQ 8(SP), R15; MOVQ 16(SP), R14; MOVQ 24(SP), R13; MOVQ 32(SP), R12; \
-	MOVQ 40(SP), R11; MOVQ 48(SP), R10; MOVQ 56(SP), R9; MOVQ 64(SP), R8; \
-	MOVQ 72(SP), BP; MOVQ 80(SP), DI; MOVQ 88(SP), SI; MOVQ 96(SP), DX; \
-	MOVQ 104(SP), CX; MOVQ 112(SP), BX; MOVQ 120(SP), AX; \
-	LEAQ 144(SP), SP
+	MOVQ 16(SP), R15; MOVQ 24(SP), R14; MOVQ 32(SP), R13; MOVQ 40(SP), R12; \
+	MOVQ 48(SP), R11; MOVQ 56(SP), R10; MOVQ 64(SP), R9; MOVQ 72(SP), R8; \
+	MOVQ 80(SP), BP; MOVQ 88(SP), DI; MOVQ 96(SP), SI; MOVQ 104(SP), DX; \
+	MOVQ 112(SP), CX; MOVQ 120(SP), BX; MOVQ 128(SP), AX; \
+	LEAQ 152(SP), SP
 
 #define CALL_GO(fn) \
 	MOVQ BX, -8(DI); MOVQ BX, -16(DI); LEAQ -16(DI), SP; \
@@ -41,7 +41,7 @@ TEXT ·trapCommon(SB),NOSPLIT|NOFRAME,$0
 	SWAPGS
 	SAVE_GPRS
 	MOVQ	SP, BX			// BX = frame
-	TESTQ	$3, 152(BX)		// from ring 3: kernel FS base for the Go handler
+	TESTQ	$3, 160(BX)		// from ring 3: kernel FS base for the Go handler
 	JZ	kfs
 	MOVL	$0xC0000100, CX
 	MOVQ	cpuData_kfs(GS), AX
@@ -78,7 +78,14 @@ saved:
 	JMP	·trapExit(SB)
 
 // trapExit restores the context in the frame at SP and returns to it.
+// The FS base is loaded here, after the last Go code: Go reloads g from
+// FS:-8 after every call, so Go code cannot run with an app's FS base.
 TEXT ·trapExit(SB),NOSPLIT|NOFRAME,$0
+	MOVL	$0xC0000100, CX
+	MOVQ	8(SP), AX
+	MOVQ	AX, DX
+	SHRQ	$32, DX
+	WRMSR
 	MOVQ	0(SP), DI
 	TESTQ	DI, DI
 	JZ	nofpu

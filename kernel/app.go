@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"syscall"
+
+	"github.com/gosv/gosv/kernel/fs"
+	"github.com/gosv/gosv/kernel/linux"
+	"github.com/gosv/gosv/kernel/loader"
+	"github.com/gosv/gosv/kernel/machine"
+)
+
+// machineMem, machinePager and machineRunner connect package linux to the
+// machine layer.
+type machineMem struct{}
+
+func (machineMem) CopyIn(dst []byte, addr uintptr) error   { return machine.CopyIn(dst, addr) }
+func (machineMem) CopyOut(addr uintptr, src []byte) error { return machine.CopyOut(addr, src) }
+
+type machinePager struct{}
+
+func (machinePager) Map(addr, n uintptr, prot int) error     { return machine.MapApp(addr, n, prot) }
+func (machinePager) Unmap(addr, n uintptr) error             { return machine.UnmapApp(addr, n) }
+func (machinePager) Protect(addr, n uintptr, prot int) error { return machine.ProtectApp(addr, n, prot) }
+
+type machineRunner struct{}
+
+func (machineRunner) Run(t *linux.Task) { machine.RunApp(t.Ctx) }
+func (machineRunner) Interrupt(t *linux.Task) {
+	if t.Ctx != nil {
+		machine.Interrupt(t.Ctx)
+	}
+	t.Wake()
+}
+
+// DefaultPath is the app's PATH unless --env sets one (Docker's default).
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// consoleWriter writes to a file descriptor of the kernel's runtime (1 is
+// the console, 2 the stderr port).
+type consoleWriter int
+
+func (w consoleWriter) Write(p []byte) (int, error) {
+	return syscall.Write(int(w), p)
+}
+
+// runApp unpacks the initrd into the root filesystem, starts the app and
+// returns its exit status.
+func runApp(opts loader.Options, argv []string) int {
+	root := fs.NewRoot()
+	root.SetConsole(consoleWriter(1).Write, func([]byte) (int, error) { return 0, nil })
+	if rd := machine.Initrd(); rd != nil {
+		if err := root.UnpackCPIO(bytes.NewReader(rd)); err != nil {
+			fmt.Fprintf(os.Stderr, "gosv: initrd: %v\n", err)
+			return 125
+		}
+	}
+	machine.Mark("initrd")
+	linux.Nanotime = func() int64 { return int64(machine.Nanotime()) }
+	linux.HWCap = machine.HWCap()
+	p := linux.NewProcess(root, machineMem{}, machinePager{}, machineRunner{}, consoleWriter(2))
+	p.Strace = opts.Strace
+	p.FDs.InstallAt(0, &linux.Console{TTY: false}, syscall.O_RDONLY, false)
+	p.FDs.InstallAt(1, &linux.Console{W: consoleWriter(1), TTY: false}, syscall.O_WRONLY, false)
+	p.FDs.InstallAt(2, &linux.Console{W: consoleWriter(2), TTY: false}, syscall.O_WRONLY, false)
+
+	env := []string{"PATH=" + DefaultPath, "HOME=/"}
+	for _, kv := range opts.Env {
+		k, _, _ := strings.Cut(kv, "=")
+		env = setEnv(env, k, kv)
+	}
+	if opts.Cwd != "" {
+		if err := root.Chdir(nil, opts.Cwd); err != nil {
+			fmt.Fprintf(os.Stderr, "gosv: --cwd=%s: %v\n", opts.Cwd, err)
+			return 125
+		}
+	}
+	exe, err := lookPath(root, argv[0], env)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gosv: %s: %v\n", argv[0], err)
+		return 127
+	}
+	t, err := p.Exec(exe, argv, env)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gosv: %v\n", err)
+		return 126
+	}
+	machine.Mark("exec")
+	if opts.Verbose {
+		fmt.Fprintf(os.Stderr, "gosv: exec %s: entry %#x sp %#x\n", exe, t.Ctx.RIP, t.Ctx.RSP)
+	}
+	go t.Loop()
+	return p.Wait()
+}
+
+func setEnv(env []string, key, kv string) []string {
+	for i, e := range env {
+		if strings.HasPrefix(e, key+"=") {
+			env[i] = kv
+			return env
+		}
+	}
+	return append(env, kv)
+}
+
+// lookPath finds argv[0] like execvp(3): names with a slash as they are,
+// others in $PATH.
+func lookPath(root *fs.FS, name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		if _, err := root.Stat(nil, name, 0); err != nil {
+			return "", err
+		}
+		if !path.IsAbs(name) {
+			cwd, _ := root.Getcwd()
+			name = path.Join(cwd, name)
+		}
+		return name, nil
+	}
+	dirs := DefaultPath
+	for _, e := range env {
+		if strings.HasPrefix(e, "PATH=") {
+			dirs = e[5:]
+		}
+	}
+	for _, d := range strings.Split(dirs, ":") {
+		p := path.Join(d, name)
+		if st, err := root.Stat(nil, p, 0); err == nil && st.Mode&syscall.S_IFMT == syscall.S_IFREG {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("command not found in the image (PATH=%s)", dirs)
+}

@@ -1,0 +1,111 @@
+package linux
+
+import "golang.org/x/sys/unix"
+
+// Memory syscalls: brk(2), mmap(2), munmap(2), mprotect(2), madvise(2),
+// mremap(2). Anonymous memory is demand-zero; a private file mapping is
+// filled by copying the file's bytes (copy-on-write needs no sharing
+// because the app is the only process).
+func init() {
+	register(unix.SYS_BRK, "brk", sysBrk)
+	register(unix.SYS_MMAP, "mmap", sysMmap)
+	register(unix.SYS_MUNMAP, "munmap", sysMunmap)
+	register(unix.SYS_MPROTECT, "mprotect", sysMprotect)
+	register(unix.SYS_MADVISE, "madvise", sysMadvise)
+	register(unix.SYS_MREMAP, "mremap", sysMremap)
+}
+
+func sysBrk(t *Task, a Args) (uintptr, error) { return t.P.MM.Brk(a[0]), nil }
+
+func sysMmap(t *Task, a Args) (uintptr, error) {
+	addr, n, prot, flags, fd, off := a[0], a[1], int(a[2]), int(a[3]), int(int32(a[4])), int64(a[5])
+	if n == 0 || off%pageSize != 0 {
+		return 0, unix.EINVAL
+	}
+	if flags&(unix.MAP_PRIVATE|unix.MAP_SHARED|unix.MAP_SHARED_VALIDATE) == 0 {
+		return 0, unix.EINVAL
+	}
+	if flags&unix.MAP_ANONYMOUS != 0 {
+		name := ""
+		if flags&unix.MAP_STACK != 0 {
+			name = ""
+		}
+		return t.P.MM.Map(addr, n, prot, flags, name)
+	}
+	f, err := t.P.FDs.Get(fd)
+	if err != nil {
+		return 0, err
+	}
+	pr, ok := f.(PReader)
+	if !ok {
+		return 0, unix.ENODEV
+	}
+	if flags&unix.MAP_SHARED != 0 && prot&unix.PROT_WRITE != 0 {
+		return 0, unix.EACCES // shared writable file mappings are not supported
+	}
+	name := ""
+	if nf, ok := f.(interface{ Path() string }); ok {
+		name = nf.Path()
+	}
+	va, err := t.P.MM.Map(addr, n, unix.PROT_READ|unix.PROT_WRITE, flags, name)
+	if err != nil {
+		return 0, err
+	}
+	buf := make([]byte, 64<<10)
+	for done := uintptr(0); done < n; {
+		k := min(uintptr(len(buf)), n-done)
+		r, err := pr.Pread(buf[:k], off+int64(done))
+		if err != nil || r <= 0 {
+			break
+		}
+		if err := t.CopyOut(va+done, buf[:r]); err != nil {
+			break
+		}
+		done += uintptr(r)
+	}
+	if prot != unix.PROT_READ|unix.PROT_WRITE {
+		t.P.MM.Protect(va, n, prot)
+	}
+	t.P.MM.setOffset(va, off)
+	return va, nil
+}
+
+func sysMunmap(t *Task, a Args) (uintptr, error) { return 0, t.P.MM.Unmap(a[0], a[1]) }
+
+func sysMprotect(t *Task, a Args) (uintptr, error) {
+	return 0, t.P.MM.Protect(a[0], a[1], int(a[2]))
+}
+
+func sysMadvise(t *Task, a Args) (uintptr, error) {
+	if a[0]%pageSize != 0 {
+		return 0, unix.EINVAL
+	}
+	switch int(a[2]) {
+	case unix.MADV_DONTNEED:
+		// Anonymous private memory reads back as zeros.
+		for _, v := range t.P.MM.VMAs() {
+			s, e := max(v.Start, a[0]), min(v.End, a[0]+pageUp(a[1]))
+			if s < e && v.Name == "" || s < e && v.Name == "[heap]" || s < e && v.Name == "[stack]" {
+				if v.Prot&unix.PROT_WRITE != 0 {
+					t.P.MM.pager.Map(s, e-s, v.Prot)
+				}
+			}
+		}
+	}
+	return 0, nil
+}
+
+func sysMremap(t *Task, a Args) (uintptr, error) {
+	return t.P.MM.Remap(a[0], a[1], a[2], int(a[3]), a[4])
+}
+
+// setOffset records the file offset of the mapping at va (for /proc/self/maps).
+func (m *MM) setOffset(va uintptr, off int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range m.vmas {
+		if m.vmas[i].Start == va {
+			m.vmas[i].Offset = off
+		}
+	}
+}
