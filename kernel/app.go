@@ -18,14 +18,16 @@ import (
 // machine layer.
 type machineMem struct{}
 
-func (machineMem) CopyIn(dst []byte, addr uintptr) error   { return machine.CopyIn(dst, addr) }
+func (machineMem) CopyIn(dst []byte, addr uintptr) error  { return machine.CopyIn(dst, addr) }
 func (machineMem) CopyOut(addr uintptr, src []byte) error { return machine.CopyOut(addr, src) }
 
 type machinePager struct{}
 
-func (machinePager) Map(addr, n uintptr, prot int) error     { return machine.MapApp(addr, n, prot) }
-func (machinePager) Unmap(addr, n uintptr) error             { return machine.UnmapApp(addr, n) }
-func (machinePager) Protect(addr, n uintptr, prot int) error { return machine.ProtectApp(addr, n, prot) }
+func (machinePager) Map(addr, n uintptr, prot int) error { return machine.MapApp(addr, n, prot) }
+func (machinePager) Unmap(addr, n uintptr) error         { return machine.UnmapApp(addr, n) }
+func (machinePager) Protect(addr, n uintptr, prot int) error {
+	return machine.ProtectApp(addr, n, prot)
+}
 
 type machineRunner struct{}
 

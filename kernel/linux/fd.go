@@ -16,11 +16,19 @@ type File interface {
 
 // Optional capabilities of a File.
 type (
-	Seeker    interface{ Seek(off int64, whence int) (int64, error) }
-	PReader   interface{ Pread(p []byte, off int64) (int, error) }
-	PWriter   interface{ Pwrite(p []byte, off int64) (int, error) }
-	Stater    interface{ Stat() (unix.Stat_t, error) }
-	Ioctler   interface{ Ioctl(t *Task, req, arg uintptr) (uintptr, error) }
+	Seeker interface {
+		Seek(off int64, whence int) (int64, error)
+	}
+	PReader interface {
+		Pread(p []byte, off int64) (int, error)
+	}
+	PWriter interface {
+		Pwrite(p []byte, off int64) (int, error)
+	}
+	Stater  interface{ Stat() (unix.Stat_t, error) }
+	Ioctler interface {
+		Ioctl(t *Task, req, arg uintptr) (uintptr, error)
+	}
 	DirReader interface{ ReadDir(p []byte) (int, error) }
 	// Poller reports ready events (EPOLLIN, EPOLLOUT, ...) and registers a
 	// channel that is signalled when readiness may have changed.

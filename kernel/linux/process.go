@@ -11,7 +11,7 @@ import (
 // Mem reads and writes app memory. The kernel's implementation uses
 // machine.CopyIn/CopyOut; tests use a fake.
 type Mem interface {
-	CopyIn(dst []byte, addr uintptr) error   // EFAULT when unmapped
+	CopyIn(dst []byte, addr uintptr) error  // EFAULT when unmapped
 	CopyOut(addr uintptr, src []byte) error // EFAULT when unmapped or read-only
 }
 

@@ -14,7 +14,7 @@ type Task struct {
 	clearTID   uintptr // set_tid_address / CLONE_CHILD_CLEARTID
 	robustList uintptr
 	sigmask    uint64
-	pending    uint64 // thread-directed pending signals
+	pending    uint64    // thread-directed pending signals
 	altstack   [3]uint64 // stack_t: ss_sp, ss_flags, ss_size
 	exited     bool
 	exitCode   int

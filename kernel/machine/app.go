@@ -228,4 +228,3 @@ func CopyOut(dst uintptr, src []byte) error {
 func Interrupt(ctx *AppContext) {
 	atomic.StoreUint32(&ctx.Kick, 1)
 }
-
