@@ -22,6 +22,10 @@ func boot0() {
 	mark(stEntry)
 	uartInit(com1)
 	uartInit(comControl)
+	if uartPresent(com2) {
+		uartInit(com2)
+		haveCOM2 = true
+	}
 	parseStartInfo()
 	initFPU()
 

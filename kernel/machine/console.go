@@ -2,9 +2,39 @@ package machine
 
 // 16550 UART ports (PC COM1 and COM4 I/O addresses).
 const (
-	com1       = 0x3f8 // console: kernel messages and the app's stdout
+	com1       = 0x3f8 // console: the app's stdout (and everything when there is no COM2)
+	com2       = 0x2f8 // the app's and the kernel's stderr, when the VM has it
 	comControl = 0x2e8 // control channel to the host (docs/internals.md)
 )
+
+// haveCOM2 is set at boot when a 16550 answers at COM2.
+var haveCOM2 bool
+
+// uartPresent reports whether a 16550 answers at base: the scratch
+// register keeps what is written to it (reads of an empty port give 0xFF).
+//
+//go:nosplit
+func uartPresent(base uint16) bool {
+	outb(base+7, 0x5A)
+	if inb(base+7) != 0x5A {
+		return false
+	}
+	outb(base+7, 0xA5)
+	return inb(base+7) == 0xA5
+}
+
+// putcErr writes one byte of stderr. Bytes go out unchanged (no CR is
+// added): the host tool reads the serial ports through pipes, so the
+// user's terminal does its own newline handling.
+//
+//go:nosplit
+func putcErr(c byte) {
+	if !haveCOM2 {
+		putc(c)
+		return
+	}
+	uartPut(com2, c)
+}
 
 // uartInit programs a 16550 for 115200 8N1 with FIFOs and no interrupts.
 //
@@ -28,9 +58,6 @@ func uartPut(base uint16, c byte) {
 
 //go:nosplit
 func putc(c byte) {
-	if c == '\n' {
-		uartPut(com1, '\r')
-	}
 	uartPut(com1, c)
 }
 

@@ -56,9 +56,15 @@ func kclose(fd int) int64 {
 
 //go:nosplit
 func kwrite(c *cpuData, f *frame, fd int, buf, n uintptr) int64 {
-	if fd == 1 || fd == 2 {
+	if fd == 1 {
 		for i := uintptr(0); i < n; i++ {
 			putc(*(*byte)(ptr(buf + i)))
+		}
+		return int64(n)
+	}
+	if fd == 2 {
+		for i := uintptr(0); i < n; i++ {
+			putcErr(*(*byte)(ptr(buf + i)))
 		}
 		return int64(n)
 	}
