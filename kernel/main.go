@@ -62,7 +62,7 @@ func banner() {
 	hz, src := machine.TSCHz()
 	ready := machine.Stages()[len(machine.Stages())-1].NS
 	fmt.Printf("gosv %s (%s): %d CPU, %d MiB, TSC %.2f GHz (%s), ready in %.2f ms\n",
-		version, runtime.Version(), machine.NCPU(), total>>20, float64(hz)/1e9, src, float64(ready)/1e6)
+		version, runtime.Version(), runtime.NumCPU(), total>>20, float64(hz)/1e9, src, float64(ready)/1e6)
 }
 
 // bootchart prints each boot stage with its time since kernel entry and

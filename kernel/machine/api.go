@@ -2,6 +2,7 @@ package machine
 
 import (
 	"math/bits"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -41,12 +42,13 @@ const (
 	stEntry = iota
 	stClock
 	stCPU
+	stSMP
 	stRuntime
 	nLevel0Stages
 )
 
 var (
-	level0Stages = [nLevel0Stages]string{"entry", "clock", "cpu", "runtime"}
+	level0Stages = [nLevel0Stages]string{"entry", "clock", "cpu", "smp", "runtime"}
 	level0TSC    [nLevel0Stages]uint64
 	stageMu      spinlock
 	stages1      []Stage // level-1 marks; NS holds the raw TSC until read
@@ -101,7 +103,7 @@ func HasRDRAND() bool {
 func Walltime() int64 { return walltime() }
 
 // Threads reports the number of kernel threads.
-func Threads() int { return nThreads }
+func Threads() int { return int(atomic.LoadInt64(&nThreads)) }
 
 // Fault deliberately triggers a CPU exception in kernel code, for testing
 // the crash report: kind "pf" (page fault on an unmapped kernel address),

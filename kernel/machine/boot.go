@@ -1,5 +1,7 @@
 package machine
 
+import "sync/atomic"
+
 // Set by entry64 / boot0.
 var (
 	startInfoPhys uintptr // physical address of struct hvm_start_info
@@ -49,7 +51,10 @@ func boot0() {
 	th(t).state = tsRunning
 	c.cur = t
 	c.idle = newIdleThread()
+	c.lapicID = lapicID()
 	setTimerDeadline(0)
+	startAPs(MaxCPUs)
+	mark(stSMP)
 
 	rt0SP = buildInitialStack(phys2virt(bootStackTop))
 	mark(stRuntime)
@@ -65,7 +70,7 @@ func newIdleThread() uintptr {
 	t.regs.ss = kernelData
 	t.regs.rflags = 0x202
 	t.regs.rsp = uint64(allocKernelStack(PageSize))
-	nThreads--
+	atomic.AddInt64(&nThreads, -1)
 	return tp
 }
 

@@ -24,6 +24,7 @@ type epollReg struct {
 }
 
 var (
+	consoleLock  spinlock
 	kfds         [maxKfd]kfile
 	epollWaiters uintptr
 )
@@ -56,16 +57,16 @@ func kclose(fd int) int64 {
 
 //go:nosplit
 func kwrite(c *cpuData, f *frame, fd int, buf, n uintptr) int64 {
-	if fd == 1 {
+	if fd == 1 || fd == 2 {
+		consoleLock.lock()
 		for i := uintptr(0); i < n; i++ {
-			putc(*(*byte)(ptr(buf + i)))
+			if fd == 1 {
+				putc(*(*byte)(ptr(buf + i)))
+			} else {
+				putcErr(*(*byte)(ptr(buf + i)))
+			}
 		}
-		return int64(n)
-	}
-	if fd == 2 {
-		for i := uintptr(0); i < n; i++ {
-			putcErr(*(*byte)(ptr(buf + i)))
-		}
+		consoleLock.unlock()
 		return int64(n)
 	}
 	if fd < 3 || fd >= maxKfd || kfds[fd].kind != kfdEventfd || n < 8 {

@@ -11,6 +11,11 @@ func (l *spinlock) lock() {
 	for !atomic.CompareAndSwapUint32(&l.v, 0, 1) {
 		for atomic.LoadUint32(&l.v) != 0 {
 			pause()
+			// The holder may be waiting for this CPU to apply a TLB
+			// shootdown (tlbShootdown): apply it while spinning.
+			if ncpu > 1 && atomic.LoadUint64(&flushGen) != atomic.LoadUint64(&curCPU().flushSeen) {
+				applyFlush(curCPU())
+			}
 		}
 	}
 }

@@ -86,6 +86,7 @@ func mapDemand(va, n uintptr, prot uintptr, user bool) bool {
 		inter = pteUser
 	}
 	flags := protFlags(prot, user) | pteDemand
+	flush := false
 	for a := va; a < va+n; a += PageSize {
 		e := walk(a, true, inter)
 		if e == 0 {
@@ -96,7 +97,11 @@ func mapDemand(va, n uintptr, prot uintptr, user bool) bool {
 		if old&ptePresent != 0 {
 			freeFrame(uintptr(old & pteAddr))
 			invlpg(a)
+			flush = true
 		}
+	}
+	if flush {
+		tlbShootdown()
 	}
 	return true
 }
@@ -125,6 +130,7 @@ func unmapRange(va, n uintptr) {
 			invlpg(a)
 		}
 	}
+	tlbShootdown()
 }
 
 // discardRange is madvise(MADV_DONTNEED): present pages become demand-zero
@@ -145,6 +151,7 @@ func discardRange(va, n uintptr) {
 		freeFrame(uintptr(old & pteAddr))
 		invlpg(a)
 	}
+	tlbShootdown()
 }
 
 // demandFault resolves a not-present fault at va when its PTE is marked
@@ -230,4 +237,5 @@ func protectRange(va, n uintptr, prot uintptr) {
 		store64(e, v)
 		invlpg(a)
 	}
+	tlbShootdown()
 }

@@ -17,6 +17,9 @@ type cpuData struct {
 	kfs      uintptr // 64: FS base used while handlers run (scratch TLS)
 	lapicID  uint32
 	_        uint32
+	ipiPending uint32 // a reschedule IPI is on its way
+	_          uint32
+	flushSeen  uint64 // last TLB shootdown generation this CPU has applied
 	gdt      [8]uint64
 	tss      [26]uint32 // 104-byte TSS, 4-byte fields
 	ist      [8]uintptr // IST stack tops (index 1..7)

@@ -49,8 +49,8 @@ var (
 	runqTail   uintptr
 	sleepHead  uintptr
 	futexHead  uintptr
-	nextTID    uintptr = 1
-	nThreads   int
+	nextTID    uint64 = 1
+	nThreads   int64
 	fpuInit    uintptr // clean FPU image loaded into threads without a saved one
 	timeSlice  uint64  = 10_000_000
 	threadPool uintptr // freed thread frames
@@ -76,10 +76,9 @@ func newThread() uintptr {
 	t.self = p
 	t.fpuArea = phys2virt(fa)
 	t.state = tsRunnable
-	nextTID++
-	t.tid = nextTID
+	t.tid = uintptr(atomic.AddUint64(&nextTID, 1))
 	t.fsbase = uintptr(unsafe.Pointer(&scratchTLS)) + 16
-	nThreads++
+	atomic.AddInt64(&nThreads, 1)
 	return phys2virt(p)
 }
 
@@ -91,7 +90,7 @@ func freeThread(tp uintptr) {
 	}
 	freeFrame(t.fpuArea - DirectMapBase)
 	freeFrame(t.self)
-	nThreads--
+	atomic.AddInt64(&nThreads, -1)
 }
 
 //go:nosplit
@@ -105,6 +104,9 @@ func runqPush(tp uintptr) {
 		th(runqTail).next = tp
 	}
 	runqTail = tp
+	if ncpu > 1 {
+		wakeIdleCPU(curCPU())
+	}
 }
 
 //go:nosplit

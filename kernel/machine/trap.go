@@ -1,6 +1,9 @@
 package machine
 
-import "unsafe"
+import (
+	"sync/atomic"
+	"unsafe"
+)
 
 // frame is the register image that trap and syscall entry push on the
 // handler stack (trap_amd64.s). Word 0 is the address of the FPU image
@@ -25,7 +28,8 @@ const (
 	vecSyscall    = 256 // SYSCALL from the kernel's own runtime
 	vecAppSyscall = 257 // SYSCALL from the app (ring 3)
 	vecTimer      = 32
-	vecIPI        = 33
+	vecIPI        = 33 // reschedule
+	vecFlush      = 34 // TLB shootdown
 	vecSpurious   = 255
 )
 
@@ -116,6 +120,11 @@ func trap(fp uintptr) {
 		timerInterrupt(c, f)
 	case f.vector == vecIPI:
 		lapicEOI()
+		atomic.StoreUint32(&c.ipiPending, 0)
+		timerInterrupt(c, f)
+	case f.vector == vecFlush:
+		lapicEOI()
+		applyFlush(c)
 	case f.vector == vecSpurious:
 	case f.vector == vecAppSyscall:
 		appSyscall(c, f)

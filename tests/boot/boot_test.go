@@ -58,11 +58,16 @@ func TestMain(m *testing.M) {
 // status and console output.
 func boot(t *testing.T, hv, accel string, mem int, kernelArgs ...string) (int, string, string) {
 	t.Helper()
+	return bootN(t, hv, accel, mem, 1, kernelArgs...)
+}
+
+func bootN(t *testing.T, hv, accel string, mem, cpus int, kernelArgs ...string) (int, string, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var out, errb bytes.Buffer
 	cfg := qemu.Config{
-		Hypervisor: hv, Accel: accel, MemoryMiB: mem, CPUs: 1,
+		Hypervisor: hv, Accel: accel, MemoryMiB: mem, CPUs: cpus,
 		Kernel: kernelPath, Cmdline: qemu.QuoteCmdline(kernelArgs),
 		ControlPath: filepath.Join(t.TempDir(), "control"),
 	}
@@ -74,20 +79,31 @@ func boot(t *testing.T, hv, accel string, mem int, kernelArgs ...string) (int, s
 }
 
 // accels lists the accelerators to test on this host: TCG always, KVM
-// only when /dev/kvm is real hardware virtualisation.
+// only when /dev/kvm is real hardware virtualisation (TestKVM says why not).
 func accels(t *testing.T) []string {
+	if a, _, _ := qemu.ChooseAccel(qemu.AccelAuto, qemu.HostProbe()); a == qemu.AccelKVM {
+		return []string{qemu.AccelTCG, qemu.AccelKVM}
+	}
+	return []string{qemu.AccelTCG}
+}
+
+// TestKVM boots under KVM, where the host has it: the TSC then comes from
+// kvmclock and the timer runs in TSC-deadline mode.
+func TestKVM(t *testing.T) {
 	a, note, err := qemu.ChooseAccel(qemu.AccelAuto, qemu.HostProbe())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a == qemu.AccelKVM {
-		return []string{qemu.AccelTCG, qemu.AccelKVM}
+	if a != qemu.AccelKVM {
+		t.Skipf("needs hardware KVM (VMX/SVM); this host has none: %s", note)
 	}
-	t.Logf("KVM boots not run on this host: %s", note)
-	return []string{qemu.AccelTCG}
+	status, out, _ := boot(t, qemu.HypervisorMicrovm, qemu.AccelKVM, 128, "--selftest")
+	if status != 0 || !strings.Contains(out, "(kvmclock)") {
+		t.Errorf("status %d, want 0 and a kvmclock TSC:\n%s", status, out)
+	}
 }
 
-var bannerRE = regexp.MustCompile(`(?m)^gosv \S+ \(go1\.\d+[.\d]*\): 1 CPU, \d+ MiB, TSC \d+\.\d\d GHz \(.+\), ready in \d+\.\d\d ms\r?$`)
+var bannerRE = regexp.MustCompile(`(?m)^gosv \S+ \(go1\.\d+[.\d]*\): \d+ CPU, \d+ MiB, TSC \d+\.\d\d GHz \(.+\), ready in \d+\.\d\d ms\r?$`)
 
 // With no app the kernel boots, prints its banner and powers off with 0.
 func TestBootProbe(t *testing.T) {
@@ -188,7 +204,7 @@ func TestBootchart(t *testing.T) {
 		}
 		names = append(names, m[1])
 	}
-	if got, want := strings.Join(names, " "), "entry clock cpu runtime main ready total"; got != want {
+	if got, want := strings.Join(names, " "), "entry clock cpu smp runtime main ready total"; got != want {
 		t.Errorf("stages %q, want %q\n%s", got, want, out)
 	}
 }
@@ -248,5 +264,24 @@ func TestCLI(t *testing.T) {
 	}
 	if status, out, _ := run("version"); status != 0 || !strings.HasPrefix(out, "gosv ") {
 		t.Errorf("gosv version: status %d, %q", status, out)
+	}
+}
+
+// With -c N the kernel starts every CPU, its Go runtime sees N CPUs
+// (GOMAXPROCS), and the self-test passes; 4 vCPUs on a 2-core host are
+// oversubscribed and must still work.
+func TestSMP(t *testing.T) {
+	for _, n := range []int{2, 4} {
+		for _, hv := range qemu.Hypervisors {
+			t.Run(fmt.Sprintf("%s/%d", hv, n), func(t *testing.T) {
+				status, out, _ := bootN(t, hv, qemu.AccelTCG, 128, n, "--selftest")
+				if status != 0 || !strings.Contains(out, "selftest: 11 of 11 checks passed") {
+					t.Errorf("status %d\n%s", status, out)
+				}
+				if !strings.Contains(out, fmt.Sprintf("): %d CPU, ", n)) {
+					t.Errorf("banner does not report %d CPUs:\n%s", n, out)
+				}
+			})
+		}
 	}
 }
