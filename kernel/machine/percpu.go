@@ -6,24 +6,24 @@ import "unsafe"
 // CPU runs kernel code. Offsets of the first fields are used by assembly
 // (trap_amd64.s); layout_test.go checks them.
 type cpuData struct {
-	self     uintptr // 0: address of this struct
-	cur      uintptr // 8: running thread (*thread as uintptr)
-	scratch  uintptr // 16: entry scratch
-	sysStack uintptr // 24: top of the syscall stack
-	depth    uintptr // 32: nesting of trap/syscall handlers
-	id       uintptr // 40: CPU index
-	idle     uintptr // 48: this CPU's idle thread
-	userRSP  uintptr // 56: scratch for the app's RSP at syscall entry
-	kfs      uintptr // 64: FS base used while handlers run (scratch TLS)
-	lapicID  uint32
-	_        uint32
+	self       uintptr // 0: address of this struct
+	cur        uintptr // 8: running thread (*thread as uintptr)
+	scratch    uintptr // 16: entry scratch
+	sysStack   uintptr // 24: top of the syscall stack
+	depth      uintptr // 32: nesting of trap/syscall handlers
+	id         uintptr // 40: CPU index
+	idle       uintptr // 48: this CPU's idle thread
+	userRSP    uintptr // 56: scratch for the app's RSP at syscall entry
+	kfs        uintptr // 64: FS base used while handlers run (scratch TLS)
+	lapicID    uint32
+	_          uint32
 	ipiPending uint32 // a reschedule IPI is on its way
 	_          uint32
 	flushSeen  uint64 // last TLB shootdown generation this CPU has applied
-	gdt      [8]uint64
-	tss      [26]uint32 // 104-byte TSS, 4-byte fields
-	ist      [8]uintptr // IST stack tops (index 1..7)
-	sliceEnd uint64     // end of the current thread's time slice (ns)
+	gdt        [8]uint64
+	tss        [26]uint32 // 104-byte TSS, 4-byte fields
+	ist        [8]uintptr // IST stack tops (index 1..7)
+	sliceEnd   uint64     // end of the current thread's time slice (ns)
 }
 
 // Offsets used from assembly.
