@@ -284,11 +284,14 @@ func timerInterrupt(c *cpuData, f *frame) {
 	case cur.state == tsIdle && runqHead != 0:
 		saveContext(cur, f)
 		reschedule(c, f)
-	case cur.state == tsRunning && runqHead != 0 && now >= c.sliceEnd && cur.app == 0 || cur.state == tsRunning && runqHead != 0 && now >= c.sliceEnd:
+	case cur.state == tsRunning && runqHead != 0 && now >= c.sliceEnd:
 		saveContext(cur, f)
 		runqPush(c.cur)
 		reschedule(c, f)
 	default:
+		if now >= c.sliceEnd {
+			c.sliceEnd = now + timeSlice
+		}
 		rearmTimer(c)
 	}
 	schedLock.unlock()
@@ -316,7 +319,9 @@ func rearmTimer(c *cpuData) {
 	if sleepHead != 0 {
 		next = th(sleepHead).deadline
 	}
-	if runqHead != 0 && th(c.cur).state != tsIdle {
+	// A busy CPU always ticks at the end of its slice: another CPU may make
+	// a thread runnable at any time, and only this CPU's timer preempts.
+	if th(c.cur).state != tsIdle {
 		if next == 0 || c.sliceEnd < next {
 			next = c.sliceEnd
 		}
