@@ -137,7 +137,7 @@ func calibrate() {
 	}
 	lapicWrite(0x380, 0xFFFFFFFF)
 	t0, l0 := tscLapicPair()
-	for l0-lapicRead(0x390) < 1_000_000 {
+	for l0-lapicRead(0x390) < 250_000 { // 250 µs
 		pause()
 	}
 	t1, l1 := tscLapicPair()
