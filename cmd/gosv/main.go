@@ -1,16 +1,19 @@
 // Command gosv runs Linux applications on the gosv unikernel.
 //
-//	gosv run [flags] [APP [ARGS...]]   boot the kernel on QEMU and run APP
-//	gosv version                       print gosv's and Go's versions
+//	gosv run [flags] [PATH [ARGS...]]   boot the kernel on QEMU and run PATH
+//	gosv version                        print gosv's and Go's versions
 //
-// gosv run exits with the application's exit status. When gosv itself fails
-// (bad flag, no QEMU, no kernel, the VM died without reporting a status) it
-// prints one line starting with "gosv: " on stderr and exits with status 125,
-// Docker's convention for "the runner failed".
+// gosv run exits with the application's exit status. Every failure is one
+// line starting with "gosv: " on stderr. When the program PATH does not
+// exist gosv exits with 127, when it cannot be run (not a static x86-64 ELF
+// executable, no execute permission) with 126, as a shell does. When gosv
+// itself fails (bad flag, no QEMU, no kernel, the VM died without reporting
+// a status) it exits with 125, Docker's convention for "the runner failed".
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/gosv/gosv/internal/host/image"
+	"github.com/gosv/gosv/internal/host/qemu"
 	"github.com/spf13/cobra"
 )
 
@@ -27,7 +32,14 @@ var version = "dev"
 // exitRunnerFailed is the exit status when gosv itself fails.
 const exitRunnerFailed = 125
 
+// exitBrokenPipe is the exit status when the reader of the app's output
+// went away: what a shell reports for a program killed by SIGPIPE.
+const exitBrokenPipe = 128 + int(syscall.SIGPIPE)
+
 func main() {
+	// Writes to a broken stdout or stderr fail with EPIPE instead of
+	// killing gosv, so it stops the VM and removes its temporary files.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -36,7 +48,11 @@ func main() {
 
 // execute runs the gosv command line args and returns the process exit
 // status: the app's status for run, 0 for other successful commands, and
-// exitRunnerFailed after printing a one-line "gosv: " error on stderr.
+// after printing a one-line "gosv: " error on stderr, the shell's 126 or 127
+// for a program that cannot run (image.ExecError), else exitRunnerFailed.
+// When the app's output met a broken pipe (the reader went away, as in
+// `gosv run ... | head -1`) it returns exitBrokenPipe without a message,
+// like a program killed by SIGPIPE.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	status := 0
 	root := newRootCmd(&status)
@@ -44,7 +60,13 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
+		if we := (*qemu.WriteError)(nil); errors.As(err, &we) && errors.Is(err, syscall.EPIPE) {
+			return exitBrokenPipe
+		}
 		fmt.Fprintf(stderr, "gosv: %s\n", oneLine(err.Error()))
+		if ee := (*image.ExecError)(nil); errors.As(err, &ee) {
+			return ee.Status
+		}
 		return exitRunnerFailed
 	}
 	return status

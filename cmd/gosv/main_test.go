@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"io/fs"
@@ -10,7 +11,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/cavaliergopher/cpio"
 
 	"github.com/gosv/gosv/internal/host/kernelimg"
 	"github.com/gosv/gosv/internal/host/qemu"
@@ -22,7 +26,9 @@ import (
 type fakeHost struct {
 	calls      int
 	cfg        qemu.Config
-	kernelData []byte // what cfg.Kernel held during the run
+	kernelData []byte            // what cfg.Kernel held during the run
+	initrd     map[string]string // what cfg.Initrd held: name -> contents or symlink target
+	modes      map[string]cpio.FileMode
 	status     int
 	err        error
 }
@@ -36,6 +42,9 @@ func setup(t *testing.T, pvm bool, kernel []byte, kernelErr error) *fakeHost {
 		h.calls++
 		h.cfg = cfg
 		h.kernelData, _ = os.ReadFile(cfg.Kernel)
+		if cfg.Initrd != "" {
+			h.initrd, h.modes = readInitrd(cfg.Initrd)
+		}
 		return h.status, h.err
 	}
 	probeHost = func() qemu.Probe {
@@ -55,18 +64,108 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 
 var fakeELF = []byte("\x7fELF fake kernel")
 
+// readInitrd returns the entries of a newc archive (nil when it cannot be
+// read).
+func readInitrd(p string) (map[string]string, map[string]cpio.FileMode) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, nil
+	}
+	defer f.Close()
+	r := cpio.NewReader(f)
+	files, modes := map[string]string{}, map[string]cpio.FileMode{}
+	for {
+		h, err := r.Next()
+		if err != nil {
+			if err != io.EOF {
+				return nil, nil
+			}
+			return files, modes
+		}
+		data, _ := io.ReadAll(r)
+		if h.Linkname != "" {
+			data = []byte(h.Linkname)
+		}
+		files[h.Name], modes[h.Name] = string(data), h.Mode
+	}
+}
+
+// staticELF is a minimal statically linked x86-64 executable.
+func staticELF() []byte { return makeExe("") }
+
+// makeExe returns a minimal x86-64 executable: the ELF header, a PT_LOAD
+// over the whole file at 0x400000, a PT_INTERP for interp when it is not
+// empty, and a hlt at the entry point.
+func makeExe(interp string) []byte {
+	le := binary.LittleEndian
+	phnum := 1
+	if interp != "" {
+		phnum = 2
+	}
+	hdrs := 64 + 56*phnum
+	b := make([]byte, hdrs)
+	if interp != "" {
+		b = append(b, interp+"\x00"...)
+	}
+	b = append(b, 0xf4)
+	copy(b, "\x7fELF\x02\x01\x01")
+	le.PutUint16(b[16:], 2)  // ET_EXEC
+	le.PutUint16(b[18:], 62) // EM_X86_64
+	le.PutUint32(b[20:], 1)
+	le.PutUint64(b[24:], 0x400000+uint64(len(b)-1))
+	le.PutUint64(b[32:], 64) // e_phoff
+	le.PutUint16(b[52:], 64)
+	le.PutUint16(b[54:], 56)
+	le.PutUint16(b[56:], uint16(phnum))
+	ph := func(i int, typ, flags uint32, off, size, align uint64) {
+		p := b[64+56*i:]
+		le.PutUint32(p[0:], typ)
+		le.PutUint32(p[4:], flags)
+		le.PutUint64(p[8:], off)
+		le.PutUint64(p[16:], 0x400000+off)
+		le.PutUint64(p[24:], 0x400000+off)
+		le.PutUint64(p[32:], size)
+		le.PutUint64(p[40:], size)
+		le.PutUint64(p[48:], align)
+	}
+	ph(0, 1, 5, 0, uint64(len(b)), 0x1000) // PT_LOAD R+X
+	if interp != "" {
+		ph(1, 3, 4, uint64(hdrs), uint64(len(interp)+1), 1) // PT_INTERP
+	}
+	return b
+}
+
+// writeExe writes staticELF to a new directory as name (mode 0755) and
+// returns its path.
+func writeExe(t *testing.T, name string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, staticELF(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestRunDefaults(t *testing.T) {
 	h := setup(t, false, fakeELF, nil)
-	code, _, stderr := run(t, "run", "/bin/ls", "-la")
+	exe := writeExe(t, "ls")
+	code, _, stderr := run(t, "run", exe, "-la")
 	if code != 0 || stderr != "" {
 		t.Fatalf("code %d, stderr %q", code, stderr)
 	}
-	want := qemu.Config{Hypervisor: "qemu-microvm", Accel: "kvm", MemoryMiB: 128, CPUs: 1, Cmdline: "/bin/ls -la"}
+	want := qemu.Config{Hypervisor: "qemu-microvm", Accel: "kvm", MemoryMiB: 128, CPUs: 1, Cmdline: "/ls -la"}
 	got := h.cfg
 	got.Kernel = ""
 	if h.calls != 1 || got.Hypervisor != want.Hypervisor || got.Accel != want.Accel || got.MemoryMiB != want.MemoryMiB ||
-		got.CPUs != want.CPUs || got.Cmdline != want.Cmdline || got.Initrd != "" || len(got.ExtraArgs) != 0 {
+		got.CPUs != want.CPUs || got.Cmdline != want.Cmdline || got.Initrd == "" || len(got.ExtraArgs) != 0 {
 		t.Fatalf("config %+v, want %+v", got, want)
+	}
+	// The executable travelled in the initrd, removed after.
+	if len(h.initrd) != 1 || h.initrd["ls"] != string(staticELF()) || h.modes["ls"] != cpio.TypeReg|0o755 {
+		t.Errorf("initrd %q", h.initrd)
+	}
+	if _, err := os.Stat(h.cfg.Initrd); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("temporary initrd %s not removed (%v)", h.cfg.Initrd, err)
 	}
 	// The embedded kernel travelled through a temporary file, removed after.
 	if !bytes.Equal(h.kernelData, fakeELF) {
@@ -79,14 +178,15 @@ func TestRunDefaults(t *testing.T) {
 
 func TestRunFlagsStopAtApp(t *testing.T) {
 	h := setup(t, false, fakeELF, nil)
-	code, _, stderr := run(t, "run", "-m", "1G", "/bin/ls", "--memory", "2G", "-c", "3", "--help")
+	exe := writeExe(t, "ls")
+	code, _, stderr := run(t, "run", "-m", "1G", exe, "--memory", "2G", "-c", "3", "--env", "A=B", "--help")
 	if code != 0 {
 		t.Fatalf("code %d, stderr %q", code, stderr)
 	}
 	if h.cfg.MemoryMiB != 1024 || h.cfg.CPUs != 1 {
 		t.Errorf("memory %d, cpus %d: flags after APP were taken by gosv", h.cfg.MemoryMiB, h.cfg.CPUs)
 	}
-	if want := "/bin/ls --memory 2G -c 3 --help"; h.cfg.Cmdline != want {
+	if want := "/ls --memory 2G -c 3 --env A=B --help"; h.cfg.Cmdline != want {
 		t.Errorf("cmdline %q, want %q", h.cfg.Cmdline, want)
 	}
 }
@@ -97,9 +197,23 @@ func TestRunAllFlags(t *testing.T) {
 	if err := os.WriteFile(k, fakeELF, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	exe := writeExe(t, "echo")
+	data := t.TempDir()
+	if err := os.WriteFile(filepath.Join(data, "f.txt"), []byte("data"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("f.txt", filepath.Join(data, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(data, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOSV_TEST_HOST", "from host")
 	code, _, stderr := run(t, "run", "--memory=512MiB", "--cpus", "4", "--hypervisor", "qemu-q35", "--accel", "tcg",
-		"--kernel", k, "--kernel-arg", "--verbose", "--kernel-arg=--env=MSG=a b,c", "--",
-		"/bin/echo", "a b", `"q"`, "")
+		"--kernel", k, "--kernel-arg", "--verbose", "--kernel-arg=--env=MSG=a b,c",
+		"--env", "A=1", "-e", "B=x y", "-e=C=", "-e", "GOSV_TEST_HOST", "-e", "GOSV_TEST_UNSET_VARIABLE",
+		"--cwd", "/data", "--copy", data+":/data", "--copy="+exe+":/bin/", "--",
+		exe, "a b", `"q"`, "")
 	if code != 0 || stderr != "" {
 		t.Fatalf("code %d, stderr %q", code, stderr)
 	}
@@ -107,17 +221,32 @@ func TestRunAllFlags(t *testing.T) {
 	if c.MemoryMiB != 512 || c.CPUs != 4 || c.Hypervisor != "qemu-q35" || c.Accel != "tcg" || c.Kernel != k {
 		t.Errorf("config %+v", c)
 	}
-	if want := `--verbose "--env=MSG=a b,c" /bin/echo "a b" "\"q\"" ""`; c.Cmdline != want {
+	want := `--verbose "--env=MSG=a b,c" --env=A=1 "--env=B=x y" --env=C= "--env=GOSV_TEST_HOST=from host" ` +
+		`--cwd=/data /bin/echo "a b" "\"q\"" ""`
+	if c.Cmdline != want {
 		t.Errorf("cmdline %q, want %q", c.Cmdline, want)
+	}
+	wantFiles := map[string]string{"bin": "", "bin/echo": string(staticELF()), "data": "", "data/f.txt": "data", "data/link": "f.txt"}
+	wantModes := map[string]cpio.FileMode{"bin": cpio.TypeDir | 0o755, "bin/echo": cpio.TypeReg | 0o755,
+		"data": cpio.TypeDir | 0o750, "data/f.txt": cpio.TypeReg | 0o640, "data/link": cpio.TypeSymlink | 0o777}
+	if len(h.initrd) != len(wantFiles) {
+		t.Errorf("initrd %q, want %q", h.initrd, wantFiles)
+	}
+	for name, w := range wantFiles {
+		if h.initrd[name] != w || h.modes[name] != wantModes[name] {
+			t.Errorf("initrd %s: %q mode %o; want %q mode %o", name, h.initrd[name], h.modes[name], w, wantModes[name])
+		}
 	}
 }
 
 func TestRunShortFlags(t *testing.T) {
 	h := setup(t, false, fakeELF, nil)
-	if code, _, stderr := run(t, "run", "-m", "64", "-c", "2", "app"); code != 0 {
+	// A name without a slash is looked up in $PATH.
+	t.Setenv("PATH", filepath.Dir(writeExe(t, "app")))
+	if code, _, stderr := run(t, "run", "-m", "64", "-c", "2", "-e", "X=1", "app"); code != 0 {
 		t.Fatalf("code %d, stderr %q", code, stderr)
 	}
-	if h.cfg.MemoryMiB != 64 || h.cfg.CPUs != 2 || h.cfg.Cmdline != "app" {
+	if h.cfg.MemoryMiB != 64 || h.cfg.CPUs != 2 || h.cfg.Cmdline != "--env=X=1 /app" {
 		t.Errorf("config %+v", h.cfg)
 	}
 }
@@ -135,14 +264,14 @@ func TestRunNoApp(t *testing.T) {
 func TestRunExitStatus(t *testing.T) {
 	h := setup(t, false, fakeELF, nil)
 	h.status = 42
-	if code, _, stderr := run(t, "run", "/app"); code != 42 || stderr != "" {
+	if code, _, stderr := run(t, "run", writeExe(t, "app")); code != 42 || stderr != "" {
 		t.Fatalf("code %d, stderr %q; want 42", code, stderr)
 	}
 }
 
 func TestRunAccelNote(t *testing.T) {
 	h := setup(t, true, fakeELF, nil)
-	code, _, stderr := run(t, "run", "/app")
+	code, _, stderr := run(t, "run", writeExe(t, "app"))
 	if code != 0 || h.cfg.Accel != "tcg" {
 		t.Fatalf("code %d, accel %q", code, h.cfg.Accel)
 	}
@@ -154,6 +283,7 @@ func TestRunAccelNote(t *testing.T) {
 // TestRunErrors checks that every failure is one "gosv: " line on stderr,
 // exit status 125, and that no VM starts.
 func TestRunErrors(t *testing.T) {
+	exe := writeExe(t, "app")
 	cases := []struct {
 		name string
 		pvm  bool
@@ -161,19 +291,25 @@ func TestRunErrors(t *testing.T) {
 		want string // substring of the error line
 	}{
 		{"memory zero", false, []string{"run", "-m", "0"}, `--memory: invalid memory size "0": must be at least 1 MiB`},
-		{"memory garbage", false, []string{"run", "--memory", "lots", "/app"}, `invalid memory size "lots"`},
-		{"memory not whole MiB", false, []string{"run", "-m", "512k", "/app"}, "not a whole number of MiB"},
-		{"memory too big", false, []string{"run", "-m", "2T", "/app"}, "larger than 1 TiB"},
-		{"cpus zero", false, []string{"run", "-c", "0", "/app"}, "--cpus: invalid CPU count 0: want 1 to 255"},
-		{"cpus too many", false, []string{"run", "--cpus=256", "/app"}, "invalid CPU count 256"},
-		{"cpus garbage", false, []string{"run", "-c", "two", "/app"}, `invalid argument "two" for "-c, --cpus" flag`},
-		{"unknown flag", false, []string{"run", "--bogus", "/app"}, "unknown flag: --bogus (see 'gosv run --help')"},
+		{"memory garbage", false, []string{"run", "--memory", "lots", exe}, `invalid memory size "lots"`},
+		{"memory not whole MiB", false, []string{"run", "-m", "512k", exe}, "not a whole number of MiB"},
+		{"memory too big", false, []string{"run", "-m", "2T", exe}, "larger than 1 TiB"},
+		{"cpus zero", false, []string{"run", "-c", "0", exe}, "--cpus: invalid CPU count 0: want 1 to 255"},
+		{"cpus too many", false, []string{"run", "--cpus=256", exe}, "invalid CPU count 256"},
+		{"cpus garbage", false, []string{"run", "-c", "two", exe}, `invalid argument "two" for "-c, --cpus" flag`},
+		{"unknown flag", false, []string{"run", "--bogus", exe}, "unknown flag: --bogus (see 'gosv run --help')"},
 		{"missing flag value", false, []string{"run", "-m"}, "flag needs an argument"},
-		{"hypervisor", false, []string{"run", "--hypervisor", "firecracker", "/app"},
+		{"hypervisor", false, []string{"run", "--hypervisor", "firecracker", exe},
 			`unknown hypervisor "firecracker": want qemu-microvm or qemu-q35`},
-		{"accel unknown", false, []string{"run", "--accel", "xen", "/app"}, `unknown accelerator "xen"`},
-		{"accel kvm on pvm", true, []string{"run", "--accel", "kvm", "/app"}, "kvm requested but /dev/kvm is kvm_pvm"},
-		{"kernel missing", false, []string{"run", "--kernel", "/nonexistent/k.elf", "/app"}, "--kernel: stat /nonexistent/k.elf"},
+		{"accel unknown", false, []string{"run", "--accel", "xen", exe}, `unknown accelerator "xen"`},
+		{"accel kvm on pvm", true, []string{"run", "--accel", "kvm", exe}, "kvm requested but /dev/kvm is kvm_pvm"},
+		{"kernel missing", false, []string{"run", "--kernel", "/nonexistent/k.elf", exe}, "--kernel: stat /nonexistent/k.elf"},
+		{"copy without colon", false, []string{"run", "--copy", "a", exe}, `--copy "a": want HOST_PATH:GUEST_PATH (see 'gosv run --help')`},
+		{"copy relative guest", false, []string{"run", "--copy", "a:b", exe}, `--copy "a:b": guest path b is not absolute (see 'gosv run --help')`},
+		{"copy missing", false, []string{"run", "--copy", "/nonexistent/x:/x", exe}, "--copy /nonexistent/x:/x: /nonexistent/x: no such file or directory"},
+		{"env without name", false, []string{"run", "-e", "=x", exe}, `--env "=x": want NAME=VALUE or NAME (see 'gosv run --help')`},
+		{"env missing value", false, []string{"run", "--env"}, "flag needs an argument: --env"},
+		{"cwd missing value", false, []string{"run", "--cwd"}, "flag needs an argument: --cwd"},
 		{"unknown command", false, []string{"start"}, `unknown command "start" for "gosv"`},
 		{"version args", false, []string{"version", "x"}, "unknown command"},
 	}
@@ -200,9 +336,52 @@ func TestRunErrors(t *testing.T) {
 	}
 }
 
+// A program that cannot run is refused before booting, with the shell's
+// statuses: 127 when it does not exist, 126 when it is not a static x86-64
+// ELF executable.
+func TestRunExecErrors(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(text, []byte("hello\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dyn := filepath.Join(dir, "dyn")
+	elf := staticELF()
+	binary.LittleEndian.PutUint16(elf[18:], 183) // EM_AARCH64
+	arm := filepath.Join(dir, "arm")
+	if err := os.WriteFile(arm, elf, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d := makeExe("/lib/ld.so")
+	if err := os.WriteFile(dyn, d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	cases := []struct {
+		args   []string
+		status int
+		stderr string
+	}{
+		{[]string{"run", "/nonexistent/prog"}, 127, "gosv: /nonexistent/prog: no such file\n"},
+		{[]string{"run", "prog", "x"}, 127, "gosv: prog: not found in $PATH\n"},
+		{[]string{"run", text}, 126, "gosv: " + text + ": not an ELF executable\n"},
+		{[]string{"run", dir}, 126, "gosv: " + dir + ": is a directory\n"},
+		{[]string{"run", "arm"}, 126, "gosv: " + arm + ": not an x86-64 executable (machine EM_AARCH64)\n"},
+		{[]string{"run", dyn}, 126, "gosv: " + dyn + ": dynamically linked (interpreter /lib/ld.so): dynamic executables are not supported yet\n"},
+	}
+	for _, c := range cases {
+		h := setup(t, false, fakeELF, nil)
+		code, stdout, stderr := run(t, c.args...)
+		if code != c.status || stderr != c.stderr || stdout != "" || h.calls != 0 {
+			t.Errorf("%q: code %d, stdout %q, stderr %q, VM started %d times; want %d, %q",
+				c.args, code, stdout, stderr, h.calls, c.status, c.stderr)
+		}
+	}
+}
+
 func TestRunNoEmbeddedKernel(t *testing.T) {
 	h := setup(t, false, nil, kernelimg.ErrNoKernel)
-	code, _, stderr := run(t, "run", "/app")
+	code, _, stderr := run(t, "run", writeExe(t, "app"))
 	want := "gosv: this gosv binary carries no kernel: build it with `make build`, or pass --kernel FILE\n"
 	if code != 125 || stderr != want || h.calls != 0 {
 		t.Fatalf("code %d, stderr %q, calls %d", code, stderr, h.calls)
@@ -212,22 +391,46 @@ func TestRunNoEmbeddedKernel(t *testing.T) {
 func TestRunVMError(t *testing.T) {
 	h := setup(t, false, fakeELF, nil)
 	h.err = errors.New("the VM stopped without reporting an exit status (QEMU exit status 0)")
-	code, _, stderr := run(t, "run", "/app")
+	code, _, stderr := run(t, "run", writeExe(t, "app"))
 	if code != 125 || stderr != "gosv: the VM stopped without reporting an exit status (QEMU exit status 0)\n" {
 		t.Fatalf("code %d, stderr %q", code, stderr)
 	}
 }
 
+// A broken pipe on the app's output ends gosv quietly with 141, like a
+// program killed by SIGPIPE; another write failure is an error.
+func TestRunWriteErrors(t *testing.T) {
+	h := setup(t, false, fakeELF, nil)
+	h.err = &qemu.WriteError{Stream: "stdout", Err: &os.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.EPIPE}}
+	exe := writeExe(t, "app")
+	if code, stdout, stderr := run(t, "run", exe); code != 141 || stdout != "" || stderr != "" {
+		t.Errorf("broken pipe: code %d, stdout %q, stderr %q; want 141 and no output", code, stdout, stderr)
+	}
+	h.err = &qemu.WriteError{Stream: "stdout", Err: syscall.ENOSPC}
+	if code, _, stderr := run(t, "run", exe); code != 125 || stderr != "gosv: writing the app's stdout: no space left on device\n" {
+		t.Errorf("full disk: code %d, stderr %q", code, stderr)
+	}
+}
+
 func TestRunInterrupted(t *testing.T) {
-	setup(t, false, fakeELF, nil)
+	h := setup(t, false, fakeELF, nil)
+	exe := writeExe(t, "app")
+	// While the VM runs.
+	ctx, cancel := context.WithCancel(context.Background())
 	runVM = func(ctx context.Context, _ qemu.Config, _, _ io.Writer) (int, error) {
+		h.calls++
+		cancel()
 		return 0, ctx.Err()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
 	var errb bytes.Buffer
-	if code := execute(ctx, []string{"run", "/app"}, io.Discard, &errb); code != 125 || errb.String() != "gosv: interrupted: the VM was stopped\n" {
+	if code := execute(ctx, []string{"run", exe}, io.Discard, &errb); code != 125 || errb.String() != "gosv: interrupted: the VM was stopped\n" {
 		t.Fatalf("code %d, stderr %q", code, errb.String())
+	}
+	// Before it starts (while the image is built).
+	h.calls = 0
+	errb.Reset()
+	if code := execute(ctx, []string{"run", exe}, io.Discard, &errb); code != 125 || errb.String() != "gosv: interrupted before the VM started\n" || h.calls != 0 {
+		t.Fatalf("code %d, stderr %q, VM started %d times", code, errb.String(), h.calls)
 	}
 }
 

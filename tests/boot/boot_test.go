@@ -178,9 +178,9 @@ func TestKernelFault(t *testing.T) {
 
 // Bad loader options are refused with a message, not ignored.
 func TestBadLoaderOption(t *testing.T) {
-	status, out, _ := boot(t, qemu.HypervisorMicrovm, qemu.AccelTCG, 128, "--no-such-option")
-	if status != 125 || !strings.Contains(out, `gosv: unknown loader option "--no-such-option"`) {
-		t.Errorf("status %d, output:\n%s", status, out)
+	status, out, errs := boot(t, qemu.HypervisorMicrovm, qemu.AccelTCG, 128, "--no-such-option")
+	if status != 125 || !strings.Contains(errs, `gosv: unknown loader option "--no-such-option"`) {
+		t.Errorf("status %d, stdout:\n%s\nstderr:\n%s", status, out, errs)
 	}
 }
 

@@ -36,6 +36,10 @@ const (
 	ControlPort = 0x2e8
 	// ControlIRQ is the ISA IRQ of the control 16550.
 	ControlIRQ = 4
+	// StderrPort is the I/O base of the stderr 16550 (PC COM2).
+	StderrPort = 0x2f8
+	// StderrIRQ is the ISA IRQ of the stderr 16550 (PC COM2).
+	StderrIRQ = 3
 )
 
 // Config describes one QEMU run of the gosv kernel.
@@ -60,6 +64,11 @@ type Config struct {
 	// ControlPath is the host file that receives what the kernel writes
 	// to the control port; required by Args. Run sets it itself.
 	ControlPath string
+	// StderrPath is the host file that receives what the kernel writes to
+	// COM2 (the app's stderr and the kernel's diagnostics); empty for a VM
+	// without COM2, whose kernel then writes stderr to the console. Run
+	// sets it itself, to /dev/fd/3.
+	StderrPath string
 	// ExtraArgs are appended verbatim to the QEMU command line.
 	ExtraArgs []string
 }
@@ -112,12 +121,15 @@ func (c Config) hypervisor() string {
 //	-kernel <Kernel> [-append <Cmdline>] [-initrd <Initrd>]
 //	-device isa-debug-exit,iobase=0xf4,iosize=4
 //	-chardev stdio,id=console,signal=off -serial chardev:console
+//	[-chardev file,id=gosvstderr,path=<StderrPath>
+//	 -device isa-serial,chardev=gosvstderr,iobase=0x2f8,irq=3]
 //	-chardev file,id=gosvctl,path=<ControlPath>
 //	-device isa-serial,chardev=gosvctl,iobase=0x2e8,irq=4
 //	<ExtraArgs...>
 //
-// -append is left out when Cmdline is empty, -initrd when Initrd is. Commas
-// in ControlPath are doubled, as QEMU's option syntax requires.
+// -append is left out when Cmdline is empty, -initrd when Initrd is, the
+// stderr port when StderrPath is. Commas in ControlPath and StderrPath are
+// doubled, as QEMU's option syntax requires.
 func (c Config) Args() ([]string, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -148,6 +160,14 @@ func (c Config) Args() ([]string, error) {
 		"-device", fmt.Sprintf("isa-debug-exit,iobase=%#x,iosize=4", DebugExitPort),
 		"-chardev", "stdio,id=console,signal=off",
 		"-serial", "chardev:console",
+	)
+	if c.StderrPath != "" {
+		args = append(args,
+			"-chardev", "file,id=gosvstderr,path="+escapeOptValue(c.StderrPath),
+			"-device", fmt.Sprintf("isa-serial,chardev=gosvstderr,iobase=%#x,irq=%d", StderrPort, StderrIRQ),
+		)
+	}
+	args = append(args,
 		"-chardev", "file,id=gosvctl,path="+escapeOptValue(c.ControlPath),
 		"-device", fmt.Sprintf("isa-serial,chardev=gosvctl,iobase=%#x,irq=%d", ControlPort, ControlIRQ),
 	)

@@ -89,6 +89,32 @@ func TestArgsEscapesControlPathCommas(t *testing.T) {
 	}
 }
 
+func TestArgsStderrPort(t *testing.T) {
+	cfg := Config{Accel: "tcg", MemoryMiB: 128, CPUs: 1, Kernel: "/k.elf", ControlPath: "/tmp/x/control", StderrPath: "/dev/fd/3"}
+	got, err := cfg.Args()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Concat(
+		[]string{"-M", "microvm", "-accel", "tcg", "-cpu", "max", "-m", "128M", "-smp", "1",
+			"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-kernel", "/k.elf",
+			"-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+			"-chardev", "stdio,id=console,signal=off",
+			"-serial", "chardev:console",
+			"-chardev", "file,id=gosvstderr,path=/dev/fd/3",
+			"-device", "isa-serial,chardev=gosvstderr,iobase=0x2f8,irq=3",
+			"-chardev", "file,id=gosvctl,path=/tmp/x/control",
+			"-device", "isa-serial,chardev=gosvctl,iobase=0x2e8,irq=4"})
+	if !slices.Equal(got, want) {
+		t.Errorf("args\n got %q\nwant %q", got, want)
+	}
+	cfg.StderrPath = "/tmp/a,b/err"
+	got, _ = cfg.Args()
+	if !slices.Contains(got, "file,id=gosvstderr,path=/tmp/a,,b/err") {
+		t.Errorf("stderr chardev path not escaped: %q", got)
+	}
+}
+
 func TestArgsValidation(t *testing.T) {
 	ok := Config{Accel: "tcg", MemoryMiB: 128, CPUs: 1, Kernel: "/k", ControlPath: "/c"}
 	cases := []struct {
