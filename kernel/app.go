@@ -61,6 +61,7 @@ func runApp(opts loader.Options, argv []string) int {
 			return 125
 		}
 	}
+	addDefaultFiles(root)
 	machine.Mark("initrd")
 	linux.Nanotime = func() int64 { return int64(machine.Nanotime()) }
 	linux.HWCap = machine.HWCap()
@@ -135,4 +136,26 @@ func lookPath(root *fs.FS, name string, env []string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("command not found in the image (PATH=%s)", dirs)
+}
+
+// defaultFiles are created when the image does not bring its own, so that
+// user and host names resolve as in a minimal container image.
+var defaultFiles = []struct{ path, content string }{
+	{"/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"},
+	{"/etc/group", "root:x:0:\nnogroup:x:65534:\n"},
+	{"/etc/hostname", "gosv\n"},
+	{"/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"},
+}
+
+func addDefaultFiles(root *fs.FS) {
+	root.Mkdir(nil, "/etc", 0o755)
+	root.Mkdir(nil, "/root", 0o700)
+	for _, f := range defaultFiles {
+		file, err := root.Open(nil, f.path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL, 0o644)
+		if err != nil {
+			continue // the image has its own
+		}
+		file.Write([]byte(f.content))
+		file.Close()
+	}
 }
