@@ -101,6 +101,37 @@ func main() {
 	}
 	n, g := median(native), median(guest)
 	fmt.Printf("  null syscall (getppid): gosv %.0f ns, host %.0f ns, ratio %.1f\n", g, n, g/n)
+
+	// SMP: a CPU-bound parallel program (SHA-256 over a fixed amount of
+	// data) with 1 thread on 1 vCPU and 2 threads on 2 vCPUs.
+	fmt.Println("\nSMP (parallel SHA-256, 256 MiB in all):")
+	psha := filepath.Join(tmp, "psha")
+	cmd := exec.Command("go", "build", "-o", psha, "./tests/bench/src/psha")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fatalf("building psha: %v\n%s", err, out)
+	}
+	times := func(cpus, threads int, inGuest bool) float64 {
+		var v []float64
+		for i := 0; i < *runs; i++ {
+			if !inGuest {
+				out, err := exec.Command(psha, strconv.Itoa(threads), "256").Output()
+				check(err)
+				v = append(v, parseFloat(out))
+				continue
+			}
+			out, _, status := run("run", "--accel", *accel, "-c", strconv.Itoa(cpus), psha, strconv.Itoa(threads), "256")
+			if status != 0 {
+				fatalf("psha -c %d failed (status %d)", cpus, status)
+			}
+			v = append(v, parseFloat([]byte(out)))
+		}
+		return median(v)
+	}
+	g1, g2 := times(1, 1, true), times(2, 2, true)
+	h1, h2 := times(0, 1, false), times(0, 2, false)
+	fmt.Printf("  gosv: -c 1 %.0f ms, -c 2 %.0f ms, speed-up %.2f\n", g1, g2, g1/g2)
+	fmt.Printf("  host: 1 thread %.0f ms, 2 threads %.0f ms, speed-up %.2f\n", h1, h2, h1/h2)
 }
 
 // run runs bin/gosv with args and returns stdout, stderr and the status.
