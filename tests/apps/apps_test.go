@@ -68,7 +68,7 @@ func runCmd(dir string, name string, args ...string) error {
 // buildPrograms compiles the C sources with gcc -static and musl-gcc
 // -static, and the Go program with CGO_ENABLED=0.
 func buildPrograms(root string) error {
-	for _, p := range []string{"hello", "threads", "crash", "fileio"} {
+	for _, p := range []string{"hello", "threads", "crash", "fileio", "hammer", "unmapread"} {
 		src := filepath.Join(root, "tests/apps/src", p+".c")
 		if err := runCmd(root, "gcc", "-static", "-O2", "-pthread", "-o", filepath.Join(binDir, p+"-glibc"), src); err != nil {
 			return err
@@ -77,11 +77,13 @@ func buildPrograms(root string) error {
 			return err
 		}
 	}
-	cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, "gohello"), "./tests/apps/src/gohello")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building gohello: %v\n%s", err, out)
+	for _, p := range []string{"gohello", "goparallel"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, p), "./tests/apps/src/"+p)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building %s: %v\n%s", p, err, out)
+		}
 	}
 	return nil
 }
