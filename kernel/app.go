@@ -65,6 +65,11 @@ func runApp(opts loader.Options, argv []string) int {
 	machine.Mark("initrd")
 	linux.Nanotime = func() int64 { return int64(machine.Nanotime()) }
 	linux.HWCap = machine.HWCap()
+	linux.NumCPU = machine.NCPU()
+	linux.MemInfo = func() linux.MemStats {
+		total, free, _ := machine.MemStats()
+		return linux.MemStats{Total: total, Free: free, Available: free}
+	}
 	p := linux.NewProcess(root, machineMem{}, machinePager{}, machineRunner{}, consoleWriter(2))
 	p.Strace = opts.Strace
 	p.FDs.InstallAt(0, &linux.Console{TTY: false}, syscall.O_RDONLY, false)

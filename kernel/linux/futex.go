@@ -7,6 +7,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Futexes are keyed by app virtual address: there is one address space,
+// so private and shared futexes are the same thing.
+
 // futexWaiter is one thread blocked in FUTEX_WAIT.
 type futexWaiter struct {
 	addr   uintptr
@@ -28,7 +31,10 @@ func (t *Task) futexWait(addr uintptr, val, bitset uint32, deadline time.Time) e
 	if addr%4 != 0 {
 		return unix.EINVAL
 	}
+	intr := t.interruptCh()
 	w := &futexWaiter{addr: addr, bitset: bitset, ch: make(chan struct{})}
+	// The value check and the queueing are atomic with respect to wakers,
+	// which take the same lock after changing the word.
 	futexes.mu.Lock()
 	cur, err := t.ReadU32(addr)
 	if err != nil {
@@ -56,7 +62,7 @@ func (t *Task) futexWait(addr uintptr, val, bitset uint32, deadline time.Time) e
 			return unix.ETIMEDOUT
 		}
 		return nil // woken concurrently
-	case <-t.interruptCh():
+	case <-intr:
 		if futexes.remove(w) {
 			return unix.EINTR
 		}
@@ -64,6 +70,8 @@ func (t *Task) futexWait(addr uintptr, val, bitset uint32, deadline time.Time) e
 	}
 }
 
+// remove takes w off its queue (w.addr may have changed by a requeue);
+// false when a wake got it first.
 func (ft *futexTable) remove(w *futexWaiter) bool {
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
@@ -84,7 +92,11 @@ func (ft *futexTable) remove(w *futexWaiter) bool {
 func (p *Process) futexWake(addr uintptr, n int, bitset uint32) int {
 	futexes.mu.Lock()
 	defer futexes.mu.Unlock()
-	ws := futexes.waiters[addr]
+	return futexes.wakeLocked(addr, n, bitset)
+}
+
+func (ft *futexTable) wakeLocked(addr uintptr, n int, bitset uint32) int {
+	ws := ft.waiters[addr]
 	woken := 0
 	keep := ws[:0]
 	for _, w := range ws {
@@ -95,19 +107,36 @@ func (p *Process) futexWake(addr uintptr, n int, bitset uint32) int {
 			keep = append(keep, w)
 		}
 	}
+	clear(ws[len(keep):])
 	if len(keep) == 0 {
-		delete(futexes.waiters, addr)
+		delete(ft.waiters, addr)
 	} else {
-		futexes.waiters[addr] = keep
+		ft.waiters[addr] = keep
 	}
 	return woken
 }
 
 // futexRequeue wakes up to n waiters on addr and moves up to n2 of the rest
-// to addr2 (FUTEX_REQUEUE / FUTEX_CMP_REQUEUE).
-func (p *Process) futexRequeue(addr, addr2 uintptr, n, n2 int) int {
+// to addr2 (FUTEX_REQUEUE). With cmp, *addr must equal val3 first, checked
+// under the futex lock (FUTEX_CMP_REQUEUE; EAGAIN otherwise).
+func (t *Task) futexRequeue(addr, addr2 uintptr, n, n2 int, cmp bool, val3 uint32) (int, error) {
+	if addr%4 != 0 || addr2%4 != 0 {
+		return 0, unix.EINVAL
+	}
+	if n < 0 || n2 < 0 {
+		return 0, unix.EINVAL
+	}
 	futexes.mu.Lock()
 	defer futexes.mu.Unlock()
+	if cmp {
+		cur, err := t.ReadU32(addr)
+		if err != nil {
+			return 0, unix.EFAULT
+		}
+		if cur != val3 {
+			return 0, unix.EAGAIN
+		}
+	}
 	ws := futexes.waiters[addr]
 	woken, moved := 0, 0
 	var keep []*futexWaiter
@@ -116,7 +145,7 @@ func (p *Process) futexRequeue(addr, addr2 uintptr, n, n2 int) int {
 		case woken < n:
 			close(w.ch)
 			woken++
-		case moved < n2:
+		case moved < n2 && addr2 != addr:
 			w.addr = addr2
 			futexes.waiters[addr2] = append(futexes.waiters[addr2], w)
 			moved++
@@ -129,5 +158,5 @@ func (p *Process) futexRequeue(addr, addr2 uintptr, n, n2 int) int {
 	} else {
 		futexes.waiters[addr] = keep
 	}
-	return woken + moved
+	return woken + moved, nil
 }

@@ -1,32 +1,68 @@
 package linux
 
-import "sync"
-
 // Blocking syscalls wait on interruptCh as well as their own event, so a
 // signal or the process exiting ends the wait with EINTR.
-var (
-	intrMu sync.Mutex
-	intrCh = map[*Task]chan struct{}{}
-)
+//
+// The channel reflects state, not events: it is closed whenever the task
+// has a pending signal it does not block (with the mask in force when the
+// wait starts, e.g. rt_sigsuspend's) or the process is exiting, so a
+// signal sent just before the wait begins is not lost. Loop hands out a
+// fresh channel for the next syscall once a closed one has been acted on.
 
+// interruptCh returns t's interrupt channel (see above). A channel closed
+// for a signal that has been taken since is replaced by a fresh one.
 func (t *Task) interruptCh() <-chan struct{} {
-	intrMu.Lock()
-	defer intrMu.Unlock()
-	ch, ok := intrCh[t]
-	if !ok {
-		ch = make(chan struct{})
-		intrCh[t] = ch
+	s := &t.P.sig
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t.intrClosed && !t.signalPendingLocked() && !t.P.Exiting() {
+		t.intr, t.intrClosed = nil, false
 	}
-	return ch
+	if t.intr == nil {
+		t.intr = make(chan struct{})
+	}
+	t.checkInterruptLocked()
+	return t.intr
 }
 
-// Wake ends a blocking syscall of t with EINTR (a signal arrived or the
-// process is exiting).
-func (t *Task) Wake() {
-	intrMu.Lock()
-	if ch, ok := intrCh[t]; ok {
-		close(ch)
-		delete(intrCh, t)
+// checkInterruptLocked closes the interrupt channel when t must leave a
+// wait. Called with P.sig.mu held.
+func (t *Task) checkInterruptLocked() {
+	if t.intr == nil || t.intrClosed {
+		return
 	}
-	intrMu.Unlock()
+	if t.signalPendingLocked() || t.P.Exiting() {
+		close(t.intr)
+		t.intrClosed = true
+	}
+}
+
+// signalPendingLocked reports whether a signal t does not block is
+// pending for it or for the process (recalc_sigpending).
+func (t *Task) signalPendingLocked() bool {
+	return (t.pending.mask|t.P.sig.pending.mask)&^t.sigmask != 0
+}
+
+// Wake ends a blocking syscall of t with EINTR (Runner.Interrupt calls
+// it: a signal t does not block arrived, or the process is exiting). A
+// wait that starts later sees the signal or the exit by itself.
+func (t *Task) Wake() {
+	s := &t.P.sig
+	s.mu.Lock()
+	if t.intr != nil && !t.intrClosed {
+		close(t.intr)
+		t.intrClosed = true
+	}
+	s.mu.Unlock()
+}
+
+// resetInterrupt drops a closed interrupt channel before the task
+// re-enters the app; the next interruptCh call makes a new one.
+func (t *Task) resetInterrupt() {
+	s := &t.P.sig
+	s.mu.Lock()
+	if t.intrClosed {
+		t.intr, t.intrClosed = nil, false
+	}
+	s.mu.Unlock()
 }

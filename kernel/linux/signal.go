@@ -2,11 +2,17 @@ package linux
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
 )
+
+// Signals (signal(7)): dispositions are process-wide; masks, pending
+// thread-directed signals and the alternate stack belong to each task.
+// Everything here is guarded by Process.sig.mu; a task reads its own
+// fields without the lock (only it writes them).
 
 // sigaction is the kernel's struct sigaction on x86-64 (rt_sigaction(2)):
 // handler, flags, restorer, mask — 8 bytes each.
@@ -17,65 +23,304 @@ type sigaction struct {
 	Mask     uint64
 }
 
+// sa_flags bits (include/uapi/asm-generic/signal-defs.h, asm/signal.h).
+const (
+	saNoCldStop     = 0x1
+	saNoCldWait     = 0x2
+	saSiginfo       = 0x4
+	saUnsupported   = 0x400 // never kept: lets the app probe for unknown flags
+	saExposeTagbits = 0x800
+	saRestorer      = 0x04000000
+	saOnstack       = 0x08000000
+	saRestart       = 0x10000000
+	saNodefer       = 0x40000000
+	saResethand     = 0x80000000
+
+	// saKnown are the flags rt_sigaction keeps (UAPI_SA_FLAGS).
+	saKnown = saNoCldStop | saNoCldWait | saSiginfo | saExposeTagbits | saRestorer |
+		saOnstack | saRestart | saNodefer | saResethand
+)
+
+// Handler values with a meaning of their own.
+const (
+	sigDFL = 0
+	sigIGN = 1
+)
+
+// si_code values (include/uapi/asm-generic/siginfo.h).
+const (
+	siUser     = 0
+	siKernel   = 0x80
+	siQueue    = -1
+	siTkill    = -6
+	segvMaperr = 1
+	segvAccerr = 2
+	busAdraln  = 1
+	fpeIntdiv  = 1
+	illIllopn  = 2
+	trapBrkpt  = 1
+)
+
+const (
+	numSignals = 64
+	sigRTMin   = 32 // the kernel's SIGRTMIN (the C library reserves some above it)
+)
+
+// sigBit is the bit of sig in a sigset_t word.
+func sigBit(sig int) uint64 { return 1 << (sig - 1) }
+
+// unblockable are SIGKILL and SIGSTOP: no mask ever holds them.
+const unblockable = 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
+
+// synchronous are the signals a fault raises; they are taken first
+// (SYNCHRONOUS_MASK in kernel/signal.c).
+const synchronous = 1<<(unix.SIGSEGV-1) | 1<<(unix.SIGBUS-1) | 1<<(unix.SIGILL-1) |
+	1<<(unix.SIGTRAP-1) | 1<<(unix.SIGFPE-1) | 1<<(unix.SIGSYS-1)
+
 // signalState holds the process-wide dispositions and pending signals.
 type signalState struct {
 	mu      sync.Mutex
-	actions [65]sigaction
-	pending uint64 // process-directed pending signals
+	actions [numSignals + 1]sigaction
+	pending sigQueue // process-directed pending signals
+}
+
+// siginfo is the kernel's view of one signal instance (siginfo_t of
+// sigaction(2)); encode writes the 128-byte siginfo_t.
+type siginfo struct {
+	Signo, Errno, Code int32
+	Pid, UID           int32  // SI_USER, SI_TKILL, SI_QUEUE
+	Addr               uint64 // si_addr for faults
+	Status             int32
+	raw                *[siginfoSize]byte // rt_sigqueueinfo: the app's own bytes
+}
+
+const siginfoSize = 128
+
+// encode writes si as a siginfo_t: signo, errno, code at 0, 4, 8; the
+// union at 16 (kill: pid, uid; fault: addr; sigchld: pid, uid, status).
+func (si *siginfo) encode(b []byte) {
+	b = b[:siginfoSize]
+	if si.raw != nil {
+		copy(b, si.raw[:])
+	} else {
+		clear(b)
+		le.PutUint32(b[4:], uint32(si.Errno))
+		le.PutUint32(b[8:], uint32(si.Code))
+		if si.Addr != 0 {
+			le.PutUint64(b[16:], si.Addr)
+		} else {
+			le.PutUint32(b[16:], uint32(si.Pid))
+			le.PutUint32(b[20:], uint32(si.UID))
+			le.PutUint32(b[24:], uint32(si.Status))
+		}
+	}
+	le.PutUint32(b[0:], uint32(si.Signo))
+}
+
+// sigQueue is a set of pending signals with their siginfo: a standard
+// signal is pending at most once; real-time signals queue every instance.
+type sigQueue struct {
+	mask  uint64
+	infos [numSignals][]siginfo
+}
+
+// maxQueued bounds the queued instances of one real-time signal
+// (RLIMIT_SIGPENDING plays this role in Linux).
+const maxQueued = 1024
+
+// add queues info; a standard signal already pending is merged.
+func (q *sigQueue) add(info siginfo) {
+	sig := int(info.Signo)
+	if q.mask&sigBit(sig) != 0 && (sig < sigRTMin || len(q.infos[sig-1]) >= maxQueued) {
+		return
+	}
+	q.mask |= sigBit(sig)
+	q.infos[sig-1] = append(q.infos[sig-1], info)
+}
+
+// take removes the first pending instance of sig.
+func (q *sigQueue) take(sig int) siginfo {
+	l := q.infos[sig-1]
+	var info siginfo
+	if len(l) > 0 {
+		info = l[0]
+		l = l[1:]
+	} else {
+		info = siginfo{Signo: int32(sig)}
+	}
+	if len(l) == 0 {
+		l = nil
+		q.mask &^= sigBit(sig)
+	}
+	q.infos[sig-1] = l
+	return info
+}
+
+// drop discards every pending instance of the signals in set.
+func (q *sigQueue) drop(set uint64) {
+	for sig := 1; sig <= numSignals; sig++ {
+		if set&q.mask&sigBit(sig) != 0 {
+			q.infos[sig-1] = nil
+		}
+	}
+	q.mask &^= set
+}
+
+// nextSignal picks from a non-empty set: synchronous signals first, then
+// the lowest number (next_signal in kernel/signal.c).
+func nextSignal(set uint64) int {
+	if s := set & synchronous; s != 0 {
+		set = s
+	}
+	for sig := 1; sig <= numSignals; sig++ {
+		if set&sigBit(sig) != 0 {
+			return sig
+		}
+	}
+	return 0
 }
 
 // Default actions (signal(7)).
-func defaultTerminates(sig int) bool {
+type defaultAction int
+
+const (
+	actTerm   defaultAction = iota // terminate
+	actCore                        // terminate with a crash report (core dump)
+	actIgnore                      // ignore
+	actStop                        // stop: there is no job control, so ignored
+	actCont                        // continue: ignored
+)
+
+func defaultActionOf(sig int) defaultAction {
 	switch unix.Signal(sig) {
-	case unix.SIGCHLD, unix.SIGURG, unix.SIGWINCH, unix.SIGCONT:
-		return false
+	case unix.SIGQUIT, unix.SIGILL, unix.SIGTRAP, unix.SIGABRT, unix.SIGBUS, unix.SIGFPE,
+		unix.SIGSEGV, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGSYS:
+		return actCore
+	case unix.SIGCHLD, unix.SIGURG, unix.SIGWINCH:
+		return actIgnore
+	case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
+		return actStop
+	case unix.SIGCONT:
+		return actCont
 	}
-	return true
+	return actTerm
 }
 
-// faultSignal maps a CPU exception vector to the signal Linux raises.
-func faultSignal(vector int) (unix.Signal, int) {
+// defaultTerminates reports whether the default action of sig ends the
+// process.
+func defaultTerminates(sig int) bool {
+	a := defaultActionOf(sig)
+	return a == actTerm || a == actCore
+}
+
+// ignoredLocked reports whether a new instance of sig would be dropped
+// at once: its handler is SIG_IGN, or SIG_DFL with a default action that
+// does nothing here (sig_ignored in kernel/signal.c; stop signals count
+// as ignored since gosv has no job control).
+func (s *signalState) ignoredLocked(sig int) bool {
+	switch s.actions[sig].Handler {
+	case sigIGN:
+		return true
+	case sigDFL:
+		return !defaultTerminates(sig)
+	}
+	return false
+}
+
+// faultSignal maps a CPU exception vector to the signal Linux raises, its
+// si_code, and whether si_addr is the faulting instruction
+// (arch/x86/kernel/traps.c).
+func faultSignal(vector int) (sig unix.Signal, code int, addrIsIP bool) {
 	switch vector {
 	case 0: // #DE
-		return unix.SIGFPE, 1 // FPE_INTDIV
-	case 1, 3: // #DB, #BP
-		return unix.SIGTRAP, 1
-	case 4, 5: // #OF, #BR
-		return unix.SIGSEGV, 0
+		return unix.SIGFPE, fpeIntdiv, true
+	case 1: // #DB
+		return unix.SIGTRAP, trapBrkpt, true
+	case 3: // #BP (int3)
+		return unix.SIGTRAP, siKernel, false
 	case 6: // #UD
-		return unix.SIGILL, 2 // ILL_ILLOPN
+		return unix.SIGILL, illIllopn, true
 	case 16, 19: // #MF, #XM
-		return unix.SIGFPE, 0
+		return unix.SIGFPE, 0, true
 	case 17: // #AC
-		return unix.SIGBUS, 1
+		return unix.SIGBUS, busAdraln, false
 	case 14: // #PF
-		return unix.SIGSEGV, 1 // SEGV_MAPERR (refined by the error code)
+		return unix.SIGSEGV, segvMaperr, false // SEGV_ACCERR for present pages, below
 	}
-	return unix.SIGSEGV, 0x80 // SI_KERNEL: #GP and friends
+	return unix.SIGSEGV, siKernel, false // #GP, #SS, #NP, #OF, #BR, ...
 }
 
 var vectorNames = map[int]string{0: "divide error", 1: "debug trap", 3: "breakpoint", 4: "overflow", 5: "bound range",
-	6: "invalid opcode", 13: "general protection fault", 14: "page fault", 16: "x87 floating-point error", 17: "alignment check", 19: "SIMD floating-point exception"}
+	6: "invalid opcode", 11: "segment not present", 12: "stack fault", 13: "general protection fault",
+	14: "page fault", 16: "x87 floating-point error", 17: "alignment check", 19: "SIMD floating-point exception"}
 
-// fault turns a CPU exception in app code into a signal.
+// trapInfo is the CPU exception behind a signal (sigcontext trapno, err, cr2).
+type trapInfo struct {
+	vector int
+	err    uint64
+	cr2    uint64
+}
+
+// fault turns a CPU exception in app code into a signal: the app's
+// handler runs when it has one that is neither blocked nor ignored;
+// otherwise the process dies with 128+N and a crash report (a forced
+// signal in Linux resets a blocked or ignored disposition to SIG_DFL).
 func (t *Task) fault(vector int, errCode uint64, addr uintptr) {
-	sig, code := faultSignal(vector)
-	if vector == 14 && errCode&1 != 0 {
-		code = 2 // SEGV_ACCERR
+	sig, code, addrIsIP := faultSignal(vector)
+	if vector == 14 {
+		if errCode&1 != 0 {
+			code = segvAccerr
+		}
+	} else {
+		addr = 0
+		if addrIsIP {
+			addr = uintptr(t.Ctx.RIP)
+		}
 	}
-	if t.deliverFault(sig, code, addr) {
+	trap := &trapInfo{vector: vector, err: errCode}
+	if vector == 14 {
+		trap.cr2 = uint64(addr)
+	}
+	s := &t.P.sig
+	s.mu.Lock()
+	act := s.actions[sig]
+	if act.Handler > sigIGN && act.Flags&saResethand != 0 {
+		s.actions[sig].Handler = sigDFL
+	}
+	s.mu.Unlock()
+	if act.Handler <= sigIGN || t.sigmask&sigBit(int(sig)) != 0 {
+		t.crashReport(sig, vector, errCode, addr)
+		t.exit(128+int(sig), true)
 		return
 	}
-	t.crashReport(sig, vector, errCode, addr)
-	t.exit(128+int(sig), true)
+	info := siginfo{Signo: int32(sig), Code: int32(code), Addr: uint64(addr)}
+	if err := t.runHandler(sig, act, &info, trap); err != nil {
+		t.badFrame(err)
+	}
+}
+
+// badFrame kills the process with SIGSEGV when a signal frame cannot be
+// written or read back (force_sigsegv / signal_fault in Linux).
+func (t *Task) badFrame(err error) {
+	t.P.logf("gosv: thread %d: bad signal frame: %v", t.TID, err)
+	t.crashReport(unix.SIGSEGV, -1, 0, 0)
+	t.exit(128+int(unix.SIGSEGV), true)
 }
 
 // crashReport prints the signal, faulting address, RIP with the nearest
-// symbol and the registers to the kernel log.
+// symbol and the registers to the kernel log. vector < 0: the signal did
+// not come from a CPU exception.
 func (t *Task) crashReport(sig unix.Signal, vector int, errCode uint64, addr uintptr) {
 	c := t.Ctx
 	var b strings.Builder
-	fmt.Fprintf(&b, "gosv: %s killed by signal %d (%s): %s", t.P.ExePath, int(sig), signalName(sig), vectorNames[vector])
+	fmt.Fprintf(&b, "gosv: %s killed by signal %d (%s)", t.P.ExePath, int(sig), signalName(sig))
+	if vector >= 0 {
+		name := vectorNames[vector]
+		if name == "" {
+			name = fmt.Sprintf("exception %d", vector)
+		}
+		fmt.Fprintf(&b, ": %s", name)
+	}
 	if vector == 14 {
 		kind := "read"
 		if errCode&2 != 0 {
@@ -89,6 +334,10 @@ func (t *Task) crashReport(sig unix.Signal, vector int, errCode uint64, addr uin
 			what = "protection violation"
 		}
 		fmt.Fprintf(&b, " at address %#x (%s, %s)", addr, kind, what)
+	}
+	if c == nil {
+		t.P.logf("%s", b.String())
+		return
 	}
 	fmt.Fprintf(&b, "\n  thread %d rip=%#016x", t.TID, c.RIP)
 	if s := t.P.Symbols.Lookup(c.RIP); s != "" {
@@ -106,99 +355,218 @@ func signalName(sig unix.Signal) string {
 	if n := unix.SignalName(sig); n != "" {
 		return n
 	}
+	if sig >= sigRTMin && sig <= numSignals {
+		return fmt.Sprintf("SIGRT%d", int(sig)-sigRTMin)
+	}
 	return fmt.Sprintf("signal %d", int(sig))
 }
 
+// restartKind says what happens to a syscall that returned EINTR when the
+// task next acts on its signals (the ERESTART* codes of Linux).
+type restartKind int
+
+const (
+	restartNever  restartKind = iota // EINTR stands (ERESTART_RESTARTBLOCK-like, epoll_wait, nanosleep)
+	restartSys                       // restart unless a handler without SA_RESTART runs (ERESTARTSYS)
+	restartNoHand                    // restart only when no handler runs (ERESTARTNOHAND)
+)
+
+// restartable classifies syscall nr (with args a) for SA_RESTART, after
+// signal(7) "Interruption of system calls and library functions by signal
+// handlers".
+func restartable(nr uintptr, a Args) restartKind {
+	switch nr {
+	case unix.SYS_READ, unix.SYS_WRITE, unix.SYS_READV, unix.SYS_WRITEV, unix.SYS_PREAD64,
+		unix.SYS_PWRITE64, unix.SYS_PREADV, unix.SYS_PWRITEV, unix.SYS_PREADV2, unix.SYS_PWRITEV2,
+		unix.SYS_IOCTL, unix.SYS_OPEN, unix.SYS_OPENAT, unix.SYS_OPENAT2, unix.SYS_WAIT4,
+		unix.SYS_WAITID, unix.SYS_ACCEPT, unix.SYS_ACCEPT4, unix.SYS_CONNECT, unix.SYS_RECVFROM,
+		unix.SYS_RECVMSG, unix.SYS_RECVMMSG, unix.SYS_SENDTO, unix.SYS_SENDMSG, unix.SYS_SENDMMSG,
+		unix.SYS_FLOCK, unix.SYS_FCNTL, unix.SYS_GETRANDOM, unix.SYS_SENDFILE, unix.SYS_SPLICE:
+		return restartSys
+	case unix.SYS_FUTEX:
+		// Waits without a timeout restart; timed ones report EINTR (Linux
+		// restarts those only when no handler ran, with the deadline kept).
+		cmd := int(a[1]) &^ (futexPrivateFlag | futexClockRealtime)
+		if (cmd == futexWaitOp || cmd == futexWaitBitsetOp) && a[3] == 0 {
+			return restartSys
+		}
+	case unix.SYS_PAUSE, unix.SYS_RT_SIGSUSPEND:
+		return restartNoHand
+	}
+	return restartNever
+}
+
+// dequeueSignal takes the next pending signal t does not block
+// (thread-directed first) and returns it with its disposition, applying
+// SA_RESETHAND; ok is false when there is none.
+func (t *Task) dequeueSignal() (info siginfo, act sigaction, ok bool) {
+	s := &t.P.sig
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, q := range []*sigQueue{&t.pending, &s.pending} {
+		ready := q.mask &^ t.sigmask
+		if ready == 0 {
+			continue
+		}
+		sig := nextSignal(ready)
+		info = q.take(sig)
+		act = s.actions[sig]
+		if act.Handler > sigIGN && act.Flags&saResethand != 0 {
+			s.actions[sig].Handler = sigDFL
+		}
+		return info, act, true
+	}
+	return siginfo{}, sigaction{}, false
+}
+
 // deliverSignals acts on pending, unblocked signals before the task
-// re-enters the app: default actions here; handlers in signal_frame.go.
+// re-enters the app: default actions here, handlers through a signal
+// frame (signal_frame.go). It also finishes an interrupted syscall:
+// restart it (SA_RESTART, or no handler ran) or let EINTR stand, and puts
+// back a mask that rt_sigsuspend and friends replaced for their wait.
 func (t *Task) deliverSignals() {
-	for {
-		sig := t.takePending()
-		if sig == 0 {
+	for !t.exited {
+		info, act, ok := t.dequeueSignal()
+		if !ok {
+			t.finishRestart()
+			if t.restoreMask {
+				// No handler ran: the saved mask comes back now, and may
+				// let through a signal that the temporary one blocked.
+				t.restoreMask = false
+				t.setSigmask(t.savedMask)
+				continue
+			}
 			return
 		}
-		t.P.sig.mu.Lock()
-		act := t.P.sig.actions[sig]
-		t.P.sig.mu.Unlock()
+		sig := int(info.Signo)
 		switch {
-		case act.Handler == 1: // SIG_IGN
-		case act.Handler == 0: // SIG_DFL
-			if defaultTerminates(sig) {
-				t.exit(128+sig, true)
-				return
+		case act.Handler == sigIGN:
+		case act.Handler == sigDFL:
+			switch defaultActionOf(sig) {
+			case actCore:
+				t.crashReport(unix.Signal(sig), -1, 0, 0)
+			case actTerm:
+				t.P.logf("gosv: %s terminated by signal %d (%s)", t.P.ExePath, sig, signalName(unix.Signal(sig)))
+			default:
+				continue
 			}
+			t.exit(128+sig, true)
+			return
 		default:
-			if !t.runHandler(unix.Signal(sig), act, &siginfo{Signo: int32(sig), Code: 0 /* SI_USER */, Pid: 1}) {
-				t.exit(128+sig, true)
+			if err := t.runHandler(unix.Signal(sig), act, &info, nil); err != nil {
+				t.badFrame(err)
 				return
 			}
 		}
 	}
 }
 
-// takePending removes and returns the lowest pending unblocked signal
-// (thread-directed first), or 0.
-func (t *Task) takePending() int {
+// finishRestart applies the no-handler rule to a syscall that returned
+// EINTR: restart it unless it is of the kind that never restarts.
+func (t *Task) finishRestart() {
+	if t.restart == restartSys || t.restart == restartNoHand {
+		t.rewindSyscall()
+	}
+	t.restart = restartNever
+}
+
+// rewindSyscall makes the task execute its last syscall again: RAX gets
+// the number back and RIP steps back over the 2-byte SYSCALL instruction.
+func (t *Task) rewindSyscall() {
+	t.Ctx.RAX = uint64(t.restartNr)
+	t.Ctx.RIP -= 2
+}
+
+// setSigmask replaces t's signal mask (SIGKILL and SIGSTOP stay unblocked).
+func (t *Task) setSigmask(mask uint64) {
 	t.P.sig.mu.Lock()
-	defer t.P.sig.mu.Unlock()
-	for _, set := range []*uint64{&t.pending, &t.P.sig.pending} {
-		ready := *set &^ t.sigmask
-		// SIGKILL and SIGSTOP cannot be blocked.
-		ready |= *set & (1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1))
-		for sig := 1; sig <= 64; sig++ {
-			if ready&(1<<(sig-1)) != 0 {
-				*set &^= 1 << (sig - 1)
-				return sig
+	t.sigmask = mask &^ unblockable
+	t.checkInterruptLocked()
+	t.P.sig.mu.Unlock()
+}
+
+// setWaitSigmask installs mask for the duration of a wait (rt_sigsuspend,
+// ppoll, pselect6, epoll_pwait): Linux's saved_sigmask. Call endWaitSigmask
+// when the wait is over.
+func (t *Task) setWaitSigmask(mask uint64) {
+	t.P.sig.mu.Lock()
+	t.savedMask, t.restoreMask = t.sigmask, true
+	t.sigmask = mask &^ unblockable
+	t.checkInterruptLocked()
+	t.P.sig.mu.Unlock()
+}
+
+// endWaitSigmask ends a wait begun with setWaitSigmask. After EINTR
+// (interrupted) the temporary mask stays until the signals are delivered:
+// handlers run with it and their frames record the saved one, which
+// rt_sigreturn restores. Otherwise the saved mask is restored at once.
+func (t *Task) endWaitSigmask(interrupted bool) {
+	if interrupted {
+		return
+	}
+	t.P.sig.mu.Lock()
+	if t.restoreMask {
+		t.sigmask, t.restoreMask = t.savedMask, false
+	}
+	t.P.sig.mu.Unlock()
+}
+
+// sendSignal queues info for the process (target nil: kill) or one
+// thread (tgkill) and interrupts a thread that can take it. A signal
+// whose disposition ignores it is dropped at once unless blocked.
+func (p *Process) sendSignal(target *Task, info siginfo) {
+	sig := int(info.Signo)
+	s := &p.sig
+	var wake *Task
+	s.mu.Lock()
+	if target != nil {
+		if target.exited || s.ignoredLocked(sig) && target.sigmask&sigBit(sig) == 0 {
+			s.mu.Unlock()
+			return
+		}
+		target.pending.add(info)
+		if target.sigmask&sigBit(sig) == 0 {
+			wake = target
+		}
+	} else {
+		tasks := p.taskList()
+		if s.ignoredLocked(sig) && (len(tasks) == 0 || tasks[0].sigmask&sigBit(sig) == 0) {
+			s.mu.Unlock()
+			return
+		}
+		s.pending.add(info)
+		// The main thread first, then the others (complete_signal).
+		for _, t := range tasks {
+			if t.sigmask&sigBit(sig) == 0 {
+				wake = t
+				break
 			}
 		}
 	}
-	return 0
-}
-
-// deliverFault runs the app's handler for a synchronous fault signal;
-// false when the signal is not caught (default action), blocked or ignored.
-func (t *Task) deliverFault(sig unix.Signal, code int, addr uintptr) bool {
-	t.P.sig.mu.Lock()
-	act := t.P.sig.actions[sig]
-	t.P.sig.mu.Unlock()
-	if act.Handler <= 1 || t.sigmask&(1<<(sig-1)) != 0 {
-		return false
+	s.mu.Unlock()
+	if wake != nil {
+		p.interrupt(wake)
 	}
-	return t.runHandler(sig, act, &siginfo{Signo: int32(sig), Code: int32(code), Addr: uint64(addr)})
 }
 
-// siginfo is the part of siginfo_t gosv fills (sigaction(2)).
-type siginfo struct {
-	Signo, Errno, Code int32
-	Pid, UID           int32
-	Addr               uint64 // si_addr for faults
-	Status             int32
-}
-
-// sendSignal queues sig for the process (kill) or one thread (tgkill) and
-// interrupts the target so it acts on it promptly.
-func (p *Process) sendSignal(target *Task, sig int) {
-	p.sig.mu.Lock()
-	if target != nil {
-		target.pending |= 1 << (sig - 1)
+// interrupt makes t act on its signals promptly: it leaves the app, or
+// its blocking syscall ends with EINTR.
+func (p *Process) interrupt(t *Task) {
+	if p.Runner != nil {
+		p.Runner.Interrupt(t)
 	} else {
-		p.sig.pending |= 1 << (sig - 1)
+		t.Wake()
 	}
-	p.sig.mu.Unlock()
-	if p.Runner == nil {
-		return
-	}
-	if target != nil {
-		p.Runner.Interrupt(target)
-		return
-	}
+}
+
+// taskList returns the live tasks by ascending tid.
+func (p *Process) taskList() []*Task {
 	p.mu.Lock()
-	var all []*Task
+	l := make([]*Task, 0, len(p.tasks))
 	for _, t := range p.tasks {
-		all = append(all, t)
+		l = append(l, t)
 	}
 	p.mu.Unlock()
-	for _, t := range all {
-		p.Runner.Interrupt(t)
-	}
+	slices.SortFunc(l, func(a, b *Task) int { return a.TID - b.TID })
+	return l
 }

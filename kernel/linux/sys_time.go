@@ -1,13 +1,16 @@
 package linux
 
 import (
+	"math"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // Time syscalls: clock_gettime(2), clock_getres(2), gettimeofday(2),
-// nanosleep(2), clock_nanosleep(2), time(2).
+// nanosleep(2), clock_nanosleep(2), time(2), clock_settime(2),
+// settimeofday(2), and timerfd_create(2) with its settime and gettime.
 func init() {
 	register(unix.SYS_CLOCK_GETTIME, "clock_gettime", sysClockGettime)
 	register(unix.SYS_CLOCK_GETRES, "clock_getres", sysClockGetres)
@@ -15,6 +18,18 @@ func init() {
 	register(unix.SYS_NANOSLEEP, "nanosleep", sysNanosleep)
 	register(unix.SYS_CLOCK_NANOSLEEP, "clock_nanosleep", sysClockNanosleep)
 	register(unix.SYS_TIME, "time", sysTime)
+	// The clocks belong to the host's virtual hardware: setting them is
+	// refused, as for a process without CAP_SYS_TIME.
+	register(unix.SYS_CLOCK_SETTIME, "clock_settime", func(t *Task, a Args) (uintptr, error) {
+		if _, _, err := clockNow(t, int(int32(a[0]))); err != nil {
+			return 0, err
+		}
+		return 0, unix.EPERM
+	})
+	register(unix.SYS_SETTIMEOFDAY, "settimeofday", func(t *Task, a Args) (uintptr, error) { return 0, unix.EPERM })
+	register(unix.SYS_TIMERFD_CREATE, "timerfd_create", sysTimerfdCreate)
+	register(unix.SYS_TIMERFD_SETTIME, "timerfd_settime", sysTimerfdSettime)
+	register(unix.SYS_TIMERFD_GETTIME, "timerfd_gettime", sysTimerfdGettime)
 }
 
 // Nanotime is the monotonic clock in ns since boot (machine.Nanotime in
@@ -34,11 +49,46 @@ func clockNow(t *Task, id int) (int64, int64, error) {
 	case unix.CLOCK_MONOTONIC, unix.CLOCK_MONOTONIC_COARSE, unix.CLOCK_MONOTONIC_RAW, unix.CLOCK_BOOTTIME, unix.CLOCK_BOOTTIME_ALARM:
 		ns = Nanotime()
 	case unix.CLOCK_PROCESS_CPUTIME_ID, unix.CLOCK_THREAD_CPUTIME_ID:
-		ns = Nanotime() // no per-thread CPU accounting yet: wall time since boot
+		ns = int64(cpuTime())
 	default:
-		return 0, 0, unix.EINVAL
+		if id >= 0 || !cpuClockValid(t, id) {
+			return 0, 0, unix.EINVAL
+		}
+		ns = int64(cpuTime())
 	}
 	return ns / 1e9, ns % 1e9, nil
+}
+
+// cpuClockValid checks a CPU-time clock id of a given process or thread
+// (clock_getcpuclockid(3), pthread_getcpuclockid(3)): ~pid << 3 | per-
+// thread flag (4) | kind (0 PROF, 1 VIRT, 2 SCHED).
+func cpuClockValid(t *Task, id int) bool {
+	pid, perThread, kind := ^(id >> 3), id&4 != 0, id&3
+	if kind == 3 || t == nil {
+		return false
+	}
+	if pid == 0 {
+		return true
+	}
+	if perThread {
+		return t.P.Task(pid) != nil
+	}
+	return pid == t.P.Pid()
+}
+
+// clockRes is the resolution clock_getres reports: the coarse clocks tick
+// with the scheduler (4 ms at Linux's usual HZ=250); the others are exact.
+func clockRes(id int) int64 {
+	if id == unix.CLOCK_REALTIME_COARSE || id == unix.CLOCK_MONOTONIC_COARSE {
+		return 4000000
+	}
+	return 1
+}
+
+// clockNs reads clock id in ns.
+func clockNs(id int) int64 {
+	sec, nsec, _ := clockNow(nil, id)
+	return sec*1e9 + nsec
 }
 
 func writeTimespec(t *Task, addr uintptr, sec, nsec int64) error {
@@ -57,7 +107,17 @@ func readTimespec(t *Task, addr uintptr) (time.Duration, error) {
 	if sec < 0 || nsec < 0 || nsec >= 1e9 {
 		return 0, unix.EINVAL
 	}
-	return time.Duration(sec)*time.Second + time.Duration(nsec), nil
+	return durationOf(sec, nsec), nil
+}
+
+// durationOf converts a non-negative (sec, nsec) to a Duration, saturating
+// at about 292 years (sleep infinity asks for the largest time_t).
+func durationOf(sec, nsec int64) time.Duration {
+	const maxSec = int64(math.MaxInt64/time.Second) - 1
+	if sec > maxSec {
+		return math.MaxInt64
+	}
+	return time.Duration(sec)*time.Second + time.Duration(nsec)
 }
 
 func sysClockGettime(t *Task, a Args) (uintptr, error) {
@@ -75,7 +135,7 @@ func sysClockGetres(t *Task, a Args) (uintptr, error) {
 	if a[1] == 0 {
 		return 0, nil
 	}
-	return 0, writeTimespec(t, a[1], 0, 1)
+	return 0, writeTimespec(t, a[1], 0, clockRes(int(int32(a[0]))))
 }
 
 func sysGettimeofday(t *Task, a Args) (uintptr, error) {
@@ -118,7 +178,7 @@ func (t *Task) sleepFor(d time.Duration) (time.Duration, error) {
 	case <-tm.C:
 		return 0, nil
 	case <-t.interruptCh():
-		return d - time.Since(start), unix.EINTR
+		return max(0, d-time.Since(start)), unix.EINTR
 	}
 }
 
@@ -134,24 +194,214 @@ func sysNanosleep(t *Task, a Args) (uintptr, error) {
 	return 0, err
 }
 
+// clock_nanosleep(clockid, flags, request, remain): the clocks that have
+// timers; the thread CPU clock and the coarse and raw ones cannot be
+// slept on.
 func sysClockNanosleep(t *Task, a Args) (uintptr, error) {
 	id, flags := int(int32(a[0])), int(a[1])
+	switch id {
+	case unix.CLOCK_THREAD_CPUTIME_ID:
+		return 0, unix.EINVAL
+	case unix.CLOCK_MONOTONIC_RAW, unix.CLOCK_REALTIME_COARSE, unix.CLOCK_MONOTONIC_COARSE:
+		return 0, unix.EOPNOTSUPP
+	}
+	sec, nsec, err := clockNow(t, id)
+	if err != nil {
+		return 0, err
+	}
 	d, err := readTimespec(t, a[2])
 	if err != nil {
 		return 0, err
 	}
 	if flags&unix.TIMER_ABSTIME != 0 {
-		sec, nsec, err := clockNow(t, id)
-		if err != nil {
-			return 0, err
-		}
 		d -= time.Duration(sec)*time.Second + time.Duration(nsec)
-	} else if _, _, err := clockNow(t, id); err != nil {
-		return 0, err
 	}
 	rem, err := t.sleepFor(d)
 	if err == unix.EINTR && a[3] != 0 && flags&unix.TIMER_ABSTIME == 0 {
 		writeTimespec(t, a[3], int64(rem/time.Second), int64(rem%time.Second))
 	}
 	return 0, err
+}
+
+// timerFD is a timerfd (timerfd_create(2)): a timer on a clock whose
+// expirations accumulate in a counter that read takes.
+type timerFD struct {
+	mu       sync.Mutex
+	clock    int
+	interval time.Duration
+	next     int64  // next expiry in ns of clock; 0: disarmed
+	ticks    uint64 // expirations not read yet
+	timer    *time.Timer
+	gen      uint64 // invalidates the callbacks of replaced timers
+	nonblock nonblockFlag
+	watchers pollWatchers
+}
+
+func sysTimerfdCreate(t *Task, a Args) (uintptr, error) {
+	clock, flags := int(int32(a[0])), int(int32(a[1]))
+	switch clock {
+	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME, unix.CLOCK_REALTIME_ALARM, unix.CLOCK_BOOTTIME_ALARM:
+	default:
+		return 0, unix.EINVAL
+	}
+	if flags&^(unix.TFD_CLOEXEC|unix.TFD_NONBLOCK) != 0 {
+		return 0, unix.EINVAL
+	}
+	f := &timerFD{clock: clock}
+	return installNonblocking(t, f, &f.nonblock, flags&unix.TFD_NONBLOCK != 0, flags&unix.TFD_CLOEXEC != 0)
+}
+
+// armLocked (re)starts the Go timer for f.next.
+func (f *timerFD) armLocked() {
+	f.gen++
+	if f.timer != nil {
+		f.timer.Stop()
+		f.timer = nil
+	}
+	if f.next == 0 {
+		return
+	}
+	gen := f.gen
+	f.timer = time.AfterFunc(time.Duration(max(0, f.next-clockNs(f.clock))), func() { f.fire(gen) })
+}
+
+// fire counts the expirations that are due and re-arms a periodic timer.
+func (f *timerFD) fire(gen uint64) {
+	f.mu.Lock()
+	if gen != f.gen || f.next == 0 {
+		f.mu.Unlock()
+		return
+	}
+	now := clockNs(f.clock)
+	if now < f.next { // the Go timer ran early against this clock
+		f.armLocked()
+		f.mu.Unlock()
+		return
+	}
+	n := uint64(1)
+	if f.interval > 0 {
+		n += uint64((now - f.next) / int64(f.interval))
+		f.next += int64(n) * int64(f.interval)
+	} else {
+		f.next = 0
+	}
+	f.ticks += n
+	f.armLocked()
+	f.mu.Unlock()
+	f.watchers.notify()
+}
+
+// Read takes the expiration count (8 bytes), blocking while it is 0.
+func (f *timerFD) Read(t *Task, p []byte) (int, error) {
+	if len(p) < 8 {
+		return 0, unix.EINVAL
+	}
+	var v uint64
+	err := waitFor(t, &f.mu, &f.watchers, &f.nonblock, func() bool {
+		v, f.ticks = f.ticks, 0
+		return v > 0
+	})
+	if err != nil {
+		return 0, err
+	}
+	le.PutUint64(p, v)
+	return 8, nil
+}
+
+func (f *timerFD) Write(t *Task, p []byte) (int, error) { return 0, unix.EINVAL }
+
+func (f *timerFD) Close() error {
+	f.mu.Lock()
+	f.next = 0
+	f.armLocked()
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *timerFD) Poll() uint32 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ticks > 0 {
+		return unix.EPOLLIN
+	}
+	return 0
+}
+
+func (f *timerFD) Watch(ch chan<- struct{}) (cancel func()) { return f.watchers.Watch(ch) }
+
+func (f *timerFD) Stat() (unix.Stat_t, error) {
+	return unix.Stat_t{Mode: 0o600, Nlink: 1, Blksize: pageSize}, nil
+}
+
+// getLocked is the current setting as struct itimerspec {interval, value}.
+func (f *timerFD) getLocked() [32]byte {
+	var b [32]byte
+	le.PutUint64(b[0:], uint64(f.interval/time.Second))
+	le.PutUint64(b[8:], uint64(f.interval%time.Second))
+	if f.next != 0 {
+		rem := max(1, f.next-clockNs(f.clock)) // armed: never reads as 0
+		le.PutUint64(b[16:], uint64(rem/1e9))
+		le.PutUint64(b[24:], uint64(rem%1e9))
+	}
+	return b
+}
+
+func timerfdOf(t *Task, fd int) (*timerFD, error) {
+	file, err := t.P.FDs.Get(fd)
+	if err != nil {
+		return nil, err
+	}
+	f, ok := file.(*timerFD)
+	if !ok {
+		return nil, unix.EINVAL
+	}
+	return f, nil
+}
+
+// timerfd_settime(fd, flags, new, old).
+func sysTimerfdSettime(t *Task, a Args) (uintptr, error) {
+	flags := int(int32(a[1]))
+	interval, err := readTimespec(t, a[2])
+	if err != nil {
+		return 0, err
+	}
+	value, err := readTimespec(t, a[2]+16)
+	if err != nil {
+		return 0, err
+	}
+	if flags&^(unix.TFD_TIMER_ABSTIME|unix.TFD_TIMER_CANCEL_ON_SET) != 0 {
+		return 0, unix.EINVAL
+	}
+	f, err := timerfdOf(t, int(int32(a[0])))
+	if err != nil {
+		return 0, err
+	}
+	f.mu.Lock()
+	old := f.getLocked()
+	f.ticks, f.interval, f.next = 0, interval, 0
+	if value != 0 {
+		if flags&unix.TFD_TIMER_ABSTIME != 0 {
+			f.next = max(1, int64(value))
+		} else {
+			f.next = clockNs(f.clock) + int64(min(value, time.Duration(math.MaxInt64/2)))
+		}
+	}
+	f.armLocked()
+	f.mu.Unlock()
+	if a[3] != 0 {
+		return 0, t.CopyOut(a[3], old[:])
+	}
+	return 0, nil
+}
+
+// timerfd_gettime(fd, curr).
+func sysTimerfdGettime(t *Task, a Args) (uintptr, error) {
+	f, err := timerfdOf(t, int(int32(a[0])))
+	if err != nil {
+		return 0, err
+	}
+	f.mu.Lock()
+	cur := f.getLocked()
+	f.mu.Unlock()
+	return 0, t.CopyOut(a[1], cur[:])
 }

@@ -12,16 +12,32 @@ type Task struct {
 	Ctx *machine.AppContext
 
 	clearTID   uintptr // set_tid_address / CLONE_CHILD_CLEARTID
-	robustList uintptr
-	sigmask    uint64
-	pending    uint64    // thread-directed pending signals
-	altstack   [3]uint64 // stack_t: ss_sp, ss_flags, ss_size
-	exited     bool
+	robustList uintptr // set_robust_list
 	exitCode   int
+
+	// Signal state, guarded by P.sig.mu; the task reads its own fields
+	// without the lock since only it writes them (signal.go).
+	sigmask     uint64   // blocked signals
+	pending     sigQueue // thread-directed pending signals
+	altstack    altStack // sigaltstack(2)
+	savedMask   uint64   // mask to restore after a wait with a temporary one
+	restoreMask bool     // savedMask is valid (Linux's TIF_RESTORE_SIGMASK)
+	exited      bool     // written under P.sig.mu
+	intr        chan struct{}
+	intrClosed  bool
+
+	// restart is how the last syscall, which returned EINTR, may be
+	// restarted once the task has acted on its signals; restartNr is its
+	// number.
+	restart   restartKind
+	restartNr uintptr
 
 	// noReturnValue keeps RAX as the handler left it (rt_sigreturn).
 	noReturnValue bool
 }
+
+// startTask runs a new thread's goroutine (tests replace it).
+var startTask = func(t *Task) { go t.Loop() }
 
 // Loop runs the task until it exits: enter the app, handle what brought
 // it back, deliver signals, repeat.
@@ -35,17 +51,14 @@ func (t *Task) Loop() {
 		if t.exited {
 			return
 		}
+		t.resetInterrupt()
 		t.P.Runner.Run(t)
+		if t.exited {
+			return
+		}
 		switch v := t.Ctx.Vector; v {
 		case machine.EventSyscall:
-			c := t.Ctx
-			nr := uintptr(c.RAX)
-			a := Args{uintptr(c.RDI), uintptr(c.RSI), uintptr(c.RDX), uintptr(c.R10), uintptr(c.R8), uintptr(c.R9)}
-			r := t.Dispatch(nr, a)
-			if !t.noReturnValue {
-				c.RAX = uint64(r)
-			}
-			t.noReturnValue = false
+			t.syscall()
 		case machine.EventInterrupt:
 		default:
 			t.fault(int(v), t.Ctx.Err, uintptr(t.Ctx.CR2))
@@ -53,13 +66,41 @@ func (t *Task) Loop() {
 	}
 }
 
-// exit ends this thread. With CLONE_CHILD_CLEARTID semantics: zero the tid
-// word and futex-wake it (set_tid_address(2)).
+// syscall runs the syscall the app made and stores its result in RAX. A
+// syscall that returned EINTR is remembered so that deliverSignals can
+// restart it (SA_RESTART).
+func (t *Task) syscall() {
+	c := t.Ctx
+	nr := uintptr(c.RAX)
+	a := Args{uintptr(c.RDI), uintptr(c.RSI), uintptr(c.RDX), uintptr(c.R10), uintptr(c.R8), uintptr(c.R9)}
+	r := t.Dispatch(nr, a)
+	if t.noReturnValue {
+		t.noReturnValue = false
+		return
+	}
+	c.RAX = uint64(r)
+	t.restart = restartNever
+	if r == errnoRet(unix.EINTR) {
+		t.restart, t.restartNr = restartable(nr, a), nr
+	}
+}
+
+// exit ends this thread; with group, the whole process (exit_group(2)).
+// A thread that leaves on its own releases its robust futexes and, with
+// CLONE_CHILD_CLEARTID semantics, zeroes the tid word and futex-wakes it
+// (set_tid_address(2)).
 func (t *Task) exit(code int, group bool) {
 	if t.exited {
 		return
 	}
+	s := &t.P.sig
+	s.mu.Lock()
 	t.exited, t.exitCode = true, code
+	t.pending.drop(^uint64(0))
+	s.mu.Unlock()
+	if !group && !t.P.Exiting() {
+		t.exitRobustList()
+	}
 	if t.clearTID != 0 {
 		var zero [4]byte
 		if t.P.Mem.CopyOut(t.clearTID, zero[:]) == nil {
@@ -70,6 +111,76 @@ func (t *Task) exit(code int, group bool) {
 		t.P.Exit(code)
 	}
 	t.P.taskExit(t, code)
+}
+
+// Robust futexes (set_robust_list(2), kernel/futex/core.c).
+const (
+	futexWaiters    = 0x80000000
+	futexOwnerDied  = 0x40000000
+	futexTIDMask    = 0x3fffffff
+	robustListLimit = 2048
+	robustListSize  = 24 // struct robust_list_head: list, futex_offset, list_op_pending
+)
+
+// exitRobustList walks the robust list of an exiting thread: every futex
+// it still owns gets FUTEX_OWNER_DIED and one waiter is woken, so that
+// the next locker sees EOWNERDEAD.
+func (t *Task) exitRobustList() {
+	head := t.robustList
+	if head == 0 {
+		return
+	}
+	var b [robustListSize]byte
+	if t.CopyIn(b[:], head) != nil {
+		return
+	}
+	offset := uintptr(le.Uint64(b[8:]))
+	// Entries carry the PI flag in bit 0 (fetch_robust_entry).
+	first, pend := le.Uint64(b[0:]), le.Uint64(b[16:])
+	entry, pi := uintptr(first&^1), first&1 != 0
+	pending, pendingPI := uintptr(pend&^1), pend&1 != 0
+	for i := 0; entry != head && i < robustListLimit; i++ {
+		next, err := t.ReadU64(entry)
+		if entry != pending {
+			t.futexDeath(entry+offset, pi, false)
+		}
+		if err != nil {
+			return
+		}
+		entry, pi = uintptr(next&^1), next&1 != 0
+	}
+	if pending != 0 {
+		t.futexDeath(pending+offset, pendingPI, true)
+	}
+}
+
+// futexDeath releases one robust futex of the exiting thread
+// (handle_futex_death). The word is rewritten under the futex lock, so a
+// waiter that set FUTEX_WAITERS either is seen here or fails its
+// FUTEX_WAIT value check and looks again.
+func (t *Task) futexDeath(addr uintptr, pi, pendingOp bool) {
+	if addr%4 != 0 {
+		return
+	}
+	futexes.mu.Lock()
+	defer futexes.mu.Unlock()
+	v, err := t.ReadU32(addr)
+	if err != nil {
+		return
+	}
+	if pendingOp && !pi && v == 0 {
+		futexes.wakeLocked(addr, 1, ^uint32(0))
+		return
+	}
+	if int(v&futexTIDMask) != t.TID {
+		return
+	}
+	if t.WriteU32(addr, v&futexWaiters|futexOwnerDied) != nil {
+		return
+	}
+	if !pi && v&futexWaiters != 0 {
+		futexes.wakeLocked(addr, 1, ^uint32(0))
+	}
 }
 
 // CopyIn reads app memory.

@@ -43,7 +43,10 @@ func NewAppContext(rip, rsp uint64) *AppContext {
 }
 
 // CopyFPU copies the FPU image of src into c (clone(2) children start with
-// the parent's FPU state).
+// the parent's FPU state). Nosplit: the level-0 guard exempts exported
+// functions, not methods.
+//
+//go:nosplit
 func (c *AppContext) CopyFPU(src *AppContext) {
 	copyWords(c.fpuArea(), src.fpuArea(), xsaveLen/8)
 }
@@ -52,6 +55,42 @@ func (c *AppContext) CopyFPU(src *AppContext) {
 func (c *AppContext) fpuArea() uintptr {
 	return (uintptr(unsafe.Pointer(&c.FPU[0])) + 63) &^ 63
 }
+
+// FPUImage returns the FPU image of c: the bytes of c.FPU from its first
+// 64-byte boundary (at least 4096). The image proper is its first
+// FPULayout() size bytes; level 1 reads and rewrites it for signal frames.
+//
+//go:nosplit
+func (c *AppContext) FPUImage() []byte {
+	off := (c.fpuArea() - uintptr(unsafe.Pointer(&c.FPU[0]))) & 63
+	return c.FPU[off:]
+}
+
+// FPULayout describes the FPU image of every AppContext: its size in bytes
+// (the XSAVE area for the features enabled in XCR0, or 512 for FXSAVE),
+// whether it is an XSAVE image in standard form, and the enabled XSAVE
+// features (XCR0; x87|SSE without XSAVE).
+//
+//go:nosplit
+func FPULayout() (size int, xsave bool, features uint64) {
+	if !haveXSAVE {
+		return 512, false, 3
+	}
+	// The features initFPU wrote into XCR0 (keep the two in step).
+	a, _, _, _ := cpuid(0xD, 0)
+	xcr0 := uint64(a) & 0xE7
+	if xcr0&0xE0 != 0xE0 {
+		xcr0 &^= 0xE0
+	}
+	return int(xsaveLen), true, xcr0
+}
+
+// Segment selectors of app code and stack (what a signal frame's
+// sigcontext reports in cs and ss).
+const (
+	AppCS = userCode | 3
+	AppSS = userData | 3
+)
 
 // Private syscall numbers (sysGosvBase + n).
 const (

@@ -1,0 +1,286 @@
+package linux
+
+import (
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// evPlainFile is a File without Poller, like a regular file.
+type evPlainFile struct{}
+
+func (evPlainFile) Read(t *Task, p []byte) (int, error)  { return 0, nil }
+func (evPlainFile) Write(t *Task, p []byte) (int, error) { return len(p), nil }
+func (evPlainFile) Close() error                         { return nil }
+
+// evCtl runs epoll_ctl with struct epoll_event {events, data} at buf.
+func evCtl(task *Task, epfd int64, op int, fd int64, events uint32, data uint64, buf uintptr) int64 {
+	var b [12]byte
+	le.PutUint32(b[0:], events)
+	le.PutUint64(b[4:], data)
+	task.CopyOut(buf, b[:])
+	return call(task, unix.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd), buf)
+}
+
+type evEvent struct {
+	events uint32
+	data   uint64
+}
+
+// evWait runs epoll_wait with timeout ms into the array at buf.
+func evWait(task *Task, epfd int64, buf uintptr, max int, ms int) (int64, []evEvent) {
+	r := call(task, unix.SYS_EPOLL_WAIT, uintptr(epfd), buf, uintptr(max), uintptr(ms))
+	return r, evEvents(task, buf, r)
+}
+
+func evEvents(task *Task, buf uintptr, n int64) []evEvent {
+	var out []evEvent
+	for i := int64(0); i < n; i++ {
+		var b [12]byte
+		task.CopyIn(b[:], buf+uintptr(12*i))
+		out = append(out, evEvent{le.Uint32(b[0:]), le.Uint64(b[4:])})
+	}
+	return out
+}
+
+func TestEpollCtlErrors(t *testing.T) {
+	p, task, _, buf := newTestProcess(t)
+	if r := call(task, unix.SYS_EPOLL_CREATE1, 0x1234); r != evErr(unix.EINVAL) {
+		t.Errorf("epoll_create1(bad flags) = %d, want -EINVAL", r)
+	}
+	if r := call(task, unix.SYS_EPOLL_CREATE, 0); r != evErr(unix.EINVAL) {
+		t.Errorf("epoll_create(0) = %d, want -EINVAL", r)
+	}
+	ep := call(task, unix.SYS_EPOLL_CREATE1, unix.EPOLL_CLOEXEC)
+	ep2 := call(task, unix.SYS_EPOLL_CREATE, 1)
+	efd := call(task, unix.SYS_EVENTFD2, 0, unix.EFD_NONBLOCK)
+	plain, _ := p.FDs.Install(evPlainFile{}, unix.O_RDONLY, false, 0)
+	ev := buf + 0x100
+	for _, c := range []struct {
+		name      string
+		epfd      int64
+		op        int
+		fd        int64
+		events    uint32
+		want      int64
+		wantErrno unix.Errno
+	}{
+		{"add", ep, unix.EPOLL_CTL_ADD, efd, unix.EPOLLIN, 0, 0},
+		{"add again", ep, unix.EPOLL_CTL_ADD, efd, unix.EPOLLIN, 0, unix.EEXIST},
+		{"mod", ep, unix.EPOLL_CTL_MOD, efd, unix.EPOLLOUT, 0, 0},
+		{"mod absent", ep2, unix.EPOLL_CTL_MOD, efd, unix.EPOLLIN, 0, unix.ENOENT},
+		{"del absent", ep2, unix.EPOLL_CTL_DEL, efd, 0, 0, unix.ENOENT},
+		{"bad fd", ep, unix.EPOLL_CTL_ADD, 77, unix.EPOLLIN, 0, unix.EBADF},
+		{"bad epfd", 77, unix.EPOLL_CTL_ADD, efd, unix.EPOLLIN, 0, unix.EBADF},
+		{"not epoll", efd, unix.EPOLL_CTL_ADD, ep, unix.EPOLLIN, 0, unix.EINVAL},
+		{"itself", ep, unix.EPOLL_CTL_ADD, ep, unix.EPOLLIN, 0, unix.EINVAL},
+		{"regular file", ep, unix.EPOLL_CTL_ADD, int64(plain), unix.EPOLLIN, 0, unix.EPERM},
+		{"bad op", ep, 9, efd, unix.EPOLLIN, 0, unix.EINVAL},
+		{"exclusive mod", ep, unix.EPOLL_CTL_MOD, efd, unix.EPOLLIN | unix.EPOLLEXCLUSIVE, 0, unix.EINVAL},
+		{"exclusive bad bits", ep2, unix.EPOLL_CTL_ADD, efd, unix.EPOLLIN | unix.EPOLLPRI | unix.EPOLLEXCLUSIVE, 0, unix.EINVAL},
+		{"nest", ep, unix.EPOLL_CTL_ADD, ep2, unix.EPOLLIN, 0, 0},
+		{"loop", ep2, unix.EPOLL_CTL_ADD, ep, unix.EPOLLIN, 0, unix.ELOOP},
+		{"del", ep, unix.EPOLL_CTL_DEL, efd, 0, 0, 0},
+		{"del again", ep, unix.EPOLL_CTL_DEL, efd, 0, 0, unix.ENOENT},
+	} {
+		want := c.want
+		if c.wantErrno != 0 {
+			want = evErr(c.wantErrno)
+		}
+		if r := evCtl(task, c.epfd, c.op, c.fd, c.events, 0, ev); r != want {
+			t.Errorf("%s: epoll_ctl = %d, want %d", c.name, r, want)
+		}
+	}
+	if r := call(task, unix.SYS_EPOLL_CTL, uintptr(ep), unix.EPOLL_CTL_ADD, uintptr(efd), 0x10); r != evErr(unix.EFAULT) {
+		t.Errorf("epoll_ctl with a bad event pointer = %d, want -EFAULT", r)
+	}
+	if r := call(task, unix.SYS_EPOLL_WAIT, uintptr(ep), buf, 0, 0); r != evErr(unix.EINVAL) {
+		t.Errorf("epoll_wait(maxevents 0) = %d, want -EINVAL", r)
+	}
+	if r := call(task, unix.SYS_EPOLL_WAIT, uintptr(efd), buf, 1, 0); r != evErr(unix.EINVAL) {
+		t.Errorf("epoll_wait on an eventfd = %d, want -EINVAL", r)
+	}
+}
+
+// Level-triggered, edge-triggered and one-shot reporting of an eventfd,
+// with the packed 12-byte event layout.
+func TestEpollTriggers(t *testing.T) {
+	_, task, _, buf := newTestProcess(t)
+	evs := buf + 0x1000
+	for _, c := range []struct {
+		name  string
+		flags uint32
+		// reports after the first write: first wait, second wait
+		again bool
+	}{
+		{"level", 0, true},
+		{"edge", unix.EPOLLET, false},
+		{"oneshot", unix.EPOLLONESHOT, false},
+	} {
+		ep := call(task, unix.SYS_EPOLL_CREATE1, 0)
+		efd := call(task, unix.SYS_EVENTFD2, 0, unix.EFD_NONBLOCK)
+		const data = 0x1122334455667788
+		if r := evCtl(task, ep, unix.EPOLL_CTL_ADD, efd, unix.EPOLLIN|c.flags, data, buf); r != 0 {
+			t.Fatalf("%s: add = %d", c.name, r)
+		}
+		if r, _ := evWait(task, ep, evs, 8, 0); r != 0 {
+			t.Errorf("%s: wait on an idle eventfd = %d", c.name, r)
+		}
+		evWrite(task, efd, buf+0x200, 1)
+		r, got := evWait(task, ep, evs, 8, 0)
+		if r != 1 || got[0] != (evEvent{unix.EPOLLIN, data}) {
+			t.Errorf("%s: wait after a write = %d %+v", c.name, r, got)
+		}
+		r, _ = evWait(task, ep, evs, 8, 0)
+		if (r == 1) != c.again {
+			t.Errorf("%s: second wait = %d, want reported again: %v", c.name, r, c.again)
+		}
+		evWrite(task, efd, buf+0x200, 1)
+		r, _ = evWait(task, ep, evs, 8, 0)
+		if want := c.flags != unix.EPOLLONESHOT; (r == 1) != want {
+			t.Errorf("%s: wait after a second write = %d, want reported: %v", c.name, r, want)
+		}
+		if c.flags == unix.EPOLLONESHOT {
+			evCtl(task, ep, unix.EPOLL_CTL_MOD, efd, unix.EPOLLIN|unix.EPOLLONESHOT, 7, buf)
+			if r, got := evWait(task, ep, evs, 8, 0); r != 1 || got[0].data != 7 {
+				t.Errorf("%s: wait after re-arming = %d %+v", c.name, r, got)
+			}
+		}
+		// Draining the counter ends the readiness even for level-triggered.
+		evRead(task, efd, buf+0x200)
+		if r, _ := evWait(task, ep, evs, 8, 0); r != 0 {
+			t.Errorf("%s: wait after draining = %d", c.name, r)
+		}
+	}
+}
+
+// Interest in EPOLLOUT: a console and an eventfd are writable; maxevents
+// bounds the result and the rest comes next time.
+func TestEpollWritableAndMaxevents(t *testing.T) {
+	_, task, _, buf := newTestProcess(t)
+	ep := call(task, unix.SYS_EPOLL_CREATE1, 0)
+	efd := call(task, unix.SYS_EVENTFD2, 0, 0)
+	evCtl(task, ep, unix.EPOLL_CTL_ADD, 1, unix.EPOLLOUT, 1, buf)
+	evCtl(task, ep, unix.EPOLL_CTL_ADD, efd, unix.EPOLLOUT|unix.EPOLLIN, 2, buf)
+	evs := buf + 0x1000
+	r1, got1 := evWait(task, ep, evs, 1, 0)
+	r2, got2 := evWait(task, ep, evs, 1, 0)
+	if r1 != 1 || r2 != 1 || got1[0].data == got2[0].data {
+		t.Fatalf("two waits for one event: %d %+v, %d %+v", r1, got1, r2, got2)
+	}
+	for _, e := range append(got1, got2...) {
+		if e.events != unix.EPOLLOUT {
+			t.Errorf("event %+v, want EPOLLOUT only", e)
+		}
+	}
+}
+
+// A waiter blocked in epoll_wait wakes when another thread writes to an
+// eventfd, as the Go runtime's netpoll break does.
+func TestEpollWakeFromOtherThread(t *testing.T) {
+	p, task, _, buf := newTestProcess(t)
+	ep := call(task, unix.SYS_EPOLL_CREATE1, unix.EPOLL_CLOEXEC)
+	efd := call(task, unix.SYS_EVENTFD2, 0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	evCtl(task, ep, unix.EPOLL_CTL_ADD, efd, unix.EPOLLIN, 99, buf)
+	f, _ := p.FDs.Get(int(ep))
+	other := p.newTask()
+	done := make(chan []evEvent)
+	go func() {
+		r := call(task, unix.SYS_EPOLL_PWAIT, uintptr(ep), buf+0x1000, 128, ^uintptr(0), 0, 8)
+		done <- evEvents(task, buf+0x1000, r)
+	}()
+	evWatched(t, &f.(*epollFile).watchers, 1)
+	evWrite(other, efd, buf+0x2000, 1)
+	select {
+	case got := <-done:
+		if len(got) != 1 || got[0] != (evEvent{unix.EPOLLIN, 99}) {
+			t.Errorf("epoll_pwait = %+v", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("epoll_pwait not woken by the eventfd write")
+	}
+}
+
+func TestEpollTimeoutAndInterrupt(t *testing.T) {
+	p, task, _, buf := newTestProcess(t)
+	ep := call(task, unix.SYS_EPOLL_CREATE1, 0)
+	efd := call(task, unix.SYS_EVENTFD2, 0, 0)
+	evCtl(task, ep, unix.EPOLL_CTL_ADD, efd, unix.EPOLLIN, 0, buf)
+	start := time.Now()
+	if r, _ := evWait(task, ep, buf+0x1000, 4, 30); r != 0 {
+		t.Errorf("epoll_wait(30ms) = %d", r)
+	}
+	if d := time.Since(start); d < 30*time.Millisecond || d > 5*time.Second {
+		t.Errorf("epoll_wait(30ms) took %v", d)
+	}
+	writeTimespec(task, buf+0x200, 0, 20e6)
+	start = time.Now()
+	if r := call(task, unix.SYS_EPOLL_PWAIT2, uintptr(ep), buf+0x1000, 4, buf+0x200, 0, 0); r != 0 {
+		t.Errorf("epoll_pwait2(20ms) = %d", r)
+	}
+	if d := time.Since(start); d < 20*time.Millisecond || d > 5*time.Second {
+		t.Errorf("epoll_pwait2(20ms) took %v", d)
+	}
+	writeTimespec(task, buf+0x200, 0, 1e9)
+	if r := call(task, unix.SYS_EPOLL_PWAIT2, uintptr(ep), buf+0x1000, 4, buf+0x200, buf, 4); r != evErr(unix.EINVAL) {
+		t.Errorf("epoll_pwait2 with sigsetsize 4 = %d, want -EINVAL", r)
+	}
+	writeTimespec(task, buf+0x200, -1, 0)
+	if r := call(task, unix.SYS_EPOLL_PWAIT2, uintptr(ep), buf+0x1000, 4, buf+0x200, 0, 0); r != evErr(unix.EINVAL) {
+		t.Errorf("epoll_pwait2 with a negative timeout = %d, want -EINVAL", r)
+	}
+
+	f, _ := p.FDs.Get(int(ep))
+	done := make(chan int64)
+	go func() { r, _ := evWait(task, ep, buf+0x1000, 4, -1); done <- r }()
+	evWatched(t, &f.(*epollFile).watchers, 1)
+	task.Wake()
+	if r := <-done; r != evErr(unix.EINTR) {
+		t.Errorf("interrupted epoll_wait = %d, want -EINTR", r)
+	}
+}
+
+// Closing the last fd of a file removes its interest; a dup keeps it.
+func TestEpollClosedFile(t *testing.T) {
+	_, task, _, buf := newTestProcess(t)
+	ep := call(task, unix.SYS_EPOLL_CREATE1, 0)
+	efd := call(task, unix.SYS_EVENTFD2, 1, 0)
+	evCtl(task, ep, unix.EPOLL_CTL_ADD, efd, unix.EPOLLIN, 5, buf)
+	dup, _ := task.P.FDs.Dup(int(efd), 0, false)
+	call(task, unix.SYS_CLOSE, uintptr(efd))
+	if r, _ := evWait(task, ep, buf+0x1000, 4, 0); r != 1 {
+		t.Errorf("wait with the file still open through a dup = %d, want 1", r)
+	}
+	call(task, unix.SYS_CLOSE, uintptr(dup))
+	if r, _ := evWait(task, ep, buf+0x1000, 4, 0); r != 0 {
+		t.Errorf("wait after the last close = %d, want 0", r)
+	}
+}
+
+// An epoll fd is pollable: nested in another epoll and in poll(2).
+func TestEpollNested(t *testing.T) {
+	p, task, _, buf := newTestProcess(t)
+	inner := call(task, unix.SYS_EPOLL_CREATE1, 0)
+	outer := call(task, unix.SYS_EPOLL_CREATE1, 0)
+	efd := call(task, unix.SYS_EVENTFD2, 0, 0)
+	evCtl(task, inner, unix.EPOLL_CTL_ADD, efd, unix.EPOLLIN, 1, buf)
+	evCtl(task, outer, unix.EPOLL_CTL_ADD, inner, unix.EPOLLIN, 2, buf)
+	if r, _ := evWait(task, outer, buf+0x1000, 4, 0); r != 0 {
+		t.Errorf("outer wait with nothing ready = %d", r)
+	}
+	f, _ := p.FDs.Get(int(outer))
+	other := p.newTask()
+	done := make(chan []evEvent)
+	go func() { r, _ := evWait(task, outer, buf+0x1000, 4, -1); done <- evEvents(task, buf+0x1000, r) }()
+	evWatched(t, &f.(*epollFile).watchers, 1)
+	evWrite(other, efd, buf+0x2000, 1)
+	if got := <-done; len(got) != 1 || got[0] != (evEvent{unix.EPOLLIN, 2}) {
+		t.Errorf("outer wait = %+v, want the inner epoll readable", got)
+	}
+	// poll(2) on the inner epoll fd.
+	task.CopyOut(buf+0x300, []byte{byte(inner), 0, 0, 0, unix.POLLIN, 0, 0, 0})
+	if r := call(task, unix.SYS_POLL, buf+0x300, 1, 0); r != 1 {
+		t.Errorf("poll on a ready epoll fd = %d", r)
+	}
+}

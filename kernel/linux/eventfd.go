@@ -1,0 +1,106 @@
+package linux
+
+import (
+	"math"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// eventfd(2) and eventfd2(2).
+func init() {
+	register(unix.SYS_EVENTFD, "eventfd", func(t *Task, a Args) (uintptr, error) { return newEventFD(t, uint32(a[0]), 0) })
+	register(unix.SYS_EVENTFD2, "eventfd2", func(t *Task, a Args) (uintptr, error) {
+		return newEventFD(t, uint32(a[0]), int(int32(a[1])))
+	})
+}
+
+// eventMax is the largest value of an eventfd counter.
+const eventMax = math.MaxUint64 - 1
+
+// eventFD is an eventfd: a 64-bit counter that write adds to and read
+// takes (all of it, or 1 with EFD_SEMAPHORE). Reads block while it is 0,
+// writes while the sum would exceed eventMax, unless O_NONBLOCK is set on
+// the open file description.
+type eventFD struct {
+	mu        sync.Mutex
+	count     uint64
+	semaphore bool
+	nonblock  nonblockFlag
+	watchers  pollWatchers
+}
+
+func newEventFD(t *Task, initval uint32, flags int) (uintptr, error) {
+	if flags&^(unix.EFD_CLOEXEC|unix.EFD_NONBLOCK|unix.EFD_SEMAPHORE) != 0 {
+		return 0, unix.EINVAL
+	}
+	e := &eventFD{count: uint64(initval), semaphore: flags&unix.EFD_SEMAPHORE != 0}
+	return installNonblocking(t, e, &e.nonblock, flags&unix.EFD_NONBLOCK != 0, flags&unix.EFD_CLOEXEC != 0)
+}
+
+func (e *eventFD) Read(t *Task, p []byte) (int, error) {
+	if len(p) < 8 {
+		return 0, unix.EINVAL
+	}
+	var v uint64
+	err := waitFor(t, &e.mu, &e.watchers, &e.nonblock, func() bool {
+		if e.count == 0 {
+			return false
+		}
+		v = e.count
+		if e.semaphore {
+			v = 1
+		}
+		e.count -= v
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	le.PutUint64(p, v)
+	return 8, nil
+}
+
+func (e *eventFD) Write(t *Task, p []byte) (int, error) {
+	if len(p) < 8 {
+		return 0, unix.EINVAL
+	}
+	v := le.Uint64(p)
+	if v == math.MaxUint64 {
+		return 0, unix.EINVAL
+	}
+	err := waitFor(t, &e.mu, &e.watchers, &e.nonblock, func() bool {
+		if eventMax-e.count < v {
+			return false
+		}
+		e.count += v
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	return 8, nil
+}
+
+func (e *eventFD) Close() error { return nil }
+
+// Poll: readable while the counter is positive, writable while 1 can be
+// added (eventfd_poll).
+func (e *eventFD) Poll() uint32 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var r uint32
+	if e.count > 0 {
+		r |= unix.EPOLLIN
+	}
+	if e.count < eventMax {
+		r |= unix.EPOLLOUT
+	}
+	return r
+}
+
+func (e *eventFD) Watch(ch chan<- struct{}) (cancel func()) { return e.watchers.Watch(ch) }
+
+func (e *eventFD) Stat() (unix.Stat_t, error) {
+	return unix.Stat_t{Mode: 0o600, Nlink: 1, Blksize: pageSize}, nil
+}

@@ -1,0 +1,464 @@
+package linux
+
+import (
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gosv/gosv/kernel/fs"
+	"golang.org/x/sys/unix"
+)
+
+// Pipes and FIFOs (pipe(7), fifo(7)): a 64 KiB ring buffer shared by a
+// read end and a write end. Reads block while the pipe is empty and has
+// writers, and return 0 (end of file) once every writer is gone. Writes
+// block while it is full; a write of at most PIPE_BUF bytes goes in whole;
+// writing with no reader left raises SIGPIPE and fails with EPIPE. Both
+// also wait on the task's interrupt channel (EINTR).
+
+const (
+	pipeBuf     = 4096     // PIPE_BUF
+	pipeDefault = 64 << 10 // default capacity
+	pipeMaxRoot = 16 << 20 // largest F_SETPIPE_SZ accepted
+)
+
+// pipeInos numbers pipes as pipefs does ("pipe:[N]").
+var pipeInos atomic.Uint64
+
+func init() { pipeInos.Store(4000) }
+
+type pipe struct {
+	mu       sync.Mutex
+	buf      []byte // ring of capacity bytes, allocated at the first write
+	capacity int
+	r, n     int // read index and bytes stored
+
+	readers, writers int
+	rOpens, wOpens   uint64 // opens so far, for the blocking opens of a FIFO
+
+	changed  chan struct{} // closed and replaced at every change
+	watchers map[int]chan<- struct{}
+	nextW    int
+
+	ino   uint64
+	ctime fs.Timespec
+}
+
+func newPipe() *pipe {
+	return &pipe{
+		capacity: pipeDefault,
+		changed:  make(chan struct{}),
+		watchers: map[int]chan<- struct{}{},
+		ino:      pipeInos.Add(1),
+		ctime:    fs.TimespecOf(time.Now()),
+	}
+}
+
+// notifyLocked wakes blocked readers, writers and openers and signals the
+// Poller watchers. p.mu must be held.
+func (p *pipe) notifyLocked() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+	for _, ch := range p.watchers {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// waitLocked releases p.mu until the pipe changes or t is interrupted,
+// then takes it again.
+func (p *pipe) waitLocked(t *Task) error {
+	ch := p.changed
+	p.mu.Unlock()
+	var err error
+	select {
+	case <-ch:
+	case <-t.interruptCh():
+		err = unix.EINTR
+	}
+	p.mu.Lock()
+	return err
+}
+
+func (p *pipe) read(t *Task, b []byte, nonblock bool) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.n == 0 {
+		if p.writers == 0 {
+			return 0, nil
+		}
+		if nonblock {
+			return 0, unix.EAGAIN
+		}
+		if err := p.waitLocked(t); err != nil {
+			return 0, err
+		}
+	}
+	k := 0
+	for k < len(b) && p.n > 0 {
+		c := copy(b[k:], p.buf[p.r:min(p.r+p.n, p.capacity)])
+		k += c
+		p.r = (p.r + c) % p.capacity
+		p.n -= c
+	}
+	if p.n == 0 {
+		p.r = 0
+	}
+	p.notifyLocked()
+	return k, nil
+}
+
+func (p *pipe) write(t *Task, b []byte, nonblock bool) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n, err := p.doWrite(t, b, nonblock)
+	if err == unix.EPIPE {
+		// No reader: SIGPIPE, and EPIPE unless some bytes went in.
+		t.P.sendSignal(t, siginfo{Signo: int32(unix.SIGPIPE), Pid: int32(t.P.Pid())})
+		if n > 0 {
+			return n, nil
+		}
+	}
+	return n, err
+}
+
+func (p *pipe) doWrite(t *Task, b []byte, nonblock bool) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	done := 0
+	for {
+		if p.readers == 0 {
+			return done, unix.EPIPE
+		}
+		free := p.capacity - p.n
+		if free > 0 && (len(b) > pipeBuf || free >= len(b)) {
+			if p.buf == nil {
+				p.buf = make([]byte, p.capacity)
+			}
+			for free > 0 && done < len(b) {
+				w := (p.r + p.n) % p.capacity
+				c := copy(p.buf[w:min(w+free, p.capacity)], b[done:])
+				done += c
+				p.n += c
+				free -= c
+			}
+			p.notifyLocked()
+			if done == len(b) {
+				return done, nil
+			}
+		}
+		if nonblock {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, unix.EAGAIN
+		}
+		if err := p.waitLocked(t); err != nil {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, err
+		}
+	}
+}
+
+// setSize implements F_SETPIPE_SZ: the capacity becomes n rounded up to a
+// power of two of at least a page; EBUSY if the data would not fit,
+// EINVAL beyond 2 GiB, EPERM beyond pipeMaxRoot (a gosv limit).
+func (p *pipe) setSize(n uint32) (int, error) {
+	if n > 1<<31 {
+		return 0, unix.EINVAL
+	}
+	if n > pipeMaxRoot {
+		return 0, unix.EPERM
+	}
+	size := pageSize
+	for uint32(size) < n {
+		size <<= 1
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n > size {
+		return 0, unix.EBUSY
+	}
+	if p.buf != nil {
+		nb := make([]byte, size)
+		k := 0
+		for k < p.n {
+			i := (p.r + k) % p.capacity
+			k += copy(nb[k:p.n], p.buf[i:min(i+p.n-k, p.capacity)])
+		}
+		p.buf, p.r = nb, 0
+	}
+	p.capacity = size
+	p.notifyLocked()
+	return size, nil
+}
+
+// pipeEnd is an open file description of a pipe: the read or write end
+// of pipe(2), or a FIFO opened for reading, writing or both.
+type pipeEnd struct {
+	p                 *pipe
+	canRead, canWrite bool
+	flags             atomic.Int32 // status flags (O_NONBLOCK)
+	wSeen             uint64       // writers' opens seen at open (FIFO EPOLLHUP)
+	closed            atomic.Bool
+}
+
+func newPipeEnd(p *pipe, read, write bool, flags int) *pipeEnd {
+	e := &pipeEnd{p: p, canRead: read, canWrite: write}
+	e.flags.Store(int32(flags))
+	return e
+}
+
+func (e *pipeEnd) nonblock() bool { return e.flags.Load()&unix.O_NONBLOCK != 0 }
+
+func (e *pipeEnd) Read(t *Task, b []byte) (int, error) {
+	if !e.canRead {
+		return 0, unix.EBADF
+	}
+	return e.p.read(t, b, e.nonblock())
+}
+
+func (e *pipeEnd) Write(t *Task, b []byte) (int, error) {
+	if !e.canWrite {
+		return 0, unix.EBADF
+	}
+	return e.p.write(t, b, e.nonblock())
+}
+
+func (e *pipeEnd) Close() error {
+	if e.closed.Swap(true) {
+		return nil
+	}
+	p := e.p
+	p.mu.Lock()
+	if e.canRead {
+		p.readers--
+	}
+	if e.canWrite {
+		p.writers--
+	}
+	if p.readers == 0 && p.writers == 0 {
+		// The last close frees the buffer: a FIFO opened later is empty.
+		p.buf, p.r, p.n = nil, 0, 0
+	}
+	p.notifyLocked()
+	p.mu.Unlock()
+	return nil
+}
+
+// SetFlags applies fcntl(F_SETFL).
+func (e *pipeEnd) SetFlags(flags int) { e.flags.Store(int32(flags)) }
+
+// FDName is the /proc/self/fd link of a pipe.
+func (e *pipeEnd) FDName() string { return "pipe:[" + strconv.FormatUint(e.p.ino, 10) + "]" }
+
+func (e *pipeEnd) statFS() (fs.Stat, error) {
+	return fs.Stat{Dev: anonDev, Ino: e.p.ino, Nlink: 1, Mode: fs.S_IFIFO | 0o600, Blksize: pageSize,
+		Atime: e.p.ctime, Mtime: e.p.ctime, Ctime: e.p.ctime}, nil
+}
+
+func (e *pipeEnd) Stat() (unix.Stat_t, error) {
+	st, err := e.statFS()
+	return toStatT(st), err
+}
+
+// Ioctl answers FIONREAD: the bytes waiting in the pipe.
+func (e *pipeEnd) Ioctl(t *Task, req, arg uintptr) (uintptr, error) {
+	if req != fionread {
+		return 0, unix.ENOTTY
+	}
+	e.p.mu.Lock()
+	n := e.p.n
+	e.p.mu.Unlock()
+	return 0, t.WriteU32(arg, uint32(n))
+}
+
+// Poll reports EPOLLIN when there is data, EPOLLHUP when all writers are
+// gone (read side), EPOLLOUT when PIPE_BUF bytes fit, EPOLLERR when no
+// reader is left (write side), as pipe_poll does.
+func (e *pipeEnd) Poll() uint32 {
+	p := e.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var ev uint32
+	if e.canRead {
+		if p.n > 0 {
+			ev |= unix.EPOLLIN | unix.EPOLLRDNORM
+		}
+		if p.writers == 0 && p.wOpens != e.wSeen {
+			ev |= unix.EPOLLHUP
+		}
+	}
+	if e.canWrite {
+		if p.capacity-p.n >= pipeBuf {
+			ev |= unix.EPOLLOUT | unix.EPOLLWRNORM
+		}
+		if p.readers == 0 {
+			ev |= unix.EPOLLERR
+		}
+	}
+	return ev
+}
+
+// Watch registers ch to be signalled (without blocking) whenever the pipe
+// changes.
+func (e *pipeEnd) Watch(ch chan<- struct{}) (cancel func()) {
+	p := e.p
+	p.mu.Lock()
+	id := p.nextW
+	p.nextW++
+	p.watchers[id] = ch
+	p.mu.Unlock()
+	return func() {
+		p.mu.Lock()
+		delete(p.watchers, id)
+		p.mu.Unlock()
+	}
+}
+
+// newPipeFiles creates a pipe and its two ends (pipe2(2)).
+func newPipeFiles(flags int) (r, w *pipeEnd) {
+	p := newPipe()
+	p.readers, p.writers = 1, 1
+	p.rOpens, p.wOpens = 1, 1
+	st := flags & unix.O_NONBLOCK
+	return newPipeEnd(p, true, false, unix.O_RDONLY|st), newPipeEnd(p, false, true, unix.O_WRONLY|st)
+}
+
+func sysPipe2(t *Task, a Args) (uintptr, error) {
+	flags := int(a[1])
+	if flags&^(unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_DIRECT) != 0 {
+		return 0, unix.EINVAL
+	}
+	r, w := newPipeFiles(flags)
+	cloexec := flags&unix.O_CLOEXEC != 0
+	fds := t.P.FDs
+	rfd, err := fds.Install(r, unix.O_RDONLY|flags&unix.O_NONBLOCK, cloexec, 0)
+	if err != nil {
+		r.Close()
+		w.Close()
+		return 0, err
+	}
+	wfd, err := fds.Install(w, unix.O_WRONLY|flags&unix.O_NONBLOCK, cloexec, 0)
+	if err != nil {
+		fds.Close(rfd)
+		w.Close()
+		return 0, err
+	}
+	var b [8]byte
+	le.PutUint32(b[0:], uint32(rfd))
+	le.PutUint32(b[4:], uint32(wfd))
+	if err := t.CopyOut(a[0], b[:]); err != nil {
+		fds.Close(rfd)
+		fds.Close(wfd)
+		return 0, err
+	}
+	return 0, nil
+}
+
+// fifoFile is a FIFO of the filesystem opened for reading or writing: a
+// pipe end whose pipe lives on the inode (fs.Inode.LoadOrStoreAux).
+type fifoFile struct {
+	*pipeEnd
+	f    *fs.File
+	path string
+}
+
+func (f *fifoFile) Path() string             { return f.path }
+func (f *fifoFile) FDName() string           { return f.path }
+func (f *fifoFile) statFS() (fs.Stat, error) { return f.f.Stat() }
+
+func (f *fifoFile) Stat() (unix.Stat_t, error) {
+	st, err := f.f.Stat()
+	return toStatT(st), err
+}
+
+// openFIFO opens the FIFO ff as open(2) does (fifo(7)): O_RDONLY waits for
+// a writer and O_WRONLY for a reader unless O_NONBLOCK (then a writer
+// without reader fails with ENXIO); O_RDWR never waits.
+func (t *Task) openFIFO(ff *fs.File, flags int, path string) (File, error) {
+	p := ff.Inode().LoadOrStoreAux(newPipe()).(*pipe)
+	nonblock := flags&unix.O_NONBLOCK != 0
+	st := ff.Flags() &^ unix.O_ACCMODE
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var e *pipeEnd
+	switch flags & unix.O_ACCMODE {
+	case unix.O_RDONLY:
+		p.readers++
+		p.rOpens++
+		p.notifyLocked()
+		e = newPipeEnd(p, true, false, unix.O_RDONLY|st)
+		e.wSeen = p.wOpens
+		if !nonblock {
+			for seen := p.wOpens; p.writers == 0 && p.wOpens == seen; {
+				if err := p.waitLocked(t); err != nil {
+					p.readers--
+					p.notifyLocked()
+					return nil, err
+				}
+			}
+			e.wSeen = 0
+		}
+	case unix.O_WRONLY:
+		if nonblock && p.readers == 0 {
+			return nil, unix.ENXIO
+		}
+		p.writers++
+		p.wOpens++
+		p.notifyLocked()
+		e = newPipeEnd(p, false, true, unix.O_WRONLY|st)
+		for seen := p.rOpens; p.readers == 0 && p.rOpens == seen; {
+			if err := p.waitLocked(t); err != nil {
+				p.writers--
+				p.notifyLocked()
+				return nil, err
+			}
+		}
+	default:
+		p.readers++
+		p.writers++
+		p.rOpens++
+		p.wOpens++
+		p.notifyLocked()
+		e = newPipeEnd(p, true, true, unix.O_RDWR|st)
+	}
+	return &fifoFile{pipeEnd: e, f: ff, path: path}, nil
+}
+
+// reopenPipe opens a pipe again through /proc/self/fd/N, as Linux does
+// for the pipe behind a magic link: like a FIFO, without waiting.
+func reopenPipe(e *pipeEnd, flags int) File {
+	p := e.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := flags & unix.O_NONBLOCK
+	var ne *pipeEnd
+	switch flags & unix.O_ACCMODE {
+	case unix.O_RDONLY:
+		p.readers++
+		p.rOpens++
+		ne = newPipeEnd(p, true, false, unix.O_RDONLY|st)
+	case unix.O_WRONLY:
+		p.writers++
+		p.wOpens++
+		ne = newPipeEnd(p, false, true, unix.O_WRONLY|st)
+	default:
+		p.readers++
+		p.writers++
+		p.rOpens++
+		p.wOpens++
+		ne = newPipeEnd(p, true, true, unix.O_RDWR|st)
+	}
+	p.notifyLocked()
+	return ne
+}

@@ -1,0 +1,407 @@
+package linux
+
+import (
+	"math"
+	"runtime"
+	"sync"
+	"time"
+	"weak"
+
+	"golang.org/x/sys/unix"
+)
+
+// Resources: getrlimit(2), setrlimit(2), prlimit64(2), getrusage(2),
+// times(2), sysinfo(2), getpriority(2), setpriority(2), ioprio_get(2),
+// ioprio_set(2), mlock(2) and friends.
+func init() {
+	register(unix.SYS_GETRLIMIT, "getrlimit", sysGetrlimit)
+	register(unix.SYS_SETRLIMIT, "setrlimit", sysSetrlimit)
+	register(unix.SYS_PRLIMIT64, "prlimit64", sysPrlimit64)
+	register(unix.SYS_GETRUSAGE, "getrusage", sysGetrusage)
+	register(unix.SYS_TIMES, "times", sysTimes)
+	register(unix.SYS_SYSINFO, "sysinfo", sysSysinfo)
+	register(unix.SYS_GETPRIORITY, "getpriority", sysGetpriority)
+	register(unix.SYS_SETPRIORITY, "setpriority", sysSetpriority)
+	register(unix.SYS_IOPRIO_GET, "ioprio_get", sysIoprioGet)
+	register(unix.SYS_IOPRIO_SET, "ioprio_set", sysIoprioSet)
+	register(unix.SYS_MLOCK, "mlock", func(t *Task, a Args) (uintptr, error) { return 0, nil })
+	register(unix.SYS_MUNLOCK, "munlock", func(t *Task, a Args) (uintptr, error) { return 0, nil })
+	register(unix.SYS_MLOCK2, "mlock2", func(t *Task, a Args) (uintptr, error) {
+		if a[2]&^unix.MLOCK_ONFAULT != 0 {
+			return 0, unix.EINVAL
+		}
+		return 0, nil
+	})
+	register(unix.SYS_MLOCKALL, "mlockall", func(t *Task, a Args) (uintptr, error) {
+		f := int(a[0])
+		if f == 0 || f&^(unix.MCL_CURRENT|unix.MCL_FUTURE|unix.MCL_ONFAULT) != 0 || f == unix.MCL_ONFAULT {
+			return 0, unix.EINVAL
+		}
+		return 0, nil
+	})
+	register(unix.SYS_MUNLOCKALL, "munlockall", func(t *Task, a Args) (uintptr, error) { return 0, nil })
+}
+
+// MemStats are the machine's memory figures, in bytes (sysinfo(2),
+// /proc/meminfo, the size of the root tmpfs).
+type MemStats struct {
+	Total, Free, Available, Buffers, Cached uint64
+}
+
+// MemInfo reports the machine's memory; the kernel sets it at boot from
+// its page allocator. The default suits host tests.
+var MemInfo = func() MemStats {
+	return MemStats{Total: 1 << 30, Free: 768 << 20, Available: 768 << 20}
+}
+
+// sideTable attaches state of type V to objects of type K without keeping
+// them alive (process.go and task.go belong to other families).
+type sideTable[K, V any] struct {
+	mu sync.Mutex
+	m  map[weak.Pointer[K]]*V
+}
+
+// get returns the state of k, creating it with init on first use.
+func (s *sideTable[K, V]) get(k *K, init func() *V) *V {
+	wp := weak.Make(k)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.m[wp]; ok {
+		return v
+	}
+	if s.m == nil {
+		s.m = map[weak.Pointer[K]]*V{}
+	}
+	v := init()
+	s.m[wp] = v
+	runtime.AddCleanup(k, func(wp weak.Pointer[K]) {
+		s.mu.Lock()
+		delete(s.m, wp)
+		s.mu.Unlock()
+	}, wp)
+	return v
+}
+
+// procState is the per-process state of the misc and resource families.
+type procState struct {
+	mu          sync.Mutex
+	rlim        [rlimCount]rlimit
+	cred        creds
+	nice        int // PRIO_PROCESS, -20..19
+	ioprio      int
+	personality uint32
+	dumpable    int
+	noNewPrivs  bool
+	subreaper   bool
+	thpDisable  bool
+	membarrier  uint32 // registered MEMBARRIER_CMD_REGISTER_* commands
+}
+
+var procStates sideTable[Process, procState]
+
+func (p *Process) state() *procState {
+	return procStates.get(p, func() *procState {
+		s := &procState{dumpable: 1, cred: rootCreds}
+		s.rlim = defaultRlimits
+		return s
+	})
+}
+
+const (
+	rlimCount    = 16 // RLIM_NLIMITS
+	rlimInfinity = math.MaxUint64
+	nrOpen       = 1 << 20 // fs.nr_open: the largest RLIMIT_NOFILE
+)
+
+type rlimit struct{ cur, max uint64 }
+
+// defaultRlimits are the limits of the app at start: Linux's init limits,
+// with an unlimited address space and process count.
+var defaultRlimits = func() [rlimCount]rlimit {
+	var r [rlimCount]rlimit
+	for i := range r {
+		r[i] = rlimit{rlimInfinity, rlimInfinity}
+	}
+	r[unix.RLIMIT_STACK] = rlimit{StackSize, rlimInfinity}
+	r[unix.RLIMIT_CORE] = rlimit{0, rlimInfinity}
+	r[unix.RLIMIT_NOFILE] = rlimit{1024, 1024}
+	r[unix.RLIMIT_MEMLOCK] = rlimit{8 << 20, 8 << 20}
+	r[unix.RLIMIT_MSGQUEUE] = rlimit{819200, 819200}
+	r[unix.RLIMIT_NICE] = rlimit{0, 0}
+	r[unix.RLIMIT_RTPRIO] = rlimit{0, 0}
+	return r
+}()
+
+// findTask returns the task named by pid (0: t itself); ESRCH when none.
+func (t *Task) findTask(pid int) (*Task, error) {
+	if pid == 0 || pid == t.TID {
+		return t, nil
+	}
+	if pid > 0 {
+		if x := t.P.Task(pid); x != nil {
+			return x, nil
+		}
+	}
+	return nil, unix.ESRCH
+}
+
+// prlimit gets and sets one limit of the process; new may be nil.
+func (p *Process) prlimit(res int, new *rlimit) (rlimit, error) {
+	if res < 0 || res >= rlimCount {
+		return rlimit{}, unix.EINVAL
+	}
+	s := p.state()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.rlim[res]
+	if new == nil {
+		return old, nil
+	}
+	if new.cur > new.max {
+		return old, unix.EINVAL
+	}
+	if new.max > old.max && s.cred.euid != 0 { // CAP_SYS_RESOURCE
+		return old, unix.EPERM
+	}
+	if res == unix.RLIMIT_NOFILE {
+		if new.max > nrOpen {
+			return old, unix.EPERM
+		}
+		p.FDs.mu.Lock()
+		p.FDs.limit = int(new.cur)
+		p.FDs.mu.Unlock()
+	}
+	s.rlim[res] = *new
+	return old, nil
+}
+
+func readRlimit(t *Task, addr uintptr) (*rlimit, error) {
+	var b [16]byte
+	if err := t.CopyIn(b[:], addr); err != nil {
+		return nil, err
+	}
+	return &rlimit{le.Uint64(b[0:]), le.Uint64(b[8:])}, nil
+}
+
+func writeRlimit(t *Task, addr uintptr, r rlimit) error {
+	var b [16]byte
+	le.PutUint64(b[0:], r.cur)
+	le.PutUint64(b[8:], r.max)
+	return t.CopyOut(addr, b[:])
+}
+
+func sysGetrlimit(t *Task, a Args) (uintptr, error) {
+	r, err := t.P.prlimit(int(uint32(a[0])), nil)
+	if err != nil {
+		return 0, err
+	}
+	return 0, writeRlimit(t, a[1], r)
+}
+
+func sysSetrlimit(t *Task, a Args) (uintptr, error) {
+	r, err := readRlimit(t, a[1])
+	if err != nil {
+		return 0, err
+	}
+	_, err = t.P.prlimit(int(uint32(a[0])), r)
+	return 0, err
+}
+
+// prlimit64(pid, resource, new, old).
+func sysPrlimit64(t *Task, a Args) (uintptr, error) {
+	var new *rlimit
+	if a[2] != 0 {
+		var err error
+		if new, err = readRlimit(t, a[2]); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := t.findTask(int(int32(a[0]))); err != nil {
+		return 0, err
+	}
+	old, err := t.P.prlimit(int(uint32(a[1])), new)
+	if err != nil {
+		return 0, err
+	}
+	if a[3] != 0 {
+		return 0, writeRlimit(t, a[3], old)
+	}
+	return 0, nil
+}
+
+// cpuTime is the CPU time reported for the process and its threads. gosv
+// does not account CPU time per thread yet: it reports the time since
+// boot as user time, like clock_gettime(CLOCK_PROCESS_CPUTIME_ID).
+func cpuTime() time.Duration { return time.Duration(Nanotime()) }
+
+// getrusage(who, usage): struct rusage is two timevals and 14 longs.
+func sysGetrusage(t *Task, a Args) (uintptr, error) {
+	var b [144]byte
+	switch int(int32(a[0])) {
+	case unix.RUSAGE_SELF, unix.RUSAGE_THREAD:
+		u := cpuTime()
+		le.PutUint64(b[0:], uint64(u/time.Second))
+		le.PutUint64(b[8:], uint64(u%time.Second/time.Microsecond))
+	case unix.RUSAGE_CHILDREN:
+	default:
+		return 0, unix.EINVAL
+	}
+	return 0, t.CopyOut(a[1], b[:])
+}
+
+// clockTicks converts to clock_t (USER_HZ = 100).
+func clockTicks(d time.Duration) uint64 { return uint64(d / (time.Second / 100)) }
+
+// times(buf): struct tms {utime, stime, cutime, cstime}; returns the
+// ticks since boot.
+func sysTimes(t *Task, a Args) (uintptr, error) {
+	if a[0] != 0 {
+		var b [32]byte
+		le.PutUint64(b[0:], clockTicks(cpuTime()))
+		if err := t.CopyOut(a[0], b[:]); err != nil {
+			return 0, err
+		}
+	}
+	return uintptr(clockTicks(time.Duration(Nanotime()))), nil
+}
+
+// sysinfo(info): struct sysinfo is 112 bytes on x86-64.
+func sysSysinfo(t *Task, a Args) (uintptr, error) {
+	var b [112]byte
+	ns := Nanotime()
+	up := ns / 1e9
+	if ns%1e9 != 0 {
+		up++
+	}
+	m := MemInfo()
+	le.PutUint64(b[0:], uint64(up))
+	// loads[3] at 8: no load average.
+	le.PutUint64(b[32:], m.Total)
+	le.PutUint64(b[40:], m.Free)
+	le.PutUint64(b[56:], m.Buffers)
+	t.P.mu.Lock()
+	procs := len(t.P.tasks)
+	t.P.mu.Unlock()
+	le.PutUint16(b[80:], uint16(procs))
+	le.PutUint32(b[104:], 1) // mem_unit
+	return 0, t.CopyOut(a[0], b[:])
+}
+
+// Priority targets (getpriority(2)).
+const (
+	prioProcess = 0
+	prioPgrp    = 1
+	prioUser    = 2
+)
+
+// checkPrioWho validates (which, who) for the only process and user.
+func (t *Task) checkPrioWho(which, who int) error {
+	switch which {
+	case prioProcess:
+		_, err := t.findTask(who)
+		return err
+	case prioPgrp:
+		if who != 0 && who != 1 {
+			return unix.ESRCH
+		}
+	case prioUser:
+		s := t.P.state()
+		s.mu.Lock()
+		uid := s.cred.uid
+		s.mu.Unlock()
+		if who != 0 && uint32(who) != uid {
+			return unix.ESRCH
+		}
+	default:
+		return unix.EINVAL
+	}
+	return nil
+}
+
+// getpriority returns 20 - nice (1..40), as the raw syscall does.
+func sysGetpriority(t *Task, a Args) (uintptr, error) {
+	if err := t.checkPrioWho(int(int32(a[0])), int(int32(a[1]))); err != nil {
+		return 0, err
+	}
+	s := t.P.state()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return uintptr(20 - s.nice), nil
+}
+
+func sysSetpriority(t *Task, a Args) (uintptr, error) {
+	if err := t.checkPrioWho(int(int32(a[0])), int(int32(a[1]))); err != nil {
+		return 0, err
+	}
+	nice := min(max(int(int32(a[2])), -20), 19)
+	s := t.P.state()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if nice < s.nice && s.cred.euid != 0 { // CAP_SYS_NICE
+		return 0, unix.EACCES
+	}
+	s.nice = nice
+	return 0, nil
+}
+
+// I/O priorities (ioprio_set(2)): class in bits 13-15, data below.
+const (
+	ioprioClassNone = 0
+	ioprioClassRT   = 1
+	ioprioClassBE   = 2
+	ioprioClassIdle = 3
+	ioprioWhoProc   = 1
+	ioprioWhoPgrp   = 2
+	ioprioWhoUser   = 3
+)
+
+func (t *Task) checkIoprioWho(which, who int) error {
+	switch which {
+	case ioprioWhoProc:
+		return t.checkPrioWho(prioProcess, who)
+	case ioprioWhoPgrp:
+		return t.checkPrioWho(prioPgrp, who)
+	case ioprioWhoUser:
+		return t.checkPrioWho(prioUser, who)
+	}
+	return unix.EINVAL
+}
+
+func sysIoprioGet(t *Task, a Args) (uintptr, error) {
+	if err := t.checkIoprioWho(int(int32(a[0])), int(int32(a[1]))); err != nil {
+		return 0, err
+	}
+	s := t.P.state()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return uintptr(s.ioprio), nil
+}
+
+func sysIoprioSet(t *Task, a Args) (uintptr, error) {
+	prio := int(int32(a[2]))
+	class, data := prio>>13, prio&0x1fff
+	switch class {
+	case ioprioClassRT, ioprioClassBE:
+		if data >= 8 {
+			return 0, unix.EINVAL
+		}
+	case ioprioClassIdle:
+	case ioprioClassNone:
+		if data != 0 {
+			return 0, unix.EINVAL
+		}
+	default:
+		return 0, unix.EINVAL
+	}
+	if err := t.checkIoprioWho(int(int32(a[0])), int(int32(a[1]))); err != nil {
+		return 0, err
+	}
+	s := t.P.state()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if class == ioprioClassRT && s.cred.euid != 0 {
+		return 0, unix.EPERM
+	}
+	s.ioprio = prio
+	return 0, nil
+}
