@@ -1,12 +1,17 @@
 // Command gosv runs Linux applications on the gosv unikernel.
 //
 //	gosv run [flags] [PATH [ARGS...]]   boot the kernel on QEMU and run PATH
+//	gosv run [flags] IMAGE [ARGS...]    boot an image written by gosv build
+//	gosv build -o OUT [flags] [PATH [ARGS...]]
+//	                                    write a bootable image (a directory
+//	                                    or a tar; see image.Save)
 //	gosv version                        print gosv's and Go's versions
 //
 // gosv run exits with the application's exit status. Every failure is one
 // line starting with "gosv: " on stderr. When the program PATH does not
-// exist gosv exits with 127, when it cannot be run (not a static x86-64 ELF
-// executable, no execute permission) with 126, as a shell does. When gosv
+// exist gosv exits with 127, when it cannot be run (not an x86-64 ELF
+// executable, no execute permission, a shared library missing) with 126,
+// as a shell does. When gosv
 // itself fails (bad flag, no QEMU, no kernel, the VM died without reporting
 // a status) it exits with 125, Docker's convention for "the runner failed".
 package main
@@ -88,7 +93,7 @@ func newRootCmd(status *int) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(newRunCmd(status), newVersionCmd())
+	root.AddCommand(newRunCmd(status), newBuildCmd(), newVersionCmd())
 	return root
 }
 

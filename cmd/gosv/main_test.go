@@ -367,7 +367,7 @@ func TestRunExecErrors(t *testing.T) {
 		{[]string{"run", text}, 126, "gosv: " + text + ": not an ELF executable\n"},
 		{[]string{"run", dir}, 126, "gosv: " + dir + ": is a directory\n"},
 		{[]string{"run", "arm"}, 126, "gosv: " + arm + ": not an x86-64 executable (machine EM_AARCH64)\n"},
-		{[]string{"run", dyn}, 126, "gosv: " + dyn + ": dynamically linked (interpreter /lib/ld.so): dynamic executables are not supported yet\n"},
+		{[]string{"run", dyn}, 126, "gosv: " + dyn + ": interpreter /lib/ld.so (PT_INTERP of " + dyn + "): no such file\n"},
 	}
 	for _, c := range cases {
 		h := setup(t, false, fakeELF, nil)

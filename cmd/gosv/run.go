@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/gosv/gosv/internal/host/image"
@@ -23,33 +22,40 @@ var (
 
 // runOptions are the flags of gosv run.
 type runOptions struct {
-	memory     string
-	cpus       int
+	vm         vmFlags
+	content    contentFlags
 	hypervisor string
 	accel      string
-	kernel     string
-	kernelArgs []string
-	env        []string
-	cwd        string
-	copies     []string
 	qemuArgs   []string
 }
 
 func newRunCmd(status *int) *cobra.Command {
 	var o runOptions
 	cmd := &cobra.Command{
-		Use:   "run [flags] [PATH [ARGS...]]",
+		Use:   "run [flags] [PATH [ARGS...]]\n  gosv run [flags] IMAGE [ARGS...]",
 		Short: "Boot the gosv kernel and run the program PATH with ARGS in it",
 		Long: "Boot the gosv kernel on QEMU and run the Linux x86-64 program PATH with ARGS\n" +
 			"in it; exit with the program's exit status.\n\n" +
 			"PATH is a host file: a path with a slash as it is, a name through $PATH. It\n" +
-			"must be a statically linked x86-64 ELF executable; gosv checks it before\n" +
-			"booting and exits with 127 when it does not exist, 126 when it cannot be\n" +
-			"run. It goes into the VM's root filesystem as /NAME (NAME: the last element\n" +
-			"of PATH), or where a --copy of the same file puts it, together with every\n" +
-			"--copy file or directory tree (symbolic links inside a tree stay links).\n\n" +
-			"Flags end at PATH: everything after it is passed to the program. The\n" +
-			"program's stdout and stderr reach gosv's stdout and stderr; gosv exits\n" +
+			"must be an x86-64 ELF executable; gosv checks it before booting and exits\n" +
+			"with 127 when it does not exist, 126 when it cannot be run.\n\n" +
+			"A static executable goes into the VM's root filesystem as /NAME (NAME: the\n" +
+			"last element of PATH), or where a --copy of the same file puts it. A\n" +
+			"dynamically linked one goes in at its host path, with its interpreter and\n" +
+			"every shared library the host's ld.so would load for it, at their host\n" +
+			"paths, symbolic links included (LD_LIBRARY_PATH is not used); argv[0] is\n" +
+			"PATH when it is absolute (or found in $PATH), else the real path. A missing\n" +
+			"library is refused with status 126. For python3.X and perl the standard\n" +
+			"library goes in too (see 'gosv build --help'; --no-auto-files leaves it\n" +
+			"out). Every --copy file or directory tree and every file of a --manifest\n" +
+			"(OSv's \"guest: host\" format) is added as well.\n\n" +
+			"IMAGE is an image written by 'gosv build' (a directory or tar holding\n" +
+			"gosv-image.json): it boots as it is, with the image's memory and CPU count\n" +
+			"unless -m or -c say otherwise; ARGS, when given, replace the app's\n" +
+			"arguments; --kernel, --kernel-arg, --env and --cwd apply; --copy, --manifest\n" +
+			"and --no-auto-files do not (rebuild the image).\n\n" +
+			"Flags end at PATH or IMAGE: everything after it is passed to the program.\n" +
+			"The program's stdout and stderr reach gosv's stdout and stderr; gosv exits\n" +
 			"with 125 when it fails itself.\n\n" +
 			"The kernel command line is the --kernel-arg values, in order, then\n" +
 			"--env=NAME=VALUE for each --env, --cwd=DIR, then the program's guest path\n" +
@@ -63,15 +69,10 @@ func newRunCmd(status *int) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.SetInterspersed(false)
-	f.StringVarP(&o.memory, "memory", "m", "128M", "guest memory `SIZE`: MiB, or with a unit (512M, 1G, 1.5GiB)")
-	f.IntVarP(&o.cpus, "cpus", "c", 1, fmt.Sprintf("`N` virtual CPUs (1-%d)", qemu.MaxCPUs))
+	o.vm.register(f, "")
 	f.StringVar(&o.hypervisor, "hypervisor", qemu.HypervisorMicrovm, "hypervisor `NAME`: "+strings.Join(qemu.Hypervisors, " or "))
 	f.StringVar(&o.accel, "accel", qemu.AccelAuto, "accelerator `MODE`: auto (KVM when usable, else TCG), kvm or tcg")
-	f.StringVar(&o.kernel, "kernel", "", "kernel ELF `FILE` to boot instead of the embedded one")
-	f.StringArrayVar(&o.kernelArgs, "kernel-arg", nil, "kernel option `ARG` put first on the kernel command line (repeatable)")
-	f.StringArrayVarP(&o.env, "env", "e", nil, "set `NAME=VALUE` in the program's environment; NAME alone passes the host's value, if any (repeatable)")
-	f.StringVar(&o.cwd, "cwd", "", "start the program in the guest directory `DIR`")
-	f.StringArrayVar(&o.copies, "copy", nil, "put a host file or directory tree into the VM: `HOST_PATH:GUEST_PATH` (repeatable)")
+	o.content.register(f)
 	f.StringArrayVar(&o.qemuArgs, "qemu-arg", nil, "extra QEMU argument `ARG`, appended as is (repeatable; for benchmarks and debugging)")
 	return cmd
 }
@@ -79,33 +80,24 @@ func newRunCmd(status *int) *cobra.Command {
 // run checks the options, prepares the kernel and boots it; it returns the
 // app's exit status.
 func (o *runOptions) run(cmd *cobra.Command, args []string) (int, error) {
-	mib, err := qemu.ParseMemory(o.memory)
+	mib, err := o.vm.check(cmd)
 	if err != nil {
-		return 0, usageError(cmd, "--memory: %v", err)
+		return 0, err
 	}
-	if o.cpus < 1 || o.cpus > qemu.MaxCPUs {
-		return 0, usageError(cmd, "--cpus: invalid CPU count %d: want 1 to %d", o.cpus, qemu.MaxCPUs)
+	if err := checkHypervisor(cmd, o.hypervisor); err != nil {
+		return 0, err
 	}
-	if !slices.Contains(qemu.Hypervisors, o.hypervisor) {
-		return 0, usageError(cmd, "--hypervisor: unknown hypervisor %q: want %s", o.hypervisor, strings.Join(qemu.Hypervisors, " or "))
+	if len(args) > 0 && image.IsSaved(args[0]) {
+		return o.runSaved(cmd, mib, args[0], args[1:])
 	}
-	var copies []image.Copy
-	for _, c := range o.copies {
-		cp, err := image.ParseCopy(c)
-		if err != nil {
-			return 0, usageError(cmd, "--copy %v", err)
-		}
-		copies = append(copies, cp)
-	}
-	env, err := hostEnv(o.env)
+	opts, err := o.content.options(cmd, args)
 	if err != nil {
-		return 0, usageError(cmd, "%v", err)
+		return 0, err
 	}
-	opts := image.Options{Env: env, Cwd: o.cwd, Copies: copies, KernelArgs: o.kernelArgs}
-	if len(args) > 0 {
-		opts.Exe, opts.Args = args[0], args[1:]
-	}
+	progress := newProgress(cmd.ErrOrStderr(), "packing")
+	opts.Progress = progress.callback()
 	img, err := image.Build(opts)
+	progress.finish("")
 	if err != nil {
 		return 0, err
 	}
@@ -113,21 +105,82 @@ func (o *runOptions) run(cmd *cobra.Command, args []string) (int, error) {
 	if cmd.Context().Err() != nil {
 		return 0, errors.New("interrupted before the VM started")
 	}
+	kernel, cleanup, err := o.content.kernelFile()
+	if err != nil {
+		return 0, err
+	}
+	defer cleanup()
+	if mib == 0 {
+		mib = image.MemoryMiB(initrdSize(img.Initrd))
+	}
+	return o.boot(cmd, mib, o.vm.cpus, kernel, img.Initrd, qemu.QuoteCmdline(img.Cmdline))
+}
 
-	kernel := o.kernel
-	if kernel != "" {
-		if _, err := os.Stat(kernel); err != nil {
-			return 0, fmt.Errorf("--kernel: %w", err)
+// runSaved boots the image at p; args, when any, replace its app's
+// arguments.
+func (o *runOptions) runSaved(cmd *cobra.Command, mib int, p string, args []string) (int, error) {
+	for _, name := range []string{"copy", "manifest", "no-auto-files"} {
+		if cmd.Flags().Changed(name) {
+			return 0, usageError(cmd, "--%s cannot change the image %s: rebuild it with gosv build", name, p)
 		}
-	} else {
-		path, cleanup, err := writeEmbeddedKernel()
+	}
+	env, err := hostEnv(o.content.env)
+	if err != nil {
+		return 0, usageError(cmd, "%v", err)
+	}
+	img, err := image.Load(p, "")
+	if err != nil {
+		return 0, err
+	}
+	defer img.Close()
+	if cmd.Context().Err() != nil {
+		return 0, errors.New("interrupted before the VM started")
+	}
+
+	cmdline := img.Cmdline
+	var extra []string
+	for _, kv := range env {
+		extra = append(extra, "--env="+kv)
+	}
+	if o.content.cwd != "" {
+		extra = append(extra, "--cwd="+o.content.cwd)
+	}
+	if len(o.content.kernelArgs) > 0 || len(extra) > 0 || len(args) > 0 {
+		words, err := image.SplitCmdline(cmdline)
+		if err != nil {
+			return 0, fmt.Errorf("image %s: %w", p, err)
+		}
+		words, err = image.EditCmdline(words, o.content.kernelArgs, extra, args, len(args) > 0)
+		if err != nil {
+			return 0, fmt.Errorf("image %s: %w", p, err)
+		}
+		cmdline = qemu.QuoteCmdline(words)
+	}
+
+	kernel := img.Kernel
+	if o.content.kernel != "" {
+		k, _, err := o.content.kernelFile()
 		if err != nil {
 			return 0, err
 		}
-		defer cleanup()
-		kernel = path
+		kernel = k
 	}
+	if mib == 0 {
+		if img.Meta.Memory == "" {
+			mib = image.MemoryMiB(initrdSize(img.Initrd))
+		} else if mib, err = qemu.ParseMemory(img.Meta.Memory); err != nil {
+			return 0, fmt.Errorf("image %s: memory: %w", p, err)
+		}
+	}
+	cpus := o.vm.cpus
+	if !cmd.Flags().Changed("cpus") && img.Meta.CPUs > 0 {
+		cpus = img.Meta.CPUs
+	}
+	return o.boot(cmd, mib, cpus, kernel, img.Initrd, cmdline)
+}
 
+// boot runs the VM and returns the app's exit status.
+func (o *runOptions) boot(cmd *cobra.Command, mib, cpus int, kernel, initrd, cmdline string) (int, error) {
 	accel, note, err := qemu.ChooseAccel(o.accel, probeHost())
 	if err != nil {
 		return 0, fmt.Errorf("--accel: %w", err)
@@ -135,15 +188,14 @@ func (o *runOptions) run(cmd *cobra.Command, args []string) (int, error) {
 	if note != "" {
 		fmt.Fprintf(cmd.ErrOrStderr(), "gosv: %s\n", note)
 	}
-
 	cfg := qemu.Config{
 		Hypervisor: o.hypervisor,
 		Accel:      accel,
 		MemoryMiB:  mib,
-		CPUs:       o.cpus,
+		CPUs:       cpus,
 		Kernel:     kernel,
-		Initrd:     img.Initrd,
-		Cmdline:    qemu.QuoteCmdline(img.Cmdline),
+		Initrd:     initrd,
+		Cmdline:    cmdline,
 		ExtraArgs:  o.qemuArgs,
 	}
 	status, err := runVM(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -153,26 +205,16 @@ func (o *runOptions) run(cmd *cobra.Command, args []string) (int, error) {
 	return status, err
 }
 
-// hostEnv turns --env values into NAME=VALUE entries. Like docker run, a
-// value without "=" names a host environment variable: it passes the
-// host's value, and nothing when the host has no such variable.
-func hostEnv(vals []string) ([]string, error) {
-	var env []string
-	for _, v := range vals {
-		name, _, hasValue := strings.Cut(v, "=")
-		if name == "" {
-			return nil, fmt.Errorf("--env %q: want NAME=VALUE or NAME", v)
-		}
-		if !hasValue {
-			val, ok := os.LookupEnv(name)
-			if !ok {
-				continue
-			}
-			v = name + "=" + val
-		}
-		env = append(env, v)
+// initrdSize is the size of the initrd file p (0 for none).
+func initrdSize(p string) int64 {
+	if p == "" {
+		return 0
 	}
-	return env, nil
+	fi, err := os.Stat(p)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
 
 // writeEmbeddedKernel writes the embedded kernel to a temporary file and

@@ -1,6 +1,7 @@
 package libs
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/gosv/gosv/internal/host/initrd"
@@ -84,4 +85,24 @@ func (o *Object) String() string {
 		return o.Path
 	}
 	return o.Name + " => " + o.Path
+}
+
+// PathEntries resolves the absolute host path p as the kernel does and
+// returns its real path and the entries that make p itself lead there in
+// the guest: every symlink met on the way (with its host target) and the
+// real directories that p leaves by "..". The real file or directory is
+// not among the entries. For /usr/lib/x86_64-linux-gnu/perl/5.36 (a link
+// to 5.36.0) it returns ".../perl/5.36.0" and the link.
+func PathEntries(p string) (real string, entries []initrd.Entry, err error) {
+	real, links, dirs, err := walk(p)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", p, unwrapPath(err))
+	}
+	for _, l := range links {
+		entries = append(entries, initrd.Entry{GuestPath: l.Path, Symlink: l.Target})
+	}
+	for _, d := range dirs {
+		entries = append(entries, initrd.Entry{GuestPath: d, HostPath: d, Dir: true})
+	}
+	return real, entries, nil
 }

@@ -33,6 +33,10 @@
 // of the executable is the directory of its real path (the kernel's
 // /proc/self/exe); of a library, the directory of the path it was opened
 // by.
+//
+// ResolveShared does the same for a shared object that a program loads
+// with dlopen(3) (a Python extension module, a Perl XS module), and
+// PathEntries gives the symlinks that lead to any host path.
 package libs
 
 import (
@@ -43,6 +47,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/gosv/gosv/internal/elfexec"
@@ -226,9 +231,8 @@ type resolver struct {
 	loaded   []*Object // every object ld.so knows, main first
 }
 
-// Resolve finds the interpreter and all shared libraries that exe needs.
-// A statically linked exe gives a closure with only Main.
-func Resolve(exe string, opt Options) (*Closure, error) {
+// newResolver applies the defaults of opt.
+func newResolver(opt Options) (*resolver, error) {
 	r := &resolver{opt: opt}
 	if r.opt.Platform == "" {
 		r.opt.Platform = DefaultPlatform
@@ -255,7 +259,30 @@ func Resolve(exe string, opt Options) (*Closure, error) {
 		}
 		r.cwd = wd
 	}
+	return r, nil
+}
 
+// searchSetup reads LD_LIBRARY_PATH (expanded for main) and the ld.so
+// cache, once the main object is known.
+func (r *resolver) searchSetup(main *Object) {
+	r.main = main
+	r.llp = searchDirs(r.opt.LibraryPath, ":;", r.dst(main), r.cwd)
+	if !r.opt.NoCache {
+		name := r.opt.Cache
+		if name == "" {
+			name = DefaultCache
+		}
+		r.cache, _ = ReadCache(name) // ld.so ignores a missing or bad cache
+	}
+}
+
+// Resolve finds the interpreter and all shared libraries that exe needs.
+// A statically linked exe gives a closure with only Main.
+func Resolve(exe string, opt Options) (*Closure, error) {
+	r, err := newResolver(opt)
+	if err != nil {
+		return nil, err
+	}
 	path := exe
 	if !strings.HasPrefix(path, "/") {
 		path = filepath.Join(r.cwd, path)
@@ -269,14 +296,7 @@ func Resolve(exe string, opt Options) (*Closure, error) {
 	if interpPath == "" {
 		return c, nil
 	}
-	r.llp = searchDirs(opt.LibraryPath, ":;", r.dst(main), r.cwd)
-	if !opt.NoCache {
-		name := opt.Cache
-		if name == "" {
-			name = DefaultCache
-		}
-		r.cache, _ = ReadCache(name) // ld.so ignores a missing or bad cache
-	}
+	r.searchSetup(main)
 
 	ip := interpPath
 	if !strings.HasPrefix(ip, "/") {
@@ -298,7 +318,21 @@ func Resolve(exe string, opt Options) (*Closure, error) {
 	c.Interp = interp
 	r.loaded = []*Object{main, interp}
 
-	// Breadth-first over the dependencies, as _dl_map_object_deps.
+	queue, err := r.deps(main)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(queue, interp) {
+		queue = append(queue, interp)
+	}
+	c.Objects = queue[1:]
+	return c, nil
+}
+
+// deps loads the dependencies of main breadth-first, as
+// _dl_map_object_deps, and returns main followed by every object it
+// loaded, in load order.
+func (r *resolver) deps(main *Object) ([]*Object, error) {
 	queue := []*Object{main}
 	queued := map[*Object]bool{main: true}
 	for i := 0; i < len(queue); i++ {
@@ -318,11 +352,55 @@ func Resolve(exe string, opt Options) (*Closure, error) {
 			}
 		}
 	}
-	if !queued[interp] {
-		queue = append(queue, interp)
+	return queue, nil
+}
+
+// ResolveShared finds the shared libraries that the shared object lib
+// needs when a program loads it at run time with dlopen(3) by path, as
+// Python loads its extension modules and Perl its XS modules: lib's
+// DT_NEEDED objects, recursively, searched as Resolve searches (DT_RPATH of
+// lib and of the objects it loads, LD_LIBRARY_PATH, DT_RUNPATH, the ld.so
+// cache, the default directories). Main is lib itself (Source SourceMain,
+// $ORIGIN its directory), Interp is nil, and Objects are the libraries in
+// load order; libc.so.6's need for the interpreter is met by the file the
+// search finds (the same file under another path, on a merged-/usr host).
+//
+// What a running program changes is not known here: the DT_RPATH of the
+// program that calls dlopen is not searched, and a library the program has
+// already loaded is not reused by its soname. For system modules, which
+// find everything in the cache and the default directories, the result is
+// the same.
+func ResolveShared(lib string, opt Options) (*Closure, error) {
+	r, err := newResolver(opt)
+	if err != nil {
+		return nil, err
 	}
-	c.Objects = queue[1:]
-	return c, nil
+	p := lib
+	if !strings.HasPrefix(p, "/") {
+		p = filepath.Join(r.cwd, p)
+	}
+	d, id, err := openVerify(p)
+	switch {
+	case errors.Is(err, errAbsent):
+		return nil, fmt.Errorf("%s: no such file", lib)
+	case errors.Is(err, errOtherClass):
+		return nil, fmt.Errorf("%s: not an x86-64 ELF64 file", lib)
+	case err != nil:
+		return nil, err
+	case !d.hasDyn:
+		return nil, fmt.Errorf("%s: object file has no dynamic section", lib)
+	}
+	main, err := newObject(lib, p, SourceMain, nil, d, id)
+	if err != nil {
+		return nil, err
+	}
+	r.searchSetup(main)
+	r.loaded = []*Object{main}
+	queue, err := r.deps(main)
+	if err != nil {
+		return nil, err
+	}
+	return &Closure{Main: main, Objects: queue[1:]}, nil
 }
 
 // openMain reads the executable: elfexec's checks (those of the gosv
