@@ -77,6 +77,15 @@ func buildPrograms(root string) error {
 			return err
 		}
 	}
+	if err := runCmd(root, "g++", "-O2", "-pthread", "-o", filepath.Join(binDir, "cxx"), filepath.Join(root, "tests/apps/src/cxx.cpp")); err != nil {
+		return err
+	}
+	cgo := exec.Command("go", "build", "-o", filepath.Join(binDir, "gocgo"), "./tests/apps/src/gocgo")
+	cgo.Dir = root
+	cgo.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := cgo.CombinedOutput(); err != nil {
+		return fmt.Errorf("building gocgo: %v\n%s", err, out)
+	}
 	for _, p := range []string{"gohello", "goparallel"} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, p), "./tests/apps/src/"+p)
 		cmd.Dir = root
