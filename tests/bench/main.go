@@ -102,6 +102,36 @@ func main() {
 	n, g := median(native), median(guest)
 	fmt.Printf("  null syscall (getppid): gosv %.0f ns, host %.0f ns, ratio %.1f\n", g, n, g/n)
 
+	// Dynamic programs: wall time with the image build, from a prebuilt
+	// image (build excluded), and the smallest memory.
+	fmt.Println("\nDynamically linked programs:")
+	for _, app := range [][]string{{"/usr/bin/hello"}, {"/usr/bin/python3", "-c", "pass"}} {
+		name := strings.Join(app, " ")
+		img := filepath.Join(tmp, filepath.Base(app[0])+".img")
+		if _, _, status := run(append([]string{"build", "-o", img + "/"}, app...)...); status != 0 {
+			fmt.Printf("  %s: gosv build failed (status %d)\n", name, status)
+			continue
+		}
+		timeRuns := func(args ...string) float64 {
+			var w []float64
+			for i := 0; i < *runs; i++ {
+				t0 := time.Now()
+				if _, errs, status := run(args...); status != 0 {
+					fatalf("%v failed (status %d): %s", args, status, errs)
+				}
+				w = append(w, float64(time.Since(t0).Microseconds())/1000)
+			}
+			return median(w)
+		}
+		withBuild := timeRuns(append([]string{"run", "--accel", *accel}, app...)...)
+		prebuilt := timeRuns("run", "--accel", *accel, img)
+		fmt.Printf("  %-28s with image build %7.1f ms, prebuilt image %7.1f ms\n", name+":", withBuild, prebuilt)
+		fmt.Printf("  %-28s smallest -m %d MiB\n", "", smallest(func(m int) bool {
+			_, _, status := run("run", "--accel", *accel, "-m", strconv.Itoa(m), img)
+			return status == 0
+		}))
+	}
+
 	// SMP: a CPU-bound parallel program (SHA-256 over a fixed amount of
 	// data) with 1 thread on 1 vCPU and 2 threads on 2 vCPUs.
 	fmt.Println("\nSMP (parallel SHA-256, 256 MiB in all):")
