@@ -1,6 +1,8 @@
 package linux
 
 import (
+	"path"
+
 	"github.com/gosv/gosv/kernel/fs"
 	"golang.org/x/sys/unix"
 )
@@ -108,6 +110,12 @@ func fallbackToProc(tg pathTarget, err error) bool {
 
 // openat opens a file as openat(2) and installs it.
 func (t *Task) openat(dirfd int, addr uintptr, flags int, mode uint32) (uintptr, error) {
+	if flags&unix.O_CREAT != 0 && flags&unix.O_DIRECTORY != 0 {
+		return 0, unix.EINVAL
+	}
+	if t.P.FDs.full() {
+		return 0, unix.EMFILE
+	}
 	p, err := t.readPath(addr)
 	if err != nil {
 		return 0, err
@@ -168,9 +176,9 @@ func (t *Task) wrapFS(ff *fs.File, dir *fs.Inode, p string, flags int) (File, er
 func (t *Task) openProcPath(p string, flags int, mode uint32) (File, error) {
 	follow := flags&unix.O_NOFOLLOW == 0 && flags&(unix.O_CREAT|unix.O_EXCL) != unix.O_CREAT|unix.O_EXCL
 	r, err := t.procWalk(p, follow)
-	if err == unix.ENOENT && flags&unix.O_CREAT != 0 {
+	if err == unix.ENOENT && flags&unix.O_CREAT != 0 && !isProcPath(path.Clean(p)) {
 		if _, perr := t.procWalk(p+"/..", true); perr == nil {
-			return nil, unix.EACCES // /proc has no create operation
+			return nil, unix.EACCES // sysfs has no create operation
 		}
 	}
 	if err != nil {
@@ -363,13 +371,15 @@ func (t *Task) readlinkProc(p string) (string, error) {
 
 // procModify is the answer of /proc and /sys to syscalls that change the
 // namespace or attributes: ENOENT (or EEXIST for creations) as the path
-// says, else EPERM (they have no such operations).
+// says, else EPERM (they have no such operations). A missing name in /proc
+// is ENOENT even to create it, as proc's lookup fails; sysfs lets the
+// creation reach its missing operation (EPERM).
 func (t *Task) procModify(p string, create bool) error {
 	_, err := t.procWalk(p, false)
 	switch {
 	case err == nil && create:
 		return unix.EEXIST
-	case err == unix.ENOENT && create:
+	case err == unix.ENOENT && create && !isProcPath(path.Clean(p)):
 		if _, perr := t.procWalk(p+"/..", true); perr != nil {
 			return perr
 		}

@@ -134,7 +134,7 @@ func (t *Task) resolveArgs(dirfd uintptr, addr uintptr, emptyPath bool) (pathTar
 // component at a time and returns the /proc or /sys path it leads to, if
 // any (/etc/mtab -> ../proc/self/mounts). It is tried when the FS fails
 // with ENOENT or ENOTDIR, since the FS itself has an empty /proc. ".."
-// is resolved lexically.
+// is resolved lexically. A missing /etc/mtab is /proc/self/mounts.
 func (t *Task) fsLinkIntoProc(dir *fs.Inode, p string, follow bool) (string, bool) {
 	fsys := t.P.FS
 	if !path.IsAbs(p) {
@@ -149,6 +149,12 @@ func (t *Task) fsLinkIntoProc(dir *fs.Inode, p string, follow bool) (string, boo
 		p = s + "/" + p
 	}
 	slash := strings.HasSuffix(p, "/")
+	if path.Clean(p) == "/etc/mtab" {
+		if _, err := fsys.Lstat(nil, "/etc/mtab"); err == unix.ENOENT {
+			// Every Linux system has it, as a link to /proc/self/mounts.
+			return "/proc/self/mounts", true
+		}
+	}
 	for hops := 0; hops <= fs.MaxSymlinks; hops++ {
 		comps := strings.Split(strings.TrimPrefix(path.Clean(p), "/"), "/")
 		cur := "/"

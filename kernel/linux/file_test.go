@@ -264,6 +264,19 @@ func TestOpenErrors(t *testing.T) {
 	if r := f.call(unix.SYS_OPENAT, 55, f.str("/tmp/file"), 0); r < 0 {
 		t.Errorf("openat(bad dirfd, absolute) = %v", errnoOf(r))
 	}
+	// EMFILE when the table is full, before the file is created.
+	for {
+		if r := f.call(unix.SYS_DUP, 0); r < 0 {
+			if r != -int64(unix.EMFILE) {
+				t.Fatalf("dup = %v", unix.Errno(-r))
+			}
+			break
+		}
+	}
+	open(unix.EMFILE, "/tmp/new", unix.O_CREAT|unix.O_RDWR)
+	f.fails(unix.ENOENT, unix.SYS_ACCESS, f.str("/tmp/new"), 0)
+	f.fails(unix.EMFILE, unix.SYS_PIPE2, f.alloc(8), 0)
+	f.ok(unix.SYS_CLOSE_RANGE, 5, ^uintptr(0), 0)
 	// A path of PATH_MAX-1 bytes is read in full (then fails in the FS).
 	long := "/" + strings.Repeat("a/", 2046) + "bc"
 	if len(long) != fs.PathMax-1 {
@@ -658,7 +671,8 @@ func TestNamespaceOps(t *testing.T) {
 	f.fails(unix.EPERM, unix.SYS_MKNOD, f.str("/tmp/n/dev"), unix.S_IFCHR|0o600, uintptr(unix.Mkdev(1, 3)))
 	f.fails(unix.EINVAL, unix.SYS_MKNOD, f.str("/tmp/n/bad"), 0o170000, 0)
 	f.fails(unix.EEXIST, unix.SYS_MKNOD, f.str("/tmp/n/reg"), 0o644, 0)
-	f.fails(unix.EPERM, unix.SYS_MKDIR, f.str("/proc/newdir"), 0o755)
+	f.fails(unix.ENOENT, unix.SYS_MKDIR, f.str("/proc/newdir"), 0o755)
+	f.fails(unix.EPERM, unix.SYS_MKDIR, f.str("/sys/newdir"), 0o755)
 	f.fails(unix.EEXIST, unix.SYS_MKDIR, f.str("/proc/self"), 0o755)
 	f.fails(unix.EPERM, unix.SYS_UNLINK, f.str("/proc/self/maps"))
 	f.fails(unix.ENOENT, unix.SYS_UNLINK, f.str("/proc/none"))
@@ -919,6 +933,42 @@ func TestSendfile(t *testing.T) {
 	f.fails(unix.EINVAL, unix.SYS_SENDFILE, out, uintptr(le.Uint32(f.get(fds, 4))), 0, 1)
 	app := f.open("/tmp/dst", unix.O_WRONLY|unix.O_APPEND, 0)
 	f.fails(unix.EINVAL, unix.SYS_SENDFILE, app, in, 0, 1)
+}
+
+func TestCopyFileRange(t *testing.T) {
+	f := newFx(t)
+	in := f.open("/tmp/cin", unix.O_CREAT|unix.O_RDWR, 0o644)
+	f.write(in, "abcdefghij")
+	f.ok(unix.SYS_LSEEK, in, 2, unix.SEEK_SET)
+	out := f.open("/tmp/cout", unix.O_CREAT|unix.O_RDWR, 0o644)
+	if n := f.ok(unix.SYS_COPY_FILE_RANGE, in, 0, out, 0, 3, 0); n != 3 {
+		t.Errorf("copy_file_range = %d", n)
+	}
+	if r := f.ok(unix.SYS_LSEEK, in, 0, unix.SEEK_CUR); r != 5 {
+		t.Errorf("in offset %d", r)
+	}
+	offs := f.alloc(16)
+	f.put(offs, []byte{8, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0})
+	if n := f.ok(unix.SYS_COPY_FILE_RANGE, in, offs, out, offs+8, 100, 0); n != 2 {
+		t.Errorf("copy_file_range with offsets = %d", n)
+	}
+	if b := f.get(offs, 16); le.Uint64(b) != 10 || le.Uint64(b[8:]) != 12 {
+		t.Errorf("offsets after = %d %d", le.Uint64(b), le.Uint64(b[8:]))
+	}
+	if n := f.ok(unix.SYS_COPY_FILE_RANGE, in, offs, out, offs+8, 100, 0); n != 0 {
+		t.Errorf("copy_file_range at EOF = %d", n)
+	}
+	if s := f.readFile("/tmp/cout"); s != "cde\x00\x00\x00\x00\x00\x00\x00ij" {
+		t.Errorf("out = %q", s)
+	}
+	f.fails(unix.EINVAL, unix.SYS_COPY_FILE_RANGE, in, 0, out, 0, 1, 1)
+	f.fails(unix.EINVAL, unix.SYS_COPY_FILE_RANGE, in, 0, in, 0, 4, 0)
+	f.fails(unix.EBADF, unix.SYS_COPY_FILE_RANGE, in, 0, 99, 0, 4, 0)
+	ro := f.open("/tmp/cout", unix.O_RDONLY, 0)
+	f.fails(unix.EBADF, unix.SYS_COPY_FILE_RANGE, in, 0, ro, 0, 4, 0)
+	f.fails(unix.EINVAL, unix.SYS_COPY_FILE_RANGE, in, 0, 1, 0, 4, 0)
+	dir := f.open("/tmp", unix.O_RDONLY, 0)
+	f.fails(unix.EISDIR, unix.SYS_COPY_FILE_RANGE, dir, 0, out, 0, 4, 0)
 }
 
 func TestStatfs(t *testing.T) {

@@ -10,16 +10,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Pipes and FIFOs (pipe(7), fifo(7)): a 64 KiB ring buffer shared by a
-// read end and a write end. Reads block while the pipe is empty and has
-// writers, and return 0 (end of file) once every writer is gone. Writes
-// block while it is full; a write of at most PIPE_BUF bytes goes in whole;
-// writing with no reader left raises SIGPIPE and fails with EPIPE. Both
-// also wait on the task's interrupt channel (EINTR).
+// Pipes and FIFOs (pipe(7), fifo(7)), with the buffer of Linux's
+// fs/pipe.c: a ring of 16 page-sized slots (64 KiB). A write first tops up
+// the last slot with the part of its size below a page, then fills fresh
+// slots; a read drains slots from the head and frees each one emptied.
+// So writes of at most PIPE_BUF bytes go in whole, and a full pipe takes
+// new data only once a reader has emptied a whole slot. Reads block while
+// the pipe is empty and has writers, and return 0 (end of file) once every
+// writer is gone; writes block while no slot is free; writing with no
+// reader left raises SIGPIPE and fails with EPIPE. Both also wait on the
+// task's interrupt channel (EINTR). O_DIRECT makes a "packet" pipe
+// (pipe2(2)): each write of up to a page is one packet and each read
+// returns at most one packet.
 
 const (
-	pipeBuf     = 4096     // PIPE_BUF
-	pipeDefault = 64 << 10 // default capacity
+	pipeBuf     = pageSize // PIPE_BUF
+	pipeDefault = 16       // slots: 64 KiB
 	pipeMaxRoot = 16 << 20 // largest F_SETPIPE_SZ accepted
 )
 
@@ -28,11 +34,19 @@ var pipeInos atomic.Uint64
 
 func init() { pipeInos.Store(4000) }
 
+// pipeSlot is one page of the ring: its bytes are page[off:off+n].
+type pipeSlot struct {
+	page   []byte
+	off, n int
+	packet bool // written in O_DIRECT mode: never merged, read whole
+}
+
 type pipe struct {
-	mu       sync.Mutex
-	buf      []byte // ring of capacity bytes, allocated at the first write
-	capacity int
-	r, n     int // read index and bytes stored
+	mu    sync.Mutex
+	bufs  []pipeSlot // queue, at most slots long
+	slots int        // capacity in pages
+	n     int        // bytes stored
+	spare []byte     // a freed page kept for the next slot
 
 	readers, writers int
 	rOpens, wOpens   uint64 // opens so far, for the blocking opens of a FIFO
@@ -47,13 +61,16 @@ type pipe struct {
 
 func newPipe() *pipe {
 	return &pipe{
-		capacity: pipeDefault,
+		slots:    pipeDefault,
 		changed:  make(chan struct{}),
 		watchers: map[int]chan<- struct{}{},
 		ino:      pipeInos.Add(1),
 		ctime:    fs.TimespecOf(time.Now()),
 	}
 }
+
+// capacity is F_GETPIPE_SZ.
+func (p *pipe) capacity() int { return p.slots * pageSize }
 
 // notifyLocked wakes blocked readers, writers and openers and signals the
 // Poller watchers. p.mu must be held.
@@ -89,7 +106,7 @@ func (p *pipe) read(t *Task, b []byte, nonblock bool) (int, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for p.n == 0 {
+	for len(p.bufs) == 0 {
 		if p.writers == 0 {
 			return 0, nil
 		}
@@ -101,24 +118,39 @@ func (p *pipe) read(t *Task, b []byte, nonblock bool) (int, error) {
 		}
 	}
 	k := 0
-	for k < len(b) && p.n > 0 {
-		c := copy(b[k:], p.buf[p.r:min(p.r+p.n, p.capacity)])
+	for k < len(b) && len(p.bufs) > 0 {
+		s := &p.bufs[0]
+		c := copy(b[k:], s.page[s.off:s.off+s.n])
 		k += c
-		p.r = (p.r + c) % p.capacity
+		s.off += c
+		s.n -= c
 		p.n -= c
+		packet := s.packet
+		if packet {
+			p.n -= s.n // the rest of a packet is discarded
+			s.n = 0
+		}
+		if s.n == 0 {
+			p.spare = s.page
+			p.bufs[0] = pipeSlot{}
+			p.bufs = p.bufs[1:]
+		}
+		if packet {
+			break
+		}
 	}
-	if p.n == 0 {
-		p.r = 0
+	if len(p.bufs) == 0 {
+		p.bufs = nil
 	}
 	p.notifyLocked()
 	return k, nil
 }
 
-func (p *pipe) write(t *Task, b []byte, nonblock bool) (int, error) {
+func (p *pipe) write(t *Task, b []byte, nonblock, packet bool) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	n, err := p.doWrite(t, b, nonblock)
+	n, err := p.doWrite(t, b, nonblock, packet)
 	if err == unix.EPIPE {
 		// No reader: SIGPIPE, and EPIPE unless some bytes went in.
 		t.P.sendSignal(t, siginfo{Signo: int32(unix.SIGPIPE), Pid: int32(t.P.Pid())})
@@ -129,30 +161,46 @@ func (p *pipe) write(t *Task, b []byte, nonblock bool) (int, error) {
 	return n, err
 }
 
-func (p *pipe) doWrite(t *Task, b []byte, nonblock bool) (int, error) {
+func (p *pipe) doWrite(t *Task, b []byte, nonblock, packet bool) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.readers == 0 {
+		return 0, unix.EPIPE
+	}
 	done := 0
-	for {
-		if p.readers == 0 {
-			return done, unix.EPIPE
-		}
-		free := p.capacity - p.n
-		if free > 0 && (len(b) > pipeBuf || free >= len(b)) {
-			if p.buf == nil {
-				p.buf = make([]byte, p.capacity)
-			}
-			for free > 0 && done < len(b) {
-				w := (p.r + p.n) % p.capacity
-				c := copy(p.buf[w:min(w+free, p.capacity)], b[done:])
-				done += c
-				p.n += c
-				free -= c
-			}
+	// Top up the last slot with the sub-page part of the write.
+	if chars := len(b) % pageSize; chars > 0 && len(p.bufs) > 0 && !packet {
+		s := &p.bufs[len(p.bufs)-1]
+		if !s.packet && s.off+s.n+chars <= pageSize {
+			copy(s.page[s.off+s.n:], b[:chars])
+			s.n += chars
+			p.n += chars
+			done = chars
 			p.notifyLocked()
 			if done == len(b) {
 				return done, nil
 			}
+		}
+	}
+	for {
+		if p.readers == 0 {
+			return done, unix.EPIPE
+		}
+		if len(p.bufs) < p.slots {
+			page := p.spare
+			if page == nil {
+				page = make([]byte, pageSize)
+			}
+			p.spare = nil
+			c := copy(page, b[done:])
+			p.bufs = append(p.bufs, pipeSlot{page: page, n: c, packet: packet})
+			p.n += c
+			done += c
+			p.notifyLocked()
+			if done == len(b) {
+				return done, nil
+			}
+			continue
 		}
 		if nonblock {
 			if done > 0 {
@@ -185,19 +233,10 @@ func (p *pipe) setSize(n uint32) (int, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.n > size {
+	if len(p.bufs) > size/pageSize {
 		return 0, unix.EBUSY
 	}
-	if p.buf != nil {
-		nb := make([]byte, size)
-		k := 0
-		for k < p.n {
-			i := (p.r + k) % p.capacity
-			k += copy(nb[k:p.n], p.buf[i:min(i+p.n-k, p.capacity)])
-		}
-		p.buf, p.r = nb, 0
-	}
-	p.capacity = size
+	p.slots = size / pageSize
 	p.notifyLocked()
 	return size, nil
 }
@@ -231,7 +270,7 @@ func (e *pipeEnd) Write(t *Task, b []byte) (int, error) {
 	if !e.canWrite {
 		return 0, unix.EBADF
 	}
-	return e.p.write(t, b, e.nonblock())
+	return e.p.write(t, b, e.nonblock(), e.flags.Load()&unix.O_DIRECT != 0)
 }
 
 func (e *pipeEnd) Close() error {
@@ -248,7 +287,7 @@ func (e *pipeEnd) Close() error {
 	}
 	if p.readers == 0 && p.writers == 0 {
 		// The last close frees the buffer: a FIFO opened later is empty.
-		p.buf, p.r, p.n = nil, 0, 0
+		p.bufs, p.n, p.spare = nil, 0, nil
 	}
 	p.notifyLocked()
 	p.mu.Unlock()
@@ -283,15 +322,15 @@ func (e *pipeEnd) Ioctl(t *Task, req, arg uintptr) (uintptr, error) {
 }
 
 // Poll reports EPOLLIN when there is data, EPOLLHUP when all writers are
-// gone (read side), EPOLLOUT when PIPE_BUF bytes fit, EPOLLERR when no
-// reader is left (write side), as pipe_poll does.
+// gone (read side), EPOLLOUT when a slot is free, EPOLLERR when no reader
+// is left (write side), as pipe_poll does.
 func (e *pipeEnd) Poll() uint32 {
 	p := e.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var ev uint32
 	if e.canRead {
-		if p.n > 0 {
+		if len(p.bufs) > 0 {
 			ev |= unix.EPOLLIN | unix.EPOLLRDNORM
 		}
 		if p.writers == 0 && p.wOpens != e.wSeen {
@@ -299,7 +338,7 @@ func (e *pipeEnd) Poll() uint32 {
 		}
 	}
 	if e.canWrite {
-		if p.capacity-p.n >= pipeBuf {
+		if len(p.bufs) < p.slots {
 			ev |= unix.EPOLLOUT | unix.EPOLLWRNORM
 		}
 		if p.readers == 0 {
@@ -330,7 +369,7 @@ func newPipeFiles(flags int) (r, w *pipeEnd) {
 	p := newPipe()
 	p.readers, p.writers = 1, 1
 	p.rOpens, p.wOpens = 1, 1
-	st := flags & unix.O_NONBLOCK
+	st := flags & (unix.O_NONBLOCK | unix.O_DIRECT)
 	return newPipeEnd(p, true, false, unix.O_RDONLY|st), newPipeEnd(p, false, true, unix.O_WRONLY|st)
 }
 
@@ -342,13 +381,14 @@ func sysPipe2(t *Task, a Args) (uintptr, error) {
 	r, w := newPipeFiles(flags)
 	cloexec := flags&unix.O_CLOEXEC != 0
 	fds := t.P.FDs
-	rfd, err := fds.Install(r, unix.O_RDONLY|flags&unix.O_NONBLOCK, cloexec, 0)
+	st := flags & (unix.O_NONBLOCK | unix.O_DIRECT)
+	rfd, err := fds.Install(r, unix.O_RDONLY|st, cloexec, 0)
 	if err != nil {
 		r.Close()
 		w.Close()
 		return 0, err
 	}
-	wfd, err := fds.Install(w, unix.O_WRONLY|flags&unix.O_NONBLOCK, cloexec, 0)
+	wfd, err := fds.Install(w, unix.O_WRONLY|st, cloexec, 0)
 	if err != nil {
 		fds.Close(rfd)
 		w.Close()

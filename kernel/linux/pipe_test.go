@@ -97,7 +97,14 @@ func TestPipeRoundTrip(t *testing.T) {
 	// EPIPE (and SIGPIPE) once every reader is closed.
 	r, w = f.pipe2(0)
 	f.ok(unix.SYS_CLOSE, r)
+	set := f.alloc(8)
+	f.put(set, []byte{0, 0x10, 0, 0, 0, 0, 0, 0}) // SIGPIPE (13), blocked
+	f.ok(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, set, 0, 8)
 	f.fails(unix.EPIPE, unix.SYS_WRITE, w, f.str("x"), 1)
+	f.ok(unix.SYS_RT_SIGPENDING, set, 8)
+	if le.Uint64(f.get(set, 8))&(1<<(unix.SIGPIPE-1)) == 0 {
+		t.Error("EPIPE without a pending SIGPIPE")
+	}
 	if n := f.ok(unix.SYS_WRITE, w, buf, 0); n != 0 {
 		t.Errorf("write of 0 bytes = %d", n)
 	}
@@ -179,16 +186,30 @@ func TestPipeNonblockAndSize(t *testing.T) {
 		t.Errorf("non-blocking write into an empty pipe = %d, want 65536", n)
 	}
 	f.fails(unix.EAGAIN, unix.SYS_WRITE, w, buf, 1)
-	// A write of at most PIPE_BUF bytes is all or nothing.
+	// A full pipe takes data again only once a whole page slot is free
+	// (Linux's ring of 16 pages).
 	f.ok(unix.SYS_READ, r, buf, 100)
 	f.fails(unix.EAGAIN, unix.SYS_WRITE, w, buf, 200)
-	if n := f.ok(unix.SYS_WRITE, w, buf, 5000); n != 100 {
-		t.Errorf("large non-blocking write = %d, want 100", n)
+	f.fails(unix.EAGAIN, unix.SYS_WRITE, w, buf, 5000)
+	f.ok(unix.SYS_READ, r, buf, 4096-100)
+	if n := f.ok(unix.SYS_WRITE, w, buf, 5000); n != 4096 {
+		t.Errorf("write of 5000 into one free slot = %d, want 4096", n)
+	}
+	f.ok(unix.SYS_IOCTL, r, fionread, buf)
+	if n := le.Uint32(f.get(buf, 4)); n != 65536 {
+		t.Errorf("FIONREAD = %d", n)
 	}
 	// F_SETFL clears O_NONBLOCK on the description.
 	f.ok(unix.SYS_FCNTL, r, unix.F_SETFL, 0)
 	if n := f.ok(unix.SYS_READ, r, buf, 70000); n != 65536 {
 		t.Errorf("read of a full pipe = %d", n)
+	}
+	// Small writes share a slot.
+	for range 100 {
+		f.write(w, "x")
+	}
+	if n := f.ok(unix.SYS_READ, r, buf, 1000); n != 100 {
+		t.Errorf("read of 100 one-byte writes = %d", n)
 	}
 	_, ch := f.async(unix.SYS_READ, r, buf, 1)
 	notYet(t, ch)
@@ -202,8 +223,8 @@ func TestPipeNonblockAndSize(t *testing.T) {
 		t.Errorf("F_GETPIPE_SZ = %d", sz)
 	}
 	f.write(w, "keep")
-	if n := f.ok(unix.SYS_WRITE, w, buf, 70000); n != 8188 {
-		t.Errorf("write into 8 KiB pipe = %d", n)
+	if n := f.ok(unix.SYS_WRITE, w, buf, 70000); n != 368+4096 {
+		t.Errorf("write into 8 KiB pipe = %d, want the 368 bytes below a page merged, then one page", n)
 	}
 	f.fails(unix.EBUSY, unix.SYS_FCNTL, w, unix.F_SETPIPE_SZ, 4096)
 	if sz := f.ok(unix.SYS_FCNTL, w, unix.F_SETPIPE_SZ, 1<<20); sz != 1<<20 {
@@ -214,6 +235,25 @@ func TestPipeNonblockAndSize(t *testing.T) {
 	}
 	fd := f.open("/tmp/x", unix.O_CREAT|unix.O_RDWR, 0o644)
 	f.fails(unix.EBADF, unix.SYS_FCNTL, fd, unix.F_GETPIPE_SZ)
+}
+
+func TestPipePacketMode(t *testing.T) {
+	f := newFx(t)
+	r, w := f.pipe2(unix.O_DIRECT)
+	if fl := f.ok(unix.SYS_FCNTL, w, unix.F_GETFL); fl != unix.O_WRONLY|unix.O_DIRECT {
+		t.Errorf("F_GETFL = %#o", fl)
+	}
+	f.write(w, "one")
+	f.write(w, "two!")
+	if s := f.read(r, 100); s != "one" {
+		t.Errorf("first packet %q", s)
+	}
+	if s := f.read(r, 2); s != "tw" {
+		t.Errorf("short read of a packet %q", s)
+	}
+	buf := f.alloc(8)
+	f.ok(unix.SYS_FCNTL, r, unix.F_SETFL, unix.O_NONBLOCK)
+	f.fails(unix.EAGAIN, unix.SYS_READ, r, buf, 8) // the rest of "two!" was discarded
 }
 
 func TestPipePoll(t *testing.T) {

@@ -59,6 +59,9 @@ type procNode struct {
 	list func() []*procNode     // directory: its entries
 	find func(string) *procNode // directory: optional direct lookup
 	fd   int                    // /proc/N/fd/M magic link: M; else -1
+	// write consumes a write(2) to a regular file; nil: EINVAL, as for a
+	// seq_file without a write operation.
+	write func(t *Task, b []byte) (int, error)
 }
 
 func pdir(name string, mode uint32, list func() []*procNode) *procNode {
@@ -319,7 +322,8 @@ func (t *Task) procPidDir(name string, tid int, process bool) *procNode {
 			pfile("environ", 0o400, func() []byte { return nulJoin(p.Envp) }),
 			pfile("stat", 0o444, func() []byte { return p.procPidStat(tid) }),
 			pfile("status", 0o444, func() []byte { return p.procStatus(tid) }),
-			pfile("comm", 0o644, func() []byte { return []byte(p.comm(tid) + "\n") }),
+			commNode(p, tid),
+			procOomScoreAdj(),
 			pfile("mounts", 0o444, p.procMounts),
 			pfile("mountinfo", 0o444, p.procMountinfo),
 		}
@@ -335,6 +339,38 @@ func (t *Task) procPidDir(name string, tid int, process bool) *procNode {
 		return out
 	}
 	return pdir(name, 0o555, list)
+}
+
+// commNode is /proc/N/comm: the thread name, which a write changes (up to
+// 15 bytes, as comm_write).
+func commNode(p *Process, tid int) *procNode {
+	n := pfile("comm", 0o644, func() []byte { return []byte(p.comm(tid) + "\n") })
+	n.write = func(t *Task, b []byte) (int, error) {
+		name := b[:min(len(b), taskCommLen-1)]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		if target := p.Task(tid); target != nil {
+			target.SetComm(string(name))
+		}
+		return len(b), nil
+	}
+	return n
+}
+
+// procOomScoreAdj is /proc/N/oom_score_adj: writes of -1000..1000 are
+// accepted (there is no OOM killer) and it reads 0.
+func procOomScoreAdj() *procNode {
+	n := ptext("oom_score_adj", "0\n")
+	n.mode = fs.S_IFREG | 0o644
+	n.write = func(t *Task, b []byte) (int, error) {
+		v, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || v < -1000 || v > 1000 {
+			return 0, unix.EINVAL
+		}
+		return len(b), nil
+	}
+	return n
 }
 
 func (t *Task) procFdDir() *procNode {
@@ -651,8 +687,10 @@ func (p *Process) procStatus(tid int) []byte {
 	return []byte(b.String())
 }
 
+// procMounts lists the root filesystem as a tmpfs mounted on / (not
+// "rootfs", which tools such as df skip), /proc and /sys.
 func (p *Process) procMounts() []byte {
-	return []byte("rootfs / rootfs rw 0 0\n" +
+	return []byte("tmpfs / tmpfs rw,relatime 0 0\n" +
 		"proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n" +
 		"sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0\n")
 }
@@ -662,7 +700,7 @@ func (p *Process) procMountinfo() []byte {
 	if st, err := p.FS.Stat(p.FS.Root(), "", unix.AT_EMPTY_PATH); err == nil {
 		root = st.Dev
 	}
-	return []byte(fmt.Sprintf("1 1 %d:%d / / rw,relatime - rootfs rootfs rw\n", fs.Major(root), fs.Minor(root)) +
+	return []byte(fmt.Sprintf("1 1 %d:%d / / rw,relatime - tmpfs tmpfs rw\n", fs.Major(root), fs.Minor(root)) +
 		fmt.Sprintf("2 1 %d:%d / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n", fs.Major(procDev), fs.Minor(procDev)) +
 		fmt.Sprintf("3 1 %d:%d / /sys rw,nosuid,nodev,noexec,relatime - sysfs sysfs rw\n", fs.Major(sysDev), fs.Minor(sysDev)))
 }
@@ -752,13 +790,15 @@ type procFile struct {
 	path  string
 	mode  uint32
 	opath bool // opened with O_PATH: no I/O
+	acc   int  // O_RDONLY, O_WRONLY or O_RDWR
+	write func(t *Task, b []byte) (int, error)
 	mu    sync.Mutex
 	data  []byte
 	off   int64
 }
 
 func (f *procFile) Read(t *Task, p []byte) (int, error) {
-	if f.opath {
+	if f.opath || f.acc == unix.O_WRONLY {
 		return 0, unix.EBADF
 	}
 	f.mu.Lock()
@@ -776,7 +816,7 @@ func (f *procFile) readAt(p []byte, off int64) int {
 }
 
 func (f *procFile) Pread(p []byte, off int64) (int, error) {
-	if f.opath {
+	if f.opath || f.acc == unix.O_WRONLY {
 		return 0, unix.EBADF
 	}
 	if off < 0 {
@@ -787,10 +827,19 @@ func (f *procFile) Pread(p []byte, off int64) (int, error) {
 	return f.readAt(p, off), nil
 }
 
-func (f *procFile) Write(t *Task, p []byte) (int, error) { return 0, unix.EBADF }
-func (f *procFile) Close() error                         { return nil }
-func (f *procFile) Path() string                         { return f.path }
-func (f *procFile) statFS() (fs.Stat, error)             { return procStat(f.path, f.mode), nil }
+func (f *procFile) Write(t *Task, p []byte) (int, error) {
+	switch {
+	case f.opath || f.acc == unix.O_RDONLY:
+		return 0, unix.EBADF
+	case f.write == nil:
+		return 0, unix.EINVAL
+	}
+	return f.write(t, p)
+}
+
+func (f *procFile) Close() error             { return nil }
+func (f *procFile) Path() string             { return f.path }
+func (f *procFile) statFS() (fs.Stat, error) { return procStat(f.path, f.mode), nil }
 
 func (f *procFile) Stat() (unix.Stat_t, error) { return toStatT(procStat(f.path, f.mode)), nil }
 
@@ -937,7 +986,8 @@ func encodeDirents(buf []byte, ents []fs.Dirent, legacy bool) (n, k int) {
 	return n, k
 }
 
-// openProc opens a /proc or /sys entry (only for reading).
+// openProc opens a /proc or /sys entry. The caller is root, so the mode
+// bits do not restrict it; writes go to the entry's write operation.
 func (t *Task) openProc(r procResult, flags int) (File, error) {
 	n := r.node
 	acc := flags & unix.O_ACCMODE
@@ -947,8 +997,6 @@ func (t *Task) openProc(r procResult, flags int) (File, error) {
 			return nil, unix.ELOOP
 		case n.isDir() && (acc != unix.O_RDONLY || flags&unix.O_TRUNC != 0):
 			return nil, unix.EISDIR
-		case !n.isDir() && acc != unix.O_RDONLY:
-			return nil, unix.EACCES
 		}
 	}
 	if flags&unix.O_DIRECTORY != 0 && !n.isDir() {
@@ -963,5 +1011,9 @@ func (t *Task) openProc(r procResult, flags int) (File, error) {
 	if n.isDir() {
 		return &procDir{t: t, path: r.path}, nil
 	}
-	return &procFile{path: r.path, mode: n.mode, data: n.data()}, nil
+	f := &procFile{path: r.path, mode: n.mode, acc: acc, write: n.write}
+	if acc != unix.O_WRONLY {
+		f.data = n.data()
+	}
+	return f, nil
 }

@@ -286,11 +286,25 @@ func TestProcOpenSemantics(t *testing.T) {
 		t.Helper()
 		f.fails(want, unix.SYS_OPENAT, atFDCWD, f.str(path), uintptr(flags), 0o644)
 	}
-	open(unix.EACCES, "/proc/self/maps", unix.O_WRONLY)
+	open(unix.EINVAL, "/proc/self/maps", unix.O_RDONLY|unix.O_CREAT|unix.O_DIRECTORY)
 	open(unix.EISDIR, "/proc/self", unix.O_RDWR)
 	open(unix.ENOENT, "/proc/nonexistent", unix.O_RDONLY)
 	open(unix.ENOENT, "/proc/2/maps", unix.O_RDONLY)
-	open(unix.EACCES, "/proc/newfile", unix.O_CREAT|unix.O_WRONLY)
+	open(unix.ENOENT, "/proc/newfile", unix.O_CREAT|unix.O_WRONLY)
+	open(unix.EACCES, "/sys/newfile", unix.O_CREAT|unix.O_WRONLY)
+	// Root opens /proc files for writing; writes need a write operation.
+	wfd := f.open("/proc/self/maps", unix.O_WRONLY, 0)
+	f.fails(unix.EINVAL, unix.SYS_WRITE, wfd, f.str("x"), 1)
+	f.fails(unix.EBADF, unix.SYS_READ, wfd, f.alloc(8), 8)
+	cfd := f.open("/proc/self/comm", unix.O_WRONLY, 0)
+	f.write(cfd, "renamed-thread-name")
+	if s := f.readFile("/proc/self/comm"); s != "renamed-thread-\n" {
+		t.Errorf("comm after write = %q", s)
+	}
+	f.task.SetComm("app")
+	ofd := f.open("/proc/self/oom_score_adj", unix.O_WRONLY, 0)
+	f.write(ofd, "-500\n")
+	f.fails(unix.EINVAL, unix.SYS_WRITE, ofd, f.str("2000"), 4)
 	open(unix.EEXIST, "/proc/meminfo", unix.O_CREAT|unix.O_EXCL|unix.O_RDONLY)
 	open(unix.ENOTDIR, "/proc/meminfo", unix.O_DIRECTORY)
 	open(unix.ENOTDIR, "/proc/meminfo/", unix.O_RDONLY)
@@ -329,9 +343,13 @@ func TestProcOpenSemantics(t *testing.T) {
 	if s := f.readlink("../proc/self/exe"); s != "/bin/app" {
 		t.Errorf("../proc/self/exe -> %q", s)
 	}
-	// A symlink of the FS into /proc (Debian's /etc/mtab).
+	// A missing /etc/mtab is /proc/self/mounts; so is a symlink of the FS
+	// into /proc (Debian's /etc/mtab).
+	if s := f.readFile("/etc/mtab"); !strings.HasPrefix(s, "tmpfs / tmpfs ") {
+		t.Errorf("/etc/mtab = %q", s)
+	}
 	f.ok(unix.SYS_SYMLINK, f.str("../proc/self/mounts"), f.str("/etc/mtab"))
-	if s := f.readFile("/etc/mtab"); !strings.HasPrefix(s, "rootfs / ") {
+	if s := f.readFile("/etc/mtab"); !strings.HasPrefix(s, "tmpfs / tmpfs ") {
 		t.Errorf("/etc/mtab = %q", s)
 	}
 	if st := f.stat("/etc/mtab"); st.Mode != unix.S_IFREG|0o444 {

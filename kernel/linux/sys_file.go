@@ -32,6 +32,7 @@ func init() {
 	register(unix.SYS_PIPE, "pipe", func(t *Task, a Args) (uintptr, error) { return sysPipe2(t, Args{a[0]}) })
 	register(unix.SYS_PIPE2, "pipe2", sysPipe2)
 	register(unix.SYS_SENDFILE, "sendfile", sysSendfile)
+	register(unix.SYS_COPY_FILE_RANGE, "copy_file_range", sysCopyFileRange)
 	register(unix.SYS_FSYNC, "fsync", sysFsync)
 	register(unix.SYS_FDATASYNC, "fdatasync", sysFsync)
 	register(unix.SYS_SYNC, "sync", func(t *Task, a Args) (uintptr, error) { return 0, nil })
@@ -78,6 +79,14 @@ func (d *FDTable) maxFDs() int {
 	return d.limit
 }
 
+// full reports whether every fd below RLIMIT_NOFILE is taken (open(2)
+// fails with EMFILE before touching the filesystem).
+func (d *FDTable) full() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.fds) >= d.limit
+}
+
 func isOPath(f File) bool {
 	switch f := f.(type) {
 	case *fsFile:
@@ -100,7 +109,7 @@ func readBuf(f File, n uintptr) []byte {
 func (e *pipeEnd) readHint(n int) int {
 	e.p.mu.Lock()
 	defer e.p.mu.Unlock()
-	return min(n, e.p.capacity)
+	return min(n, e.p.capacity())
 }
 
 func (f *procFile) readHint(n int) int {
@@ -507,7 +516,7 @@ func sysFcntl(t *Task, a Args) (uintptr, error) {
 		}
 		e.p.mu.Lock()
 		defer e.p.mu.Unlock()
-		return uintptr(e.p.capacity), nil
+		return uintptr(e.p.capacity()), nil
 	}
 	return 0, unix.EINVAL
 }
@@ -664,6 +673,103 @@ func sysSendfile(t *Task, a Args) (uintptr, error) {
 	}
 	if done == 0 && ioErr != nil {
 		return 0, ioErr
+	}
+	return uintptr(done), nil
+}
+
+// sysCopyFileRange copies between two regular files of the FS
+// (copy_file_range(2)); a NULL offset pointer uses and moves the file
+// offset.
+func sysCopyFileRange(t *Task, a Args) (uintptr, error) {
+	if a[5] != 0 {
+		return 0, unix.EINVAL
+	}
+	fds := t.P.FDs
+	infd, outfd := int(int32(a[0])), int(int32(a[2]))
+	in, err := fds.Get(infd)
+	if err != nil {
+		return 0, err
+	}
+	out, err := fds.Get(outfd)
+	if err != nil {
+		return 0, err
+	}
+	inFlags, _ := fds.Flags(infd)
+	outFlags, _ := fds.Flags(outfd)
+	if isOPath(in) || isOPath(out) || inFlags&unix.O_ACCMODE == unix.O_WRONLY ||
+		outFlags&unix.O_ACCMODE == unix.O_RDONLY || outFlags&unix.O_APPEND != 0 {
+		return 0, unix.EBADF
+	}
+	fin, ok1 := in.(*fsFile)
+	fout, ok2 := out.(*fsFile)
+	if !ok1 || !ok2 {
+		return 0, unix.EINVAL
+	}
+	for _, f := range []*fsFile{fin, fout} {
+		switch f.Inode().Type() {
+		case fs.S_IFREG:
+		case fs.S_IFDIR:
+			return 0, unix.EISDIR
+		default:
+			return 0, unix.EINVAL
+		}
+	}
+	offset := func(f *fsFile, ptr uintptr) (int64, error) {
+		if ptr == 0 {
+			return f.Seek(0, unix.SEEK_CUR)
+		}
+		v, err := t.ReadU64(ptr)
+		if err != nil {
+			return 0, err
+		}
+		if int64(v) < 0 {
+			return 0, unix.EINVAL
+		}
+		return int64(v), nil
+	}
+	rpos, err := offset(fin, a[1])
+	if err != nil {
+		return 0, err
+	}
+	wpos, err := offset(fout, a[3])
+	if err != nil {
+		return 0, err
+	}
+	count := int64(min(a[4], 1<<31-pageSize))
+	if fin.Inode() == fout.Inode() && rpos < wpos+count && wpos < rpos+count {
+		return 0, unix.EINVAL
+	}
+	buf := make([]byte, min(count, 64<<10))
+	var done int64
+	var ioErr error
+	for done < count {
+		n, err := fin.Pread(buf[:min(int64(len(buf)), count-done)], rpos+done)
+		if err != nil || n == 0 {
+			ioErr = err
+			break
+		}
+		w, err := fout.Pwrite(buf[:n], wpos+done)
+		done += int64(w)
+		if err != nil || w < n {
+			ioErr = err
+			break
+		}
+	}
+	if done == 0 && ioErr != nil {
+		return 0, ioErr
+	}
+	for _, u := range []struct {
+		f   *fsFile
+		ptr uintptr
+		pos int64
+	}{{fin, a[1], rpos + done}, {fout, a[3], wpos + done}} {
+		if u.ptr != 0 {
+			if err := t.WriteU64(u.ptr, uint64(u.pos)); err != nil {
+				return 0, err
+			}
+		} else {
+			u.f.Seek(u.pos, unix.SEEK_SET)
+		}
 	}
 	return uintptr(done), nil
 }

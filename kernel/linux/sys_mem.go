@@ -40,6 +40,14 @@ func sysMmap(t *Task, a Args) (uintptr, error) {
 	if !ok {
 		return 0, unix.ENODEV
 	}
+	if st, ok := f.(Stater); ok {
+		if s, err := st.Stat(); err == nil && s.Mode&unix.S_IFMT == unix.S_IFDIR {
+			return 0, unix.ENODEV
+		}
+	}
+	if fl, err := t.P.FDs.Flags(fd); err == nil && fl&unix.O_ACCMODE == unix.O_WRONLY {
+		return 0, unix.EACCES // mmap(2): the fd must be open for reading
+	}
 	if flags&unix.MAP_SHARED != 0 && prot&unix.PROT_WRITE != 0 {
 		return 0, unix.EACCES // shared writable file mappings are not supported
 	}

@@ -80,3 +80,14 @@ func SyscallName(nr uintptr) string {
 	}
 	return fmt.Sprintf("syscall_%d", nr)
 }
+
+// Implemented lists the names of the syscalls with a handler, by number.
+func Implemented() []string {
+	var names []string
+	for _, e := range table {
+		if e.fn != nil {
+			names = append(names, e.name)
+		}
+	}
+	return names
+}
