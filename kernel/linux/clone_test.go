@@ -102,12 +102,15 @@ func TestCloneThread(t *testing.T) {
 func TestCloneRefused(t *testing.T) {
 	_, task, out, _ := newTestProcess(t)
 	clCapture(t)
+	cloneLogMu.Lock()
+	clear(cloneLog) // logged once per kernel run
+	cloneLogMu.Unlock()
 	for _, c := range []struct {
 		flags uintptr
 		tls   uintptr
 		want  int64
 	}{
-		{uintptr(unix.SIGCHLD), 0, sgErr(unix.ENOSYS)}, // fork
+		{uintptr(unix.SIGCHLD), 0, sgErr(unix.ENOSYS)},                                    // fork
 		{unix.CLONE_VM | unix.CLONE_VFORK | uintptr(unix.SIGCHLD), 0, sgErr(unix.ENOSYS)}, // posix_spawn
 		{unix.CLONE_VM | unix.CLONE_FS, 0, sgErr(unix.ENOSYS)},
 		{cloneThread | unix.CLONE_NEWNET, 0, sgErr(unix.ENOSYS)},
@@ -153,20 +156,25 @@ func TestClone3(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name string
-		addr uintptr
+		args [7]uint64 // flags, child_tid, parent_tid, exit_signal, stack, stack_size, tls
+		addr uintptr   // instead of the args, when not 0
 		size uintptr
 		want int64
 	}{
-		{"small", args(pthreadFlags, 0, 0, 0, 0, 0, 0), 56, sgErr(unix.EINVAL)},
-		{"huge", buf, 8192, sgErr(unix.E2BIG)},
-		{"stack without size", args(pthreadFlags, 0, 0, 0, 0x5000_0000, 0, 0), 64, sgErr(unix.EINVAL)},
-		{"size without stack", args(pthreadFlags, 0, 0, 0, 0, 4096, 0), 64, sgErr(unix.EINVAL)},
-		{"CSIGNAL bits in flags", args(pthreadFlags|uint64(unix.SIGCHLD), 0, 0, 0, 0, 0, 0), 64, sgErr(unix.EINVAL)},
-		{"bad exit signal", args(pthreadFlags, 0, 0, 65, 0, 0, 0), 64, sgErr(unix.EINVAL)},
-		{"fork", args(0, 0, 0, uint64(unix.SIGCHLD), 0, 0, 0), 64, sgErr(unix.ENOSYS)},
-		{"bad pointer", 0x10, 64, sgErr(unix.EFAULT)},
+		{"small", [7]uint64{pthreadFlags}, 0, 56, sgErr(unix.EINVAL)},
+		{"huge", [7]uint64{pthreadFlags}, 0, 8192, sgErr(unix.E2BIG)},
+		{"stack without size", [7]uint64{pthreadFlags, 0, 0, 0, 0x5000_0000, 0, 0}, 0, 64, sgErr(unix.EINVAL)},
+		{"size without stack", [7]uint64{pthreadFlags, 0, 0, 0, 0, 4096, 0}, 0, 64, sgErr(unix.EINVAL)},
+		{"CSIGNAL bits in flags", [7]uint64{pthreadFlags | uint64(unix.SIGCHLD)}, 0, 64, sgErr(unix.EINVAL)},
+		{"bad exit signal", [7]uint64{pthreadFlags, 0, 0, 65}, 0, 64, sgErr(unix.EINVAL)},
+		{"fork", [7]uint64{0, 0, 0, uint64(unix.SIGCHLD)}, 0, 64, sgErr(unix.ENOSYS)},
+		{"bad pointer", [7]uint64{}, 0x10, 64, sgErr(unix.EFAULT)},
 	} {
-		if r := call(task, unix.SYS_CLONE3, c.addr, c.size); r != c.want {
+		a := args(c.args[0], c.args[1], c.args[2], c.args[3], c.args[4], c.args[5], c.args[6])
+		if c.addr != 0 {
+			a = c.addr
+		}
+		if r := call(task, unix.SYS_CLONE3, a, c.size); r != c.want {
 			t.Errorf("clone3 %s = %d, want %d", c.name, r, c.want)
 		}
 	}

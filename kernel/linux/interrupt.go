@@ -37,10 +37,15 @@ func (t *Task) checkInterruptLocked() {
 	}
 }
 
-// signalPendingLocked reports whether a signal t does not block is
-// pending for it or for the process (recalc_sigpending).
+// signalPendingLocked reports whether t has a signal to act on: a
+// thread-directed one it does not block, or a process-directed one it is
+// to take (signal_pending).
 func (t *Task) signalPendingLocked() bool {
-	return (t.pending.mask|t.P.sig.pending.mask)&^t.sigmask != 0
+	t.syncMaskLocked()
+	if t.pending.mask&^t.sigmask != 0 {
+		return true
+	}
+	return t.takeShared && t.P.sig.pending.mask&^t.sigmask != 0
 }
 
 // Wake ends a blocking syscall of t with EINTR (Runner.Interrupt calls

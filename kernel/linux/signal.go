@@ -403,20 +403,70 @@ func (t *Task) dequeueSignal() (info siginfo, act sigaction, ok bool) {
 	s := &t.P.sig
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, q := range []*sigQueue{&t.pending, &s.pending} {
-		ready := q.mask &^ t.sigmask
+	t.syncMaskLocked()
+	q := &t.pending
+	ready := q.mask &^ t.sigmask
+	if ready == 0 && t.takeShared {
+		q = &s.pending
+		ready = q.mask &^ t.sigmask
 		if ready == 0 {
+			t.takeShared = false
+		}
+	}
+	if ready == 0 {
+		return siginfo{}, sigaction{}, false
+	}
+	sig := nextSignal(ready)
+	info = q.take(sig)
+	act = s.actions[sig]
+	if act.Handler > sigIGN && act.Flags&saResethand != 0 {
+		s.actions[sig].Handler = sigDFL
+	}
+	return info, act, true
+}
+
+// syncMaskLocked is recalc_sigpending after a change of t's mask, even one
+// made by writing t.sigmask directly: the task takes the process-directed
+// signals its new mask lets through.
+func (t *Task) syncMaskLocked() {
+	if t.sigmask == t.recalcMask {
+		return
+	}
+	t.recalcMask = t.sigmask
+	if t.P.sig.pending.mask&^t.sigmask != 0 {
+		t.takeShared = true
+	}
+}
+
+// retargetLocked finds, for each process-directed signal of set that no
+// thread is to take yet, a thread other than not that does not block it
+// and makes it take it (retarget_shared_pending). It returns the threads
+// to interrupt (after P.sig.mu is released).
+func (p *Process) retargetLocked(not *Task, set uint64) []*Task {
+	if set == 0 {
+		return nil
+	}
+	tasks := p.taskList()
+	for _, x := range tasks {
+		if x != not && !x.exited && x.takeShared {
+			set &^= ^x.sigmask
+		}
+	}
+	var wake []*Task
+	for sig := 1; sig <= numSignals && set != 0; sig++ {
+		if set&sigBit(sig) == 0 {
 			continue
 		}
-		sig := nextSignal(ready)
-		info = q.take(sig)
-		act = s.actions[sig]
-		if act.Handler > sigIGN && act.Flags&saResethand != 0 {
-			s.actions[sig].Handler = sigDFL
+		for _, x := range tasks {
+			if x != not && !x.exited && x.sigmask&sigBit(sig) == 0 {
+				x.takeShared = true
+				set &^= ^x.sigmask
+				wake = append(wake, x)
+				break
+			}
 		}
-		return info, act, true
 	}
-	return siginfo{}, sigaction{}, false
+	return wake
 }
 
 // deliverSignals acts on pending, unblocked signals before the task
@@ -479,10 +529,20 @@ func (t *Task) rewindSyscall() {
 
 // setSigmask replaces t's signal mask (SIGKILL and SIGSTOP stay unblocked).
 func (t *Task) setSigmask(mask uint64) {
-	t.P.sig.mu.Lock()
+	s := &t.P.sig
+	s.mu.Lock()
+	old := t.sigmask
 	t.sigmask = mask &^ unblockable
+	t.syncMaskLocked()
+	var wake []*Task
+	if blocked := s.pending.mask & t.sigmask &^ old; blocked != 0 && t.takeShared {
+		wake = t.P.retargetLocked(t, blocked)
+	}
 	t.checkInterruptLocked()
-	t.P.sig.mu.Unlock()
+	s.mu.Unlock()
+	for _, x := range wake {
+		t.P.interrupt(x)
+	}
 }
 
 // setWaitSigmask installs mask for the duration of a wait (rt_sigsuspend,
@@ -492,6 +552,7 @@ func (t *Task) setWaitSigmask(mask uint64) {
 	t.P.sig.mu.Lock()
 	t.savedMask, t.restoreMask = t.sigmask, true
 	t.sigmask = mask &^ unblockable
+	t.syncMaskLocked()
 	t.checkInterruptLocked()
 	t.P.sig.mu.Unlock()
 }
@@ -507,6 +568,7 @@ func (t *Task) endWaitSigmask(interrupted bool) {
 	t.P.sig.mu.Lock()
 	if t.restoreMask {
 		t.sigmask, t.restoreMask = t.savedMask, false
+		t.syncMaskLocked()
 	}
 	t.P.sig.mu.Unlock()
 }
@@ -535,10 +597,12 @@ func (p *Process) sendSignal(target *Task, info siginfo) {
 			return
 		}
 		s.pending.add(info)
-		// The main thread first, then the others (complete_signal).
+		// One thread that does not block it takes it: the main thread
+		// first, then the others (complete_signal).
 		for _, t := range tasks {
-			if t.sigmask&sigBit(sig) == 0 {
+			if !t.exited && t.sigmask&sigBit(sig) == 0 {
 				wake = t
+				t.takeShared = true
 				break
 			}
 		}

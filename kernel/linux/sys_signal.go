@@ -156,14 +156,15 @@ func sysSigaltstack(t *Task, a Args) (uintptr, error) {
 }
 
 // kill(pid, sig): pid 1 (the app) and 0 (its process group) reach the
-// app; -1 means every process but init and the caller, which here is
-// nobody (ESRCH), as for any other pid.
+// app. -1 means every process except init and the caller, which here is
+// nobody: ESRCH, as for any other pid or process group (the app's group,
+// 1, cannot be named as -1).
 func sysKill(t *Task, a Args) (uintptr, error) {
 	pid, sig := int(int32(a[0])), int(int32(a[1]))
 	if sig < 0 || sig > numSignals {
 		return 0, unix.EINVAL
 	}
-	if pid != t.P.Pid() && pid != 0 && pid != -t.P.Pid() || pid == -1 {
+	if pid != t.P.Pid() && pid != 0 {
 		return 0, unix.ESRCH
 	}
 	if sig != 0 {

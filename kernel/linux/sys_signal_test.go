@@ -165,8 +165,8 @@ func sgXSAVE(t *testing.T, c *machine.AppContext) []byte {
 	for i := range img {
 		img[i] = byte(i*7 + 1)
 	}
-	le.PutUint16(img[0:], 0x27f)           // FCW
-	le.PutUint32(img[fpMXCSR:], 0x1fa0)    // MXCSR
+	le.PutUint16(img[0:], 0x27f)            // FCW
+	le.PutUint32(img[fpMXCSR:], 0x1fa0)     // MXCSR
 	le.PutUint32(img[fpMXCSRMask:], 0xffff) // MXCSR_MASK
 	clear(img[xsaveHeader : xsaveHeader+64])
 	le.PutUint64(img[xsaveHeader:], 6) // XSTATE_BV: SSE, AVX
@@ -999,5 +999,75 @@ func TestProcessSignalTarget(t *testing.T) {
 	}
 	if info, _, ok := child.dequeueSignal(); !ok || info.Signo != int32(unix.SIGUSR1) {
 		t.Errorf("the thread cannot take the signal")
+	}
+}
+
+// On a CPU without XSAVE the frame holds a 512-byte FXSAVE image (no
+// UC_FP_XSTATE, no FP_XSTATE_MAGIC2), and rt_sigreturn brings it back.
+func TestSignalFrameFXSAVE(t *testing.T) {
+	old := fpuLayout
+	fpuLayout = func() (int, bool, uint64) { return 512, false, 3 }
+	defer func() { fpuLayout = old }()
+	p, task, _, buf := newTestProcess(t)
+	c := task.Ctx
+	sgRegs(c, sgStack(t, p)-64)
+	img := c.FPUImage()[:512]
+	for i := range img {
+		img[i] = byte(i * 3)
+	}
+	le.PutUint32(img[fpMXCSR:], 0x1f80)
+	le.PutUint32(img[fpMXCSRMask:], 0xffff)
+	want := append([]byte(nil), img[:fpSwBytes]...)
+	sgSetAction(t, task, buf, int(unix.SIGUSR1), sgHandler, saSiginfo|saRestorer, 0)
+	call(task, unix.SYS_KILL, 1, uintptr(unix.SIGUSR1))
+	task.deliverSignals()
+	frame := c.RSP
+	f := sgFrame(t, task, frame)
+	if f.UC.Flags != ucSigcontextSS|ucStrictRestoreSS {
+		t.Errorf("uc_flags %#x", f.UC.Flags)
+	}
+	fp := f.UC.Mcontext.Fpstate
+	got := make([]byte, 512)
+	task.CopyIn(got, uintptr(fp))
+	if fp%64 != 0 || fp < frame+frameSize || !bytes.Equal(got[:fpSwBytes], want) {
+		t.Errorf("fpstate at %#x (frame %#x) differs", fp, frame)
+	}
+	if m := le.Uint32(got[fpSwBytes:]); m != 0x46505853 {
+		t.Errorf("magic1 %#x", m)
+	}
+	c.RSP = frame + 8
+	c.RAX = unix.SYS_RT_SIGRETURN
+	task.syscall()
+	if task.exited || !bytes.Equal(c.FPUImage()[:fpSwBytes], want) {
+		t.Errorf("FXSAVE image not restored (exited %v)", task.exited)
+	}
+}
+
+// Like Linux, kill() hands a process-directed signal to one thread (the
+// main thread first): the sender, though it does not block the signal,
+// does not take it on its way back to the app. When the chosen thread
+// blocks it before acting, another thread gets it.
+func TestKillTargetsOneThread(t *testing.T) {
+	_, main, _, buf := newTestProcess(t)
+	started := clCapture(t)
+	sgSetAction(t, main, buf, int(unix.SIGALRM), sgHandler, saSiginfo|saRestorer, 0)
+	call(main, unix.SYS_CLONE, cloneThread, 0, 0, 0, 0)
+	child := (*started)[0]
+	word := buf + 256
+	main.WriteU32(word, 0)
+	done := make(chan int64, 1)
+	go func() { done <- call(main, unix.SYS_FUTEX, word, futexWaitOp, 0, 0) }()
+	sgFutexWaiters(t, word)
+	call(child, unix.SYS_KILL, 1, uintptr(unix.SIGALRM))
+	if info, _, ok := child.dequeueSignal(); ok {
+		t.Errorf("the sender took signal %d", info.Signo)
+	}
+	if r := <-done; r != sgErr(unix.EINTR) {
+		t.Errorf("main thread's wait = %d, want -EINTR", r)
+	}
+	// The main thread blocks it before acting: the signal moves on.
+	main.setSigmask(1 << (unix.SIGALRM - 1))
+	if info, _, ok := child.dequeueSignal(); !ok || info.Signo != int32(unix.SIGALRM) {
+		t.Errorf("the other thread did not get the signal (%v)", ok)
 	}
 }

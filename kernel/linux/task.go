@@ -25,6 +25,12 @@ type Task struct {
 	exited      bool     // written under P.sig.mu
 	intr        chan struct{}
 	intrClosed  bool
+	// takeShared says the task may take process-directed signals (Linux's
+	// TIF_SIGPENDING for the shared queue): set for the thread a signal
+	// is sent to, and when the task's mask lets a pending one through
+	// (recalcMask is the mask that was last checked). Guarded by P.sig.mu.
+	takeShared bool
+	recalcMask uint64
 
 	// restart is how the last syscall, which returned EINTR, may be
 	// restarted once the task has acted on its signals; restartNr is its
@@ -97,7 +103,16 @@ func (t *Task) exit(code int, group bool) {
 	s.mu.Lock()
 	t.exited, t.exitCode = true, code
 	t.pending.drop(^uint64(0))
+	var wake []*Task
+	if t.takeShared {
+		// Hand the process-directed signals this thread was to take to
+		// another one.
+		wake = t.P.retargetLocked(t, s.pending.mask&^t.sigmask)
+	}
 	s.mu.Unlock()
+	for _, x := range wake {
+		t.P.interrupt(x)
+	}
 	if !group && !t.P.Exiting() {
 		t.exitRobustList()
 	}
