@@ -7,6 +7,7 @@ import (
 	"path"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gosv/gosv/kernel/fs"
 	"github.com/gosv/gosv/kernel/linux"
@@ -102,6 +103,11 @@ func runApp(opts loader.Options, argv []string) int {
 		fmt.Fprintf(os.Stderr, "gosv: exec %s: entry %#x sp %#x\n", exe, t.Ctx.RIP, t.Ctx.RSP)
 	}
 	go t.Loop()
+	// A pending timer keeps the kernel's runtime from declaring a deadlock
+	// while every app thread waits (on a pipe nobody writes, say): on Linux
+	// such an app hangs, and so it does here.
+	keepalive := time.NewTicker(time.Hour)
+	defer keepalive.Stop()
 	return p.Wait()
 }
 

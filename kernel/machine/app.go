@@ -98,6 +98,7 @@ const (
 	privMap    = 2
 	privUnmap  = 3
 	privProt   = 4
+	privKick   = 5
 )
 
 //go:nosplit
@@ -106,6 +107,9 @@ func privateSyscall(c *cpuData, f *frame, n int) {
 	switch n {
 	case privRunApp:
 		runApp(c, f, a0)
+	case privKick:
+		kickCPU(a0)
+		ret(f, 0)
 	case privMap, privUnmap, privProt:
 		if a0&(PageSize-1) != 0 || a1 == 0 || a0+a1 < a0 || a0+a1 > AppLimit {
 			ret(f, negErrno(eINVAL))
@@ -157,7 +161,8 @@ func enterApp(t *thread, f *frame) {
 	a := appCtx(t.app)
 	copyWords(uintptr(unsafe.Pointer(&f.r15)), uintptr(unsafe.Pointer(&a.R15)), 15)
 	f.rip, f.rsp = a.RIP, a.RSP
-	// Keep the arithmetic flags, DF, AC and ID; force IF, clear IOPL, NT, TF, VM.
+	// Keep the arithmetic flags, TF, DF, AC and ID (as Linux does); force IF;
+	// clear IOPL, NT and VM.
 	f.rflags = a.RFLAGS&0x240DD5 | 0x202
 	f.cs, f.ss = userCode|3, userData|3
 	f.fpu = a.fpuArea()
@@ -266,4 +271,25 @@ func CopyOut(dst uintptr, src []byte) error {
 // kernel thread is next scheduled or interrupted by the timer.
 func Interrupt(ctx *AppContext) {
 	atomic.StoreUint32(&ctx.Kick, 1)
+	if ncpu > 1 {
+		rawSyscall(sysGosvBase+privKick, uintptr(unsafe.Pointer(ctx)), 0, 0)
+	}
+}
+
+// kickCPU sends a reschedule IPI to the CPU running app context ctx, if
+// any; its interrupt handler sees the kick and leaves the app.
+//
+//go:nosplit
+func kickCPU(ctx uintptr) {
+	self := curCPU()
+	for i := 0; i < ncpu && i < MaxCPUs; i++ {
+		c := &cpus[i]
+		if c == self || c.cur == 0 {
+			continue
+		}
+		if th(c.cur).app == ctx {
+			sendIPI(c.lapicID, vecIPI)
+			return
+		}
+	}
 }
