@@ -5,56 +5,9 @@ package loader
 import (
 	"fmt"
 	"strings"
+
+	"github.com/gosv/gosv/internal/cmdline"
 )
-
-// Split splits a kernel command line into words, the inverse of the host's
-// qemu.QuoteCmdline: whitespace separates words; a word starting with `"`
-// runs to the next unescaped `"`, with `\"` for `"` and `\\` for `\`.
-// An unterminated quote is an error.
-func Split(s string) ([]string, error) {
-	var words []string
-	i := 0
-	for {
-		for i < len(s) && isSpace(s[i]) {
-			i++
-		}
-		if i == len(s) {
-			return words, nil
-		}
-		if s[i] != '"' {
-			j := i
-			for j < len(s) && !isSpace(s[j]) {
-				j++
-			}
-			words = append(words, s[i:j])
-			i = j
-			continue
-		}
-		var b strings.Builder
-		i++
-		for {
-			if i == len(s) {
-				return nil, fmt.Errorf("command line: unterminated quote")
-			}
-			c := s[i]
-			if c == '"' {
-				i++
-				break
-			}
-			if c == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\') {
-				c = s[i+1]
-				i++
-			}
-			b.WriteByte(c)
-			i++
-		}
-		words = append(words, b.String())
-	}
-}
-
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
-}
 
 // Options are the loader options (OSv's names where OSv has one).
 type Options struct {
@@ -153,3 +106,7 @@ func Parse(words []string) (Options, []string, error) {
 	}
 	return o, words[i:], nil
 }
+
+// Split splits a kernel command line into words (see package
+// internal/cmdline).
+func Split(s string) ([]string, error) { return cmdline.Split(s) }

@@ -33,6 +33,31 @@
 #define FXSAVE64_DI  BYTE $0x48; BYTE $0x0F; BYTE $0xAE; BYTE $0x07
 #define FXRSTOR64_DI BYTE $0x48; BYTE $0x0F; BYTE $0xAE; BYTE $0x0F
 
+// SAVE_FPU_AND_TRAP saves the FPU/SSE/AVX state below the frame at BX
+// (64-byte aligned; XRSTOR needs a clean XSAVE header, bytes 512..575),
+// records its address in the frame, calls trap(frame) and returns through
+// trapExit. Each use sits in its own TEXT symbol, so the labels do not clash.
+#define SAVE_FPU_AND_TRAP \
+	MOVQ	SP, DI; \
+	SUBQ	·fpuSize(SB), DI; \
+	ANDQ	$~63, DI; \
+	MOVQ	DI, 0(BX); \
+	CMPB	·haveXSAVE(SB), $0; \
+	JEQ	fx; \
+	XORQ	AX, AX; \
+	MOVQ	AX, 512(DI); MOVQ AX, 520(DI); MOVQ AX, 528(DI); MOVQ AX, 536(DI); \
+	MOVQ	AX, 544(DI); MOVQ AX, 552(DI); MOVQ AX, 560(DI); MOVQ AX, 568(DI); \
+	MOVL	$-1, AX; \
+	MOVL	$-1, DX; \
+	XSAVE64_DI; \
+	JMP	saved; \
+fx: \
+	FXSAVE64_DI; \
+saved: \
+	MOVQ	0(BX), DI; \
+	CALL_GO(·trap(SB)); \
+	JMP	·trapExit(SB)
+
 // trapCommon: the CPU pushed ss, rsp, rflags, cs, rip (and maybe an error
 // code); the vector stub pushed the error (or 0) and the vector.
 TEXT ·trapCommon(SB),NOSPLIT|NOFRAME,$0
@@ -49,33 +74,7 @@ TEXT ·trapCommon(SB),NOSPLIT|NOFRAME,$0
 	SHRQ	$32, DX
 	WRMSR
 kfs:
-	// FPU/SSE/AVX image below the frame, 64-byte aligned.
-	MOVQ	SP, DI
-	SUBQ	·fpuSize(SB), DI
-	ANDQ	$~63, DI
-	MOVQ	DI, 0(BX)
-	CMPB	·haveXSAVE(SB), $0
-	JEQ	fx
-	// XRSTOR requires a clean XSAVE header (bytes 512..575).
-	XORQ	AX, AX
-	MOVQ	AX, 512(DI)
-	MOVQ	AX, 520(DI)
-	MOVQ	AX, 528(DI)
-	MOVQ	AX, 536(DI)
-	MOVQ	AX, 544(DI)
-	MOVQ	AX, 552(DI)
-	MOVQ	AX, 560(DI)
-	MOVQ	AX, 568(DI)
-	MOVL	$-1, AX
-	MOVL	$-1, DX
-	XSAVE64_DI
-	JMP	saved
-fx:
-	FXSAVE64_DI
-saved:
-	MOVQ	0(BX), DI
-	CALL_GO(·trap(SB))
-	JMP	·trapExit(SB)
+	SAVE_FPU_AND_TRAP
 
 // trapExit restores the context in the frame at SP and returns to it.
 // The FS base is loaded here, after the last Go code: Go reloads g from
@@ -148,31 +147,7 @@ fromApp:
 	MOVQ	AX, DX
 	SHRQ	$32, DX
 	WRMSR
-	MOVQ	SP, DI
-	SUBQ	·fpuSize(SB), DI
-	ANDQ	$~63, DI
-	MOVQ	DI, 0(BX)
-	CMPB	·haveXSAVE(SB), $0
-	JEQ	fx
-	XORQ	AX, AX
-	MOVQ	AX, 512(DI)
-	MOVQ	AX, 520(DI)
-	MOVQ	AX, 528(DI)
-	MOVQ	AX, 536(DI)
-	MOVQ	AX, 544(DI)
-	MOVQ	AX, 552(DI)
-	MOVQ	AX, 560(DI)
-	MOVQ	AX, 568(DI)
-	MOVL	$-1, AX
-	MOVL	$-1, DX
-	XSAVE64_DI
-	JMP	saved
-fx:
-	FXSAVE64_DI
-saved:
-	MOVQ	0(BX), DI
-	CALL_GO(·trap(SB))
-	JMP	·trapExit(SB)
+	SAVE_FPU_AND_TRAP
 
 // func syscallEntryAddr() uintptr
 TEXT ·syscallEntryAddr(SB),NOSPLIT,$0-8

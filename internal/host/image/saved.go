@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gosv/gosv/internal/cmdline"
 	"io"
 	"io/fs"
 	"os"
@@ -450,51 +451,8 @@ func (l *Loaded) extract(p, tmpDir string) (meta, cmdline []byte, err error) {
 }
 
 // SplitCmdline splits a kernel command line into words as the gosv kernel
-// does (the inverse of qemu.QuoteCmdline): whitespace separates words; a
-// word starting with `"` runs to the next unescaped `"`, inside which `\"`
-// stands for `"` and `\\` for `\`.
-func SplitCmdline(s string) ([]string, error) {
-	var words []string
-	i := 0
-	for {
-		for i < len(s) && isSpace(s[i]) {
-			i++
-		}
-		if i == len(s) {
-			return words, nil
-		}
-		if s[i] != '"' {
-			j := i
-			for j < len(s) && !isSpace(s[j]) {
-				j++
-			}
-			words = append(words, s[i:j])
-			i = j
-			continue
-		}
-		var b strings.Builder
-		for i++; ; i++ {
-			if i == len(s) {
-				return nil, errors.New("kernel command line: unterminated quote")
-			}
-			c := s[i]
-			if c == '"' {
-				i++
-				break
-			}
-			if c == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\') {
-				i++
-				c = s[i]
-			}
-			b.WriteByte(c)
-		}
-		words = append(words, b.String())
-	}
-}
-
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
-}
+// does (cmdline.Split).
+func SplitCmdline(s string) ([]string, error) { return cmdline.Split(s) }
 
 // EditCmdline changes the words of a kernel command line (loader options,
 // each starting with "--", up to a lone "--" or the first other word; then

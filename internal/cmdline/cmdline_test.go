@@ -1,11 +1,11 @@
-package qemu
+package cmdline
 
 import (
 	"slices"
 	"testing"
 )
 
-func TestQuoteCmdline(t *testing.T) {
+func TestQuote(t *testing.T) {
 	cases := []struct {
 		args []string
 		want string
@@ -29,17 +29,17 @@ func TestQuoteCmdline(t *testing.T) {
 			`"--env=MSG=hello world" /bin/echo "a \"b\" \\c"`},
 	}
 	for _, c := range cases {
-		got := QuoteCmdline(c.args)
+		got := Quote(c.args)
 		if got != c.want {
-			t.Errorf("QuoteCmdline(%q) = %q, want %q", c.args, got, c.want)
+			t.Errorf("Quote(%q) = %q, want %q", c.args, got, c.want)
 		}
 		if back := splitCmdline(got); !slices.Equal(back, c.args) && !(len(back) == 0 && len(c.args) == 0) {
-			t.Errorf("split(QuoteCmdline(%q)) = %q", c.args, back)
+			t.Errorf("split(Quote(%q)) = %q", c.args, back)
 		}
 	}
 }
 
-// splitCmdline is the inverse documented on QuoteCmdline (the kernel's
+// splitCmdline is the inverse documented on Quote (the kernel's
 // splitter), kept here to check that quoting round-trips.
 func splitCmdline(s string) []string {
 	isSpace := func(c byte) bool {
@@ -75,12 +75,12 @@ func splitCmdline(s string) []string {
 	}
 }
 
-func TestQuoteCmdlineRoundTripAllBytes(t *testing.T) {
+func TestQuoteRoundTripAllBytes(t *testing.T) {
 	var args []string
 	for c := 1; c < 256; c++ {
 		args = append(args, string([]byte{'a', byte(c), 'z'}), string([]byte{byte(c)}))
 	}
-	if back := splitCmdline(QuoteCmdline(args)); !slices.Equal(back, args) {
+	if back := splitCmdline(Quote(args)); !slices.Equal(back, args) {
 		t.Fatalf("round trip of every byte failed")
 	}
 }
