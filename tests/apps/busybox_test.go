@@ -47,8 +47,8 @@ func TestBusybox(t *testing.T) {
 		{"stat", "-c", "%n %a %U %F", "sub"}, // directory sizes differ (tmpfs vs the host fs)
 		{"env"},
 		{"sh", "-c", `x=5; echo $((x*7)); for w in a b c; do printf '%s-' $w; done; echo; [ -d sub ] && echo dir; test -f nope || echo no`},
-		{"mkdir", "sub"},     // exists: an error and status 1
-		{"rm", "missing"},    // an error and status 1
+		{"mkdir", "sub"},  // exists: an error and status 1
+		{"rm", "missing"}, // an error and status 1
 		{"mkdir", "-p", "new/deep"},
 		{"cp", "-r", "sub", "sub2"},
 		{"mv", "words.txt", "moved.txt"},
