@@ -62,6 +62,7 @@ func runApp(opts loader.Options, argv []string) int {
 			return 125
 		}
 	}
+	machine.ReleaseInitrd()
 	addDefaultFiles(root)
 	machine.Mark("initrd")
 	linux.Nanotime = func() int64 { return int64(machine.Nanotime()) }

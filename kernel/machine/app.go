@@ -99,6 +99,7 @@ const (
 	privUnmap  = 3
 	privProt   = 4
 	privKick   = 5
+	privFreeRD = 6
 )
 
 //go:nosplit
@@ -110,6 +111,8 @@ func privateSyscall(c *cpuData, f *frame, n int) {
 	case privKick:
 		kickCPU(a0)
 		ret(f, 0)
+	case privFreeRD:
+		ret(f, int64(releaseInitrd()))
 	case privMap, privUnmap, privProt:
 		if a0&(PageSize-1) != 0 || a1 == 0 || a0+a1 < a0 || a0+a1 > AppLimit {
 			ret(f, negErrno(eINVAL))
@@ -292,4 +295,27 @@ func kickCPU(ctx uintptr) {
 			return
 		}
 	}
+}
+
+// ReleaseInitrd gives the initrd's memory to the frame allocator once its
+// files are unpacked; Initrd returns nil afterwards. It returns the bytes freed.
+func ReleaseInitrd() int {
+	r, _, _ := syscall.RawSyscall(sysGosvBase+privFreeRD, 0, 0, 0)
+	return int(r)
+}
+
+//go:nosplit
+func releaseInitrd() uintptr {
+	if initrdSize == 0 {
+		return 0
+	}
+	start := (initrdPhys + PageSize - 1) &^ (PageSize - 1)
+	end := (initrdPhys + initrdSize) &^ (PageSize - 1)
+	initrdSize = 0
+	n := uintptr(0)
+	for p := start; p < end && end <= bootMappedLimit; p += PageSize {
+		donateFrame(p)
+		n += PageSize
+	}
+	return n
 }

@@ -95,6 +95,18 @@ func freeFrame(p uintptr) {
 	frameLock.unlock()
 }
 
+// donateFrame adds a frame that was never allocated (the initrd's) to the
+// free list.
+//
+//go:nosplit
+func donateFrame(p uintptr) {
+	frameLock.lock()
+	store64(phys2virt(p), uint64(freeList))
+	freeList = p
+	freeFrames++
+	frameLock.unlock()
+}
+
 // MemStats reports physical memory in bytes: total RAM in the memory map,
 // bytes free for allocation, and bytes handed out since boot.
 func MemStats() (total, free, used uint64) {
