@@ -4,7 +4,7 @@ KERNEL   := internal/host/kernelimg/kernel/gosv-kernel.elf
 GOSV     := bin/gosv
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # Debian packages the build, the tests and the demo need.
-DEB_PKGS := qemu-system-x86 qemu-utils busybox-static musl-tools hello cpio
+DEB_PKGS := qemu-system-x86 qemu-utils busybox-static musl-tools hello cpio g++ python3 perl
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build kernel run test bench deps vet clean
@@ -25,8 +25,9 @@ kernel:
 build: kernel
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(GOSV) ./cmd/gosv
 
+# The demo: boot with the bootchart, then run Debian's static busybox in ring 3.
 run: deps build
-	$(GOSV) run --kernel-arg=--bootchart
+	$(GOSV) run --kernel-arg=--bootchart /bin/busybox uname -a
 
 test: deps build
 	$(GO) vet ./...

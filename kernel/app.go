@@ -100,6 +100,9 @@ func runApp(opts loader.Options, argv []string) int {
 		return 126
 	}
 	machine.Mark("exec")
+	if opts.Bootchart {
+		bootchart()
+	}
 	if opts.Verbose {
 		fmt.Fprintf(os.Stderr, "gosv: exec %s: entry %#x sp %#x\n", exe, t.Ctx.RIP, t.Ctx.RSP)
 	}

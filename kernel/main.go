@@ -39,7 +39,7 @@ func main() {
 	if opts.Verbose || len(app) == 0 {
 		banner()
 	}
-	if opts.Bootchart {
+	if opts.Bootchart && len(app) == 0 {
 		bootchart()
 	}
 	switch {

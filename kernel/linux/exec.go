@@ -102,7 +102,7 @@ func (p *Process) Exec(path string, argv, envp []string) (*Task, error) {
 	}
 	p.MM.SetBrk(uintptr(img.BrkStart))
 	p.ExePath, p.Argv, p.Envp = path, argv, envp
-	p.Symbols = readSymbols(bin, img.Base)
+	p.exeBase = img.Base
 
 	if _, err := p.MM.Map(StackTop-StackSize, StackSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_FIXED|unix.MAP_GROWSDOWN, "[stack]"); err != nil {
 		return nil, &ExecError{path, err}
@@ -120,6 +120,17 @@ func (p *Process) Exec(path string, argv, envp []string) (*Task, error) {
 	t := p.newTask()
 	t.Ctx = NewContext(entry, sp)
 	return t, nil
+}
+
+// symbols parses the executable's symbol table the first time a crash
+// report needs it (parsing it at exec would slow every start).
+func (p *Process) symbols() *Symbols {
+	p.symOnce.Do(func() {
+		if bin, err := p.readFile(p.ExePath); err == nil {
+			p.syms = readSymbols(bin, p.exeBase)
+		}
+	})
+	return p.syms
 }
 
 // Symbols maps app addresses to function names from the ELF symbol table.

@@ -43,7 +43,9 @@ type Process struct {
 
 	Argv, Envp []string
 	ExePath    string // absolute guest path of the executable (/proc/self/exe)
-	Symbols    *Symbols
+	exeBase    uint64 // load bias of the executable (PIE)
+	symOnce    sync.Once
+	syms       *Symbols
 
 	mu      sync.Mutex
 	tasks   map[int]*Task

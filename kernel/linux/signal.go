@@ -340,7 +340,7 @@ func (t *Task) crashReport(sig unix.Signal, vector int, errCode uint64, addr uin
 		return
 	}
 	fmt.Fprintf(&b, "\n  thread %d rip=%#016x", t.TID, c.RIP)
-	if s := t.P.Symbols.Lookup(c.RIP); s != "" {
+	if s := t.P.symbols().Lookup(c.RIP); s != "" {
 		fmt.Fprintf(&b, " <%s>", s)
 	}
 	fmt.Fprintf(&b, "\n  rax=%#016x rbx=%#016x rcx=%#016x rdx=%#016x\n", c.RAX, c.RBX, c.RCX, c.RDX)
