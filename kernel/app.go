@@ -165,6 +165,7 @@ var defaultFiles = []struct{ path, content string }{
 func addDefaultFiles(root *fs.FS) {
 	root.Mkdir(nil, "/etc", 0o755)
 	root.Mkdir(nil, "/root", 0o700)
+	root.Mkdir(nil, "/sys", 0o555) // served by procfs.go; listed in /
 	for _, f := range defaultFiles {
 		file, err := root.Open(nil, f.path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL, 0o644)
 		if err != nil {

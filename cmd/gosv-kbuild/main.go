@@ -25,8 +25,9 @@ import (
 func main() {
 	out := flag.String("o", "", "write the kernel image to `FILE` (required)")
 	dir := flag.String("dir", ".", "module root `DIR` to build in")
+	version := flag.String("version", "", "kernel version `V` shown in its banner")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: gosv-kbuild -o FILE [-dir DIR]\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: gosv-kbuild -o FILE [-dir DIR] [-version V]\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -36,7 +37,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	err := kbuild.Build(ctx, kbuild.BuildOptions{Dir: *dir, Out: *out, Stderr: os.Stderr})
+	err := kbuild.Build(ctx, kbuild.BuildOptions{Dir: *dir, Out: *out, Stderr: os.Stderr, Version: *version})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gosv-kbuild: %v\n", err)
 		stop()

@@ -275,7 +275,7 @@ func TestRunAccelNote(t *testing.T) {
 	if code != 0 || h.cfg.Accel != "tcg" {
 		t.Fatalf("code %d, accel %q", code, h.cfg.Accel)
 	}
-	if want := "gosv: /dev/kvm is kvm_pvm (software PVM, no VMX/SVM): using TCG\n"; stderr != want {
+	if want := "gosv: note: /dev/kvm is kvm_pvm (software PVM, no VMX/SVM): using TCG\n"; stderr != want {
 		t.Errorf("stderr %q, want %q", stderr, want)
 	}
 }

@@ -186,7 +186,7 @@ func (o *runOptions) boot(cmd *cobra.Command, mib, cpus int, kernel, initrd, cmd
 		return 0, fmt.Errorf("--accel: %w", err)
 	}
 	if note != "" {
-		fmt.Fprintf(cmd.ErrOrStderr(), "gosv: %s\n", note)
+		fmt.Fprintf(cmd.ErrOrStderr(), "gosv: note: %s\n", note)
 	}
 	cfg := qemu.Config{
 		Hypervisor: o.hypervisor,

@@ -56,26 +56,8 @@ func init() {
 	register(unix.SYS_GETRANDOM, "getrandom", sysGetrandom)
 	register(unix.SYS_GETCPU, "getcpu", sysGetcpu)
 	register(unix.SYS_MEMBARRIER, "membarrier", sysMembarrier)
-
-	// One program per VM: no new processes.
-	register(unix.SYS_FORK, "fork", unsupported(unix.SYS_FORK, "fork"))
-	register(unix.SYS_VFORK, "vfork", unsupported(unix.SYS_VFORK, "vfork"))
-	register(unix.SYS_EXECVE, "execve", unsupported(unix.SYS_EXECVE, "execve"))
-}
-
-// unsupported is a handler that returns ENOSYS and logs the first call,
-// like a syscall missing from the table.
-func unsupported(nr int, name string) SyscallFn {
-	return func(t *Task, a Args) (uintptr, error) {
-		unknownMu.Lock()
-		first := !unknownSeen[uintptr(nr)]
-		unknownSeen[uintptr(nr)] = true
-		unknownMu.Unlock()
-		if first {
-			t.P.logf("gosv: unsupported syscall %s (%d): ENOSYS", name, nr)
-		}
-		return 0, unix.ENOSYS
-	}
+	// fork, vfork and execve have no handler: one program per VM (the
+	// unknown-syscall path answers ENOSYS and logs them once).
 }
 
 // Capabilities (capabilities(7)): the app starts as root with all of them.

@@ -13,6 +13,8 @@ import (
 
 // BuildOptions parameterises Build.
 type BuildOptions struct {
+	// Version, when set, becomes the kernel's main.version (its banner).
+	Version string
 	// Dir is the directory go build runs in (the module root); empty means
 	// the current directory.
 	Dir string
@@ -52,6 +54,9 @@ func Build(ctx context.Context, opt BuildOptions) error {
 	rawPath := filepath.Join(tmp, "kernel.elf")
 
 	ldflags := fmt.Sprintf("-T %#x -E %s", LinkAddress, DefaultEntrySymbol)
+	if opt.Version != "" {
+		ldflags += " -X main.version=" + opt.Version
+	}
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", rawPath, "-ldflags="+ldflags, pkg)
 	cmd.Dir = opt.Dir
 	cmd.Env = kernelEnv(os.Environ())

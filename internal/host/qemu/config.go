@@ -25,6 +25,12 @@ var machineTypes = map[string]string{
 	HypervisorQ35:     "q35",
 }
 
+// MinMemoryMiB is the least memory gosv starts a VM with: below it the
+// kernel image (it ends near 4.5 MiB) does not fit with the boot loader's
+// data, and QEMU runs garbage instead of failing. The kernel itself reports
+// running out of memory above it.
+const MinMemoryMiB = 6
+
 // MaxCPUs is the largest Config.CPUs accepted.
 const MaxCPUs = 255
 
@@ -85,6 +91,9 @@ func (c Config) Validate() error {
 	case AccelKVM, AccelTCG:
 	default:
 		return fmt.Errorf("invalid accelerator %q: want kvm or tcg (resolve auto with ChooseAccel)", c.Accel)
+	}
+	if c.MemoryMiB >= 1 && c.MemoryMiB < MinMemoryMiB {
+		return fmt.Errorf("memory %d MiB is too small: the gosv kernel needs at least %d MiB", c.MemoryMiB, MinMemoryMiB)
 	}
 	if c.MemoryMiB < 1 || c.MemoryMiB > MaxMemoryMiB {
 		return fmt.Errorf("invalid memory size %d MiB: want 1 MiB to 1 TiB", c.MemoryMiB)
