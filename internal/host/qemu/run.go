@@ -1,6 +1,7 @@
 package qemu
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -225,12 +226,63 @@ func (l *lockedWriter) failure() error {
 	return &WriteError{Stream: l.name, Err: l.err}
 }
 
-// drain copies src to dst until src ends; when dst fails it keeps reading
-// src (discarding) so the writer on the other side never blocks. It then
-// signals done.
+// drain copies src to dst until src ends, a line at a time: QEMU writes
+// the serial ports byte by byte, and whole lines keep the app's stdout and
+// stderr from interleaving mid-line when both go to one file. A partial
+// line is written when nothing more arrives for lineWait. When dst fails,
+// drain keeps reading src (discarding) so the writer on the other side
+// never blocks. It then signals done.
 func drain(dst io.Writer, src io.Reader, done chan<- struct{}) {
-	if _, err := io.Copy(dst, src); err != nil {
-		io.Copy(io.Discard, src)
+	const lineWait = 20 * time.Millisecond
+	chunks := make(chan []byte, 16)
+	go func() {
+		defer close(chunks)
+		for {
+			b := make([]byte, 32<<10)
+			n, err := src.Read(b)
+			if n > 0 {
+				chunks <- b[:n]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	failed := false
+	write := func(p []byte) {
+		if !failed && len(p) > 0 {
+			if _, err := dst.Write(p); err != nil {
+				failed = true
+			}
+		}
 	}
-	done <- struct{}{}
+	var pending []byte
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case b, ok := <-chunks:
+			if !ok {
+				write(pending)
+				done <- struct{}{}
+				return
+			}
+			pending = append(pending, b...)
+			if i := bytes.LastIndexByte(pending, '\n'); i >= 0 {
+				write(pending[:i+1])
+				pending = append(pending[:0:0], pending[i+1:]...)
+			}
+			if len(pending) > 64<<10 {
+				write(pending)
+				pending = nil
+			}
+			if len(pending) > 0 {
+				timer.Reset(lineWait)
+			}
+		case <-timer.C:
+			write(pending)
+			pending = nil
+		}
+	}
 }
