@@ -55,6 +55,11 @@ func (w consoleWriter) Write(p []byte) (int, error) {
 // returns its exit status.
 func runApp(opts loader.Options, argv []string) int {
 	root := fs.NewRoot()
+	// Like tmpfs, the root filesystem may not outgrow memory: writes past
+	// that fail with ENOSPC instead of exhausting the kernel's heap.
+	if total, _, _ := machine.MemStats(); total > 0 {
+		root.SetLimit(int64(total) / 2)
+	}
 	root.SetConsole(consoleWriter(1).Write, func([]byte) (int, error) { return 0, nil })
 	if rd := machine.Initrd(); rd != nil {
 		if err := root.UnpackCPIO(bytes.NewReader(rd)); err != nil {

@@ -93,10 +93,8 @@ func sysMadvise(t *Task, a Args) (uintptr, error) {
 		// Anonymous private memory reads back as zeros.
 		for _, v := range t.P.MM.VMAs() {
 			s, e := max(v.Start, a[0]), min(v.End, a[0]+pageUp(a[1]))
-			if s < e && v.Name == "" || s < e && v.Name == "[heap]" || s < e && v.Name == "[stack]" {
-				if v.Prot&unix.PROT_WRITE != 0 {
-					t.P.MM.pager.Map(s, e-s, v.Prot)
-				}
+			if s < e && (v.Name == "" || v.Name == "[heap]" || v.Name == "[stack]") {
+				t.P.MM.pager.Map(s, e-s, v.Prot)
 			}
 		}
 	}

@@ -113,17 +113,19 @@ func (t *Task) exit(code int, group bool) {
 	for _, x := range wake {
 		t.P.interrupt(x)
 	}
+	if group {
+		// Stop every other thread first, so that none runs app code after
+		// the process is dying (a join woken by clear_child_tid, say).
+		t.P.Exit(code)
+	}
 	if !group && !t.P.Exiting() {
 		t.exitRobustList()
-	}
-	if t.clearTID != 0 {
-		var zero [4]byte
-		if t.P.Mem.CopyOut(t.clearTID, zero[:]) == nil {
-			t.P.futexWake(t.clearTID, 1, ^uint32(0))
+		if t.clearTID != 0 {
+			var zero [4]byte
+			if t.P.Mem.CopyOut(t.clearTID, zero[:]) == nil {
+				t.P.futexWake(t.clearTID, 1, ^uint32(0))
+			}
 		}
-	}
-	if group {
-		t.P.Exit(code)
 	}
 	t.P.taskExit(t, code)
 }

@@ -30,6 +30,7 @@ func boot0() {
 	}
 	parseStartInfo()
 	initFPU()
+	enableProtections()
 
 	// Drop the identity map of low memory: the app owns [0, AppLimit).
 	pml4Phys = bootPML4Phys
@@ -180,4 +181,24 @@ func imageLoadedEnd() uintptr {
 		return end
 	}
 	return max
+}
+
+// enableProtections turns on CR4.UMIP (SGDT/SIDT/SLDT/SMSW/STR fault in
+// ring 3, so the app cannot learn kernel addresses) and CR4.SMEP (the
+// kernel never executes app pages) when the CPU has them (CPUID.7.0).
+//
+//go:nosplit
+func enableProtections() {
+	if a, _, _, _ := cpuid(0, 0); a < 7 {
+		return
+	}
+	_, b, c, _ := cpuid(7, 0)
+	cr4 := readCR4()
+	if c&(1<<2) != 0 {
+		cr4 |= 1 << 11 // UMIP
+	}
+	if b&(1<<7) != 0 {
+		cr4 |= 1 << 20 // SMEP
+	}
+	writeCR4(cr4)
 }

@@ -61,10 +61,13 @@ func putc(c byte) {
 	uartPut(com1, c)
 }
 
+// puts writes a kernel diagnostic: to the stderr port (COM2) when the VM
+// has one, else the console.
+//
 //go:nosplit
 func puts(s string) {
 	for i := 0; i < len(s); i++ {
-		putc(s[i])
+		putcErr(s[i])
 	}
 }
 
@@ -72,7 +75,7 @@ func puts(s string) {
 func putHex(v uint64) {
 	puts("0x")
 	for i := 60; i >= 0; i -= 4 {
-		putc("0123456789abcdef"[(v>>uint(i))&0xf])
+		putcErr("0123456789abcdef"[(v>>uint(i))&0xf])
 	}
 }
 
@@ -83,7 +86,7 @@ func putDec(v uint64) {
 		div *= 10
 	}
 	for ; div != 0; div /= 10 {
-		putc(byte('0' + v/div%10))
+		putcErr(byte('0' + v/div%10))
 	}
 }
 

@@ -86,6 +86,9 @@ func mapDemand(va, n uintptr, prot uintptr, user bool) bool {
 		inter = pteUser
 	}
 	flags := protFlags(prot, user) | pteDemand
+	if prot == 0 {
+		flags |= pteNone // reserved: faults until mprotect gives access
+	}
 	flush := false
 	for a := va; a < va+n; a += PageSize {
 		e := walk(a, true, inter)
@@ -172,7 +175,7 @@ func demandFault(va uintptr, user bool) bool {
 		}
 		if old&ptePresent != 0 {
 			ok = true // another CPU got here first
-		} else if old&pteDemand != 0 {
+		} else if old&pteDemand != 0 && old&pteNone == 0 {
 			f := allocFrame()
 			if f == 0 {
 				puts("gosv: out of memory (demand fault)\n")

@@ -124,6 +124,7 @@ func startAPs(want int) {
 func apMain() {
 	id := int(atomic.LoadUint32(&apBootID))
 	initFPU()
+	enableProtections()
 	writeCR3(pml4Phys)
 	c := &cpus[id&(MaxCPUs-1)]
 	initCPU(c, id)

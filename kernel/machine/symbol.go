@@ -39,7 +39,7 @@ func putSymbol(pc uintptr) {
 		if ch == 0 {
 			break
 		}
-		putc(ch)
+		putcErr(ch)
 	}
 	puts("+")
 	putHex(uint64(off - load32(pcln+lo*8)))

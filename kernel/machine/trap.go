@@ -68,7 +68,11 @@ func initIDT() {
 			ist = istExc
 		}
 		a := uint64(vectorAddr(v))
-		idt[2*v] = a&0xFFFF | uint64(kernelCode)<<16 | ist<<32 | 0x8E<<40 | (a>>16&0xFFFF)<<48
+		typ := uint64(0x8E) // present, DPL 0, 64-bit interrupt gate
+		if v == 3 || v == 4 {
+			typ = 0xEE // int3 and into are allowed from ring 3
+		}
+		idt[2*v] = a&0xFFFF | uint64(kernelCode)<<16 | ist<<32 | typ<<40 | (a>>16&0xFFFF)<<48
 		idt[2*v+1] = a >> 32
 	}
 }

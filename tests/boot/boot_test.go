@@ -160,7 +160,7 @@ func TestExitStatus(t *testing.T) {
 func TestKernelFault(t *testing.T) {
 	for kind, name := range map[string]string{"pf": "#PF page fault", "ud": "#UD invalid opcode", "gp": "#GP general protection"} {
 		t.Run(kind, func(t *testing.T) {
-			status, out, _ := boot(t, qemu.HypervisorMicrovm, qemu.AccelTCG, 128, "--fault="+kind)
+			status, _, out := boot(t, qemu.HypervisorMicrovm, qemu.AccelTCG, 128, "--fault="+kind) // the report is on stderr
 			if status != 125 {
 				t.Errorf("status %d, want 125", status)
 			}

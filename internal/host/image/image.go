@@ -736,6 +736,10 @@ func Resolve(name string) (string, *elfexec.Info, error) {
 	fail := func(status int, err error) (string, *elfexec.Info, error) {
 		return "", nil, &ExecError{Path: p, Status: status, Err: err}
 	}
+	// Stat first: opening a FIFO would block until a writer appears.
+	if st, err := os.Stat(p); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+		return fail(StatusNotExecutable, fmt.Errorf("not a regular file (%s)", typeName(st.Mode())))
+	}
 	f, err := os.Open(p)
 	if err != nil {
 		var pe *fs.PathError

@@ -3,6 +3,7 @@ package qemu
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -29,7 +30,11 @@ var machineTypes = map[string]string{
 // kernel image (it ends near 4.5 MiB) does not fit with the boot loader's
 // data, and QEMU runs garbage instead of failing. The kernel itself reports
 // running out of memory above it.
-const MinMemoryMiB = 6
+const MinMemoryMiB = 8
+
+// MaxCmdline is the longest kernel command line the kernel keeps (its
+// buffer is 4 KiB including the terminating NUL).
+const MaxCmdline = 4095
 
 // MaxCPUs is the largest Config.CPUs accepted.
 const MaxCPUs = 255
@@ -91,6 +96,17 @@ func (c Config) Validate() error {
 	case AccelKVM, AccelTCG:
 	default:
 		return fmt.Errorf("invalid accelerator %q: want kvm or tcg (resolve auto with ChooseAccel)", c.Accel)
+	}
+	if len(c.Cmdline) > MaxCmdline {
+		return fmt.Errorf("the kernel command line is %d bytes, more than the %d the kernel takes: shorten the arguments and environment, or put them in a file (--copy)", len(c.Cmdline), MaxCmdline)
+	}
+	if c.Initrd != "" && c.MemoryMiB >= MinMemoryMiB {
+		if st, err := os.Stat(c.Initrd); err == nil {
+			need := MinMemoryMiB + 2*int((st.Size()+(1<<20)-1)>>20)
+			if c.MemoryMiB < need {
+				return fmt.Errorf("memory %d MiB is too small for this image: its files take %d MiB (held twice while unpacking); use -m %dM or more", c.MemoryMiB, (st.Size()+(1<<20)-1)>>20, need)
+			}
+		}
 	}
 	if c.MemoryMiB >= 1 && c.MemoryMiB < MinMemoryMiB {
 		return fmt.Errorf("memory %d MiB is too small: the gosv kernel needs at least %d MiB", c.MemoryMiB, MinMemoryMiB)

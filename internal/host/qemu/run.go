@@ -97,6 +97,8 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (status int,
 	cmd.Stderr = errw                  // not an *os.File: exec.Cmd pipes and copies it
 	cmd.ExtraFiles = []*os.File{com2W} // fd 3 = StderrFD
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	// QEMU dies with gosv, even when gosv is killed with SIGKILL.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = stopGrace
 	// A broken pipe stops the VM (SIGKILL: on SIGTERM QEMU writes a note
 	// to the stderr that may be what broke).
