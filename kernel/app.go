@@ -3,15 +3,16 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"github.com/gosv/gosv/internal/bootproto"
 	"os"
 	"path"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/gosv/gosv/kernel/bootopts"
 	"github.com/gosv/gosv/kernel/fs"
 	"github.com/gosv/gosv/kernel/linux"
-	"github.com/gosv/gosv/kernel/loader"
 	"github.com/gosv/gosv/kernel/machine"
 )
 
@@ -53,7 +54,7 @@ func (w consoleWriter) Write(p []byte) (int, error) {
 
 // runApp unpacks the initrd into the root filesystem, starts the app and
 // returns its exit status.
-func runApp(opts loader.Options, argv []string) int {
+func runApp(opts bootopts.Options, argv []string) int {
 	root := fs.NewRoot()
 	// Like tmpfs, the root filesystem may not outgrow memory: writes past
 	// that fail with ENOSPC instead of exhausting the kernel's heap.
@@ -64,7 +65,7 @@ func runApp(opts loader.Options, argv []string) int {
 	if rd := machine.Initrd(); rd != nil {
 		if err := root.UnpackCPIO(bytes.NewReader(rd)); err != nil {
 			fmt.Fprintf(os.Stderr, "gosv: initrd: %v\n", err)
-			return 125
+			return bootproto.ExitRunnerFailed
 		}
 	}
 	machine.ReleaseInitrd()
@@ -91,18 +92,18 @@ func runApp(opts loader.Options, argv []string) int {
 	if opts.Cwd != "" {
 		if err := root.Chdir(nil, opts.Cwd); err != nil {
 			fmt.Fprintf(os.Stderr, "gosv: --cwd=%s: %v\n", opts.Cwd, err)
-			return 125
+			return bootproto.ExitRunnerFailed
 		}
 	}
 	exe, err := lookPath(root, argv[0], env)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gosv: %s: %v\n", argv[0], err)
-		return 127
+		return bootproto.ExitNotFound
 	}
 	t, err := p.Exec(exe, argv, env)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gosv: %v\n", err)
-		return 126
+		return bootproto.ExitCannotExec
 	}
 	machine.Mark("exec")
 	if opts.Bootchart {

@@ -5,10 +5,11 @@ package main
 
 import (
 	"fmt"
+	"github.com/gosv/gosv/internal/bootproto"
 	"os"
 	"runtime"
 
-	"github.com/gosv/gosv/kernel/loader"
+	"github.com/gosv/gosv/kernel/bootopts"
 	"github.com/gosv/gosv/kernel/machine"
 	"github.com/gosv/gosv/kernel/selftest"
 )
@@ -18,18 +19,18 @@ var version = "dev"
 
 func main() {
 	machine.Mark("main")
-	words, err := loader.Split(machine.Cmdline())
-	var opts loader.Options
+	words, err := bootopts.Split(machine.Cmdline())
+	var opts bootopts.Options
 	var app []string
 	if err == nil {
-		opts, app, err = loader.Parse(words)
+		opts, app, err = bootopts.Parse(words)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gosv: %v\n", err)
-		machine.Exit(125)
+		machine.Exit(bootproto.ExitRunnerFailed)
 	}
 	if opts.Help {
-		fmt.Print(loader.Usage)
+		fmt.Print(bootopts.Usage)
 		machine.Exit(0)
 	}
 	if opts.Fault != "" {

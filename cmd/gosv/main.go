@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gosv/gosv/internal/bootproto"
 	"io"
 	"os"
 	"os/signal"
@@ -35,11 +36,11 @@ import (
 var version = "dev"
 
 // exitRunnerFailed is the exit status when gosv itself fails.
-const exitRunnerFailed = 125
+const exitRunnerFailed = bootproto.ExitRunnerFailed
 
 // exitBrokenPipe is the exit status when the reader of the app's output
 // went away: what a shell reports for a program killed by SIGPIPE.
-const exitBrokenPipe = 128 + int(syscall.SIGPIPE)
+const exitBrokenPipe = bootproto.ExitSignalBase + int(syscall.SIGPIPE)
 
 func main() {
 	// Writes to a broken stdout or stderr fail with EPIPE instead of

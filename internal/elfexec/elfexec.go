@@ -10,7 +10,7 @@
 // never read: execution does not need them.
 //
 // The package uses the standard library only and makes no OS calls: the
-// host tool and the kernel (gosv/kernel/abi/loader) both import it.
+// host tool and the kernel (gosv/kernel/elf) both import it.
 package elfexec
 
 import (

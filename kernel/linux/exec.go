@@ -9,7 +9,7 @@ import (
 	"sort"
 
 	"github.com/gosv/gosv/internal/elfexec"
-	"github.com/gosv/gosv/kernel/abi/loader"
+	kelf "github.com/gosv/gosv/kernel/elf"
 	"github.com/gosv/gosv/kernel/machine"
 	"golang.org/x/sys/unix"
 )
@@ -21,18 +21,18 @@ var NewContext = machine.NewAppContext
 // HWCap and HWCap2 are the AT_HWCAP and AT_HWCAP2 values (CPUID.1:EDX on x86).
 var HWCap, HWCap2 uint64
 
-// loaderMem adapts the process memory map to loader.Memory.
+// loaderMem adapts the process memory map to kelf.Memory.
 type loaderMem struct {
 	p    *Process
 	name string
 }
 
-func (m loaderMem) Map(addr, n uint64, prot loader.Prot) error {
+func (m loaderMem) Map(addr, n uint64, prot kelf.Prot) error {
 	_, err := m.p.MM.Map(uintptr(addr), uintptr(n), int(prot), unix.MAP_PRIVATE|unix.MAP_FIXED, m.name)
 	return err
 }
 
-func (m loaderMem) Protect(addr, n uint64, prot loader.Prot) error {
+func (m loaderMem) Protect(addr, n uint64, prot kelf.Prot) error {
 	return m.p.MM.Protect(uintptr(addr), uintptr(n), int(prot))
 }
 
@@ -80,7 +80,7 @@ func (p *Process) Exec(path string, argv, envp []string) (*Task, error) {
 	if err != nil {
 		return nil, &ExecError{path, err}
 	}
-	img, err := loader.Load(loaderMem{p, path}, bytes.NewReader(bin), int64(len(bin)), loader.ChooseBase(info, false))
+	img, err := kelf.Load(loaderMem{p, path}, bytes.NewReader(bin), int64(len(bin)), kelf.ChooseBase(info, false))
 	if err != nil {
 		return nil, &ExecError{path, err}
 	}
@@ -94,7 +94,7 @@ func (p *Process) Exec(path string, argv, envp []string) (*Task, error) {
 		if err != nil {
 			return nil, &ExecError{path, fmt.Errorf("interpreter %s: %v", img.Interp, err)}
 		}
-		iimg, err := loader.Load(loaderMem{p, img.Interp}, bytes.NewReader(ibin), int64(len(ibin)), loader.ChooseBase(iinfo, true))
+		iimg, err := kelf.Load(loaderMem{p, img.Interp}, bytes.NewReader(ibin), int64(len(ibin)), kelf.ChooseBase(iinfo, true))
 		if err != nil {
 			return nil, &ExecError{path, fmt.Errorf("interpreter %s: %v", img.Interp, err)}
 		}
@@ -109,8 +109,8 @@ func (p *Process) Exec(path string, argv, envp []string) (*Task, error) {
 	}
 	var random [16]byte
 	io.ReadFull(rand.Reader, random[:])
-	auxv := loader.Auxv(img, interpBase, HWCap, HWCap2)
-	sp, stack, err := loader.BuildStack(StackTop, argv, envp, auxv, path, loader.Platform, random)
+	auxv := kelf.Auxv(img, interpBase, HWCap, HWCap2)
+	sp, stack, err := kelf.BuildStack(StackTop, argv, envp, auxv, path, kelf.Platform, random)
 	if err != nil {
 		return nil, &ExecError{path, err}
 	}

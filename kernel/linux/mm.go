@@ -2,6 +2,7 @@ package linux
 
 import (
 	"encoding/binary"
+	"github.com/gosv/gosv/kernel/machine"
 	"sort"
 	"sync"
 
@@ -12,12 +13,12 @@ var le = binary.LittleEndian
 
 const pageSize = 4096
 
-// App address-space layout (below machine.AppLimit = 0x4000_0000_0000):
-// non-PIE executables at their link address, PIE executables at
-// loader.PIEBase, the interpreter at loader.InterpBase; mmap allocates top
+// App address-space layout (below machine.AppLimit, the start of the
+// kernel window): non-PIE executables at their link address, PIE
+// executables at elf.PIEBase, the interpreter at elf.InterpBase; mmap allocates top
 // down from MmapTop; the main thread's stack ends at StackTop.
 const (
-	AppLimit  = 0x4000_0000_0000
+	AppLimit  = machine.AppLimit
 	StackTop  = 0x3fff_ff00_0000
 	StackSize = 8 << 20 // RLIMIT_STACK
 	MmapTop   = 0x3e00_0000_0000

@@ -1,6 +1,9 @@
 package machine
 
-import "sync/atomic"
+import (
+	"github.com/gosv/gosv/internal/bootproto"
+	"sync/atomic"
+)
 
 // Set by entry64 / boot0.
 var (
@@ -97,7 +100,7 @@ func initFPU() {
 	xsaveLen = (uintptr(b) + 63) &^ 63
 	if xsaveLen > PageSize {
 		puts("gosv: boot: XSAVE area larger than a page\n")
-		exitMachine(125)
+		exitMachine(bootproto.ExitRunnerFailed)
 	}
 	fpuSize = xsaveLen
 }

@@ -1,10 +1,12 @@
 package machine
 
+import "github.com/gosv/gosv/internal/bootproto"
+
 // 16550 UART ports (PC COM1 and COM4 I/O addresses).
 const (
-	com1       = 0x3f8 // console: the app's stdout (and everything when there is no COM2)
-	com2       = 0x2f8 // the app's and the kernel's stderr, when the VM has it
-	comControl = 0x2e8 // control channel to the host (docs/internals.md)
+	com1       = bootproto.ConsolePort // console: the app's stdout (and everything when there is no COM2)
+	com2       = bootproto.StderrPort  // the app's and the kernel's stderr, when the VM has it
+	comControl = bootproto.ControlPort // control channel to the host (docs/internals.md)
 )
 
 // haveCOM2 is set at boot when a 16550 answers at COM2.

@@ -1,5 +1,7 @@
 package machine
 
+import "github.com/gosv/gosv/internal/bootproto"
+
 // x86-64 4-level paging (Intel SDM vol. 3A, 4.5). Page-table pages are
 // frames reached through the direct map.
 const (
@@ -179,7 +181,7 @@ func demandFault(va uintptr, user bool) bool {
 			f := allocFrame()
 			if f == 0 {
 				puts("gosv: out of memory (demand fault)\n")
-				exitMachine(125)
+				exitMachine(bootproto.ExitRunnerFailed)
 			}
 			store64(e, (old&^pteDemand)|uint64(f)|ptePresent)
 			ok = true

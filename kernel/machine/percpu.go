@@ -1,6 +1,9 @@
 package machine
 
-import "unsafe"
+import (
+	"github.com/gosv/gosv/internal/bootproto"
+	"unsafe"
+)
 
 // cpuData is one CPU's private state; the GS base points at it while the
 // CPU runs kernel code. Offsets of the first fields are used by assembly
@@ -69,7 +72,7 @@ func allocKernelStack(n uintptr) uintptr {
 	vmLock.unlock()
 	if !ok {
 		puts("gosv: out of memory allocating a kernel stack\n")
-		exitMachine(125)
+		exitMachine(bootproto.ExitRunnerFailed)
 	}
 	return base + n
 }

@@ -1,6 +1,9 @@
 package machine
 
-import "unsafe"
+import (
+	"github.com/gosv/gosv/internal/bootproto"
+	"unsafe"
+)
 
 // struct hvm_start_info (Xen public/arch-x86/hvm/start_info.h), version 1:
 //
@@ -18,7 +21,7 @@ const (
 // Boot information copied out of hvm_start_info by boot0, so that nothing
 // below 1 MiB is read after boot.
 var (
-	cmdlineBuf [4096]byte
+	cmdlineBuf [bootproto.CmdlineSize]byte
 	cmdlineLen int
 	initrdPhys uintptr
 	initrdSize uintptr
@@ -53,11 +56,11 @@ func parseStartInfo() {
 	si := phys2virt(startInfoPhys)
 	if startInfoPhys == 0 || load32(si) != hvmStartMagic {
 		puts("gosv: boot: no PVH hvm_start_info (bad magic); was the kernel started by a PVH loader?\n")
-		exitMachine(125)
+		exitMachine(bootproto.ExitRunnerFailed)
 	}
 	if load32(si+4) < 1 || load32(si+48) == 0 {
 		puts("gosv: boot: hvm_start_info has no memory map (version < 1)\n")
-		exitMachine(125)
+		exitMachine(bootproto.ExitRunnerFailed)
 	}
 	if cl := uintptr(load64(si + 24)); cl != 0 {
 		p := phys2virt(cl)

@@ -1,6 +1,9 @@
 package machine
 
-import "unsafe"
+import (
+	"github.com/gosv/gosv/internal/bootproto"
+	"unsafe"
+)
 
 // Linux x86-64 syscall numbers and errno values the machine layer serves
 // to the kernel's own Go runtime.
@@ -190,7 +193,7 @@ func syscallKernel(fp uintptr) {
 		puts("gosv: the kernel's runtime raised signal ")
 		putDec(uint64(sig))
 		puts("\n")
-		exitMachine(125)
+		exitMachine(bootproto.ExitRunnerFailed)
 	case sysGetrandom:
 		ret(f, getrandom(a0, a1))
 	case sysOpenat:

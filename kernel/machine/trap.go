@@ -1,6 +1,7 @@
 package machine
 
 import (
+	"github.com/gosv/gosv/internal/bootproto"
 	"sync/atomic"
 	"unsafe"
 )
@@ -191,7 +192,7 @@ func fatalTrap(f *frame, cr2 uintptr) {
 	dumpFrame(f)
 	puts("backtrace:\n")
 	backtrace(uintptr(f.rip), uintptr(f.rbp))
-	exitMachine(125)
+	exitMachine(bootproto.ExitRunnerFailed)
 }
 
 //go:nosplit

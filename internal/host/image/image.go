@@ -109,6 +109,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/gosv/gosv/internal/bootproto"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -125,8 +126,8 @@ import (
 
 // Exit statuses of an *ExecError, as a POSIX shell uses them.
 const (
-	StatusNotFound      = 127 // the executable does not exist
-	StatusNotExecutable = 126 // it exists but cannot be run
+	StatusNotFound      = bootproto.ExitNotFound   // the executable does not exist
+	StatusNotExecutable = bootproto.ExitCannotExec // it exists but cannot be run
 )
 
 // ExecError is a problem with the app's executable, found before the VM

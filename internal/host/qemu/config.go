@@ -3,6 +3,7 @@ package qemu
 import (
 	"errors"
 	"fmt"
+	"github.com/gosv/gosv/internal/bootproto"
 	"os"
 	"strconv"
 	"strings"
@@ -32,25 +33,19 @@ var machineTypes = map[string]string{
 // running out of memory above it.
 const MinMemoryMiB = 8
 
-// MaxCmdline is the longest kernel command line the kernel keeps (its
-// buffer is 4 KiB including the terminating NUL).
-const MaxCmdline = 4095
+// MaxCmdline is the longest kernel command line the kernel keeps.
+const MaxCmdline = bootproto.MaxCmdline
 
 // MaxCPUs is the largest Config.CPUs accepted.
 const MaxCPUs = 255
 
-// I/O ports and IRQ of the host<->guest protocol (docs/internals.md).
+// I/O ports and IRQs of the host<->guest protocol (docs/internals.md).
 const (
-	// DebugExitPort is the isa-debug-exit port (iosize 4).
-	DebugExitPort = 0xf4
-	// ControlPort is the I/O base of the control 16550.
-	ControlPort = 0x2e8
-	// ControlIRQ is the ISA IRQ of the control 16550.
-	ControlIRQ = 4
-	// StderrPort is the I/O base of the stderr 16550 (PC COM2).
-	StderrPort = 0x2f8
-	// StderrIRQ is the ISA IRQ of the stderr 16550 (PC COM2).
-	StderrIRQ = 3
+	DebugExitPort = bootproto.DebugExitPort
+	ControlPort   = bootproto.ControlPort
+	ControlIRQ    = bootproto.ControlIRQ
+	StderrPort    = bootproto.StderrPort
+	StderrIRQ     = bootproto.StderrIRQ
 )
 
 // Config describes one QEMU run of the gosv kernel.

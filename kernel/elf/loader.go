@@ -1,4 +1,4 @@
-// Package loader maps an ELF executable into the application's part of the
+// Package elf maps an ELF executable into the application's part of the
 // address space and builds its initial process stack.
 //
 // It is a level-1 package (ordinary Go, unit-tested on the host): it reaches
@@ -11,7 +11,7 @@
 // "Auxiliary Vector" subsection, numbered 3.4.2 or 3.4.3 depending on the
 // edition) and chapter 5 "Program Loading"; Linux's fs/binfmt_elf.c, whose
 // observable behaviour is the reference.
-package loader
+package elf
 
 import (
 	"fmt"

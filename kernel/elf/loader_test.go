@@ -1,4 +1,4 @@
-package loader
+package elf
 
 import (
 	"bytes"

@@ -1,6 +1,6 @@
-// Package loader parses the kernel command line: OSv-style loader options
+// Package bootopts parses the kernel command line: OSv-style loader options
 // first, then the app's argv.
-package loader
+package bootopts
 
 import (
 	"fmt"
