@@ -33,7 +33,8 @@ func newBuildCmd() *cobra.Command {
 			"  kernel.elf       the kernel (--kernel FILE, or the embedded one)\n" +
 			"  initrd.cpio      the newc cpio initrd (absent when there are no files)\n\n" +
 			"An existing directory must be empty or hold an image, which is replaced.\n" +
-			"-m and -c are recorded as the image's defaults; without -m the default is\n" +
+			"-m, -c, -p and --net are recorded as the image's defaults (\"ports\" and\n" +
+			"\"net\" in gosv-image.json); without -m the default is\n" +
 			"128M, or 64M plus three times the initrd's size (rounded up to 64M) when\n" +
 			"that is more.\n\n" +
 			"PATH follows 'gosv run': a static executable goes in as /NAME; a dynamic one\n" +
@@ -65,6 +66,10 @@ func (o *buildOptions) build(cmd *cobra.Command, args []string) (err error) {
 		return usageError(cmd, "-o PATH is required")
 	}
 	mib, err := o.vm.check(cmd)
+	if err != nil {
+		return err
+	}
+	netw, _, err := o.vm.network(cmd)
 	if err != nil {
 		return err
 	}
@@ -126,6 +131,8 @@ func (o *buildOptions) build(cmd *cobra.Command, args []string) (err error) {
 			Version:   image.FormatVersion,
 			Memory:    fmt.Sprintf("%dM", mib),
 			CPUs:      o.vm.cpus,
+			Net:       o.vm.net,
+			Ports:     portStrings(netw.Ports),
 			App:       img.GuestExe,
 			Runtime:   img.Runtime,
 			Files:     img.Files,
@@ -139,4 +146,13 @@ func (o *buildOptions) build(cmd *cobra.Command, args []string) (err error) {
 	}
 	progress.finish(fmt.Sprintf("wrote %s: %d files, %s MiB", o.out, img.Files, mibString(size)))
 	return nil
+}
+
+// portStrings gives published ports in docker's syntax, for the image.
+func portStrings(ps []qemu.Port) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.String())
+	}
+	return out
 }

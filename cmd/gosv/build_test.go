@@ -444,3 +444,39 @@ func TestBuildHelp(t *testing.T) {
 		}
 	}
 }
+
+// -p and --net given to build are the image's default network; run's own
+// -p or --net replace it.
+func TestBuildRecordsNetwork(t *testing.T) {
+	h := setup(t, false, fakeELF, nil)
+	exe := writeExe(t, "server")
+	img := filepath.Join(t.TempDir(), "img") + "/"
+	if code, _, stderr := run(t, "build", "-o", img, "-p", "8080:8080", "-p", "127.0.0.1:5353:53/udp", exe); code != 0 {
+		t.Fatalf("build: code %d, stderr %q", code, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(img, "gosv-image.json"))
+	if err != nil || !strings.Contains(string(b), `"ports": [
+    "8080:8080/tcp",
+    "127.0.0.1:5353:53/udp"
+  ]`) {
+		t.Fatalf("gosv-image.json: %s (%v)", b, err)
+	}
+	ports := func() (s []string) {
+		for _, p := range h.cfg.Net.Ports {
+			s = append(s, p.String())
+		}
+		return s
+	}
+	if code, _, stderr := run(t, "run", img); code != 0 || !slices.Equal(ports(), []string{"8080:8080/tcp", "127.0.0.1:5353:53/udp"}) {
+		t.Fatalf("run image: code %d, stderr %q, net %+v", code, stderr, h.cfg.Net)
+	}
+	if code, _, _ := run(t, "run", "-p", "9090:80", img); code != 0 || !slices.Equal(ports(), []string{"9090:80/tcp"}) {
+		t.Fatalf("run -p image: net %+v", h.cfg.Net)
+	}
+	if code, _, _ := run(t, "run", "--net", "none", img); code != 0 || h.cfg.Net.Mode != "none" || len(h.cfg.Net.Ports) != 0 {
+		t.Fatalf("run --net none image: net %+v", h.cfg.Net)
+	}
+	if code, _, stderr := run(t, "build", "-o", img, "-p", "bad", exe); code != 125 || !strings.Contains(stderr, "gosv: -p bad:") {
+		t.Fatalf("build -p bad: code %d, stderr %q", code, stderr)
+	}
+}

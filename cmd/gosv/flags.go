@@ -18,13 +18,53 @@ import (
 
 // vmFlags are the flags that shape the VM (run) or its defaults (build).
 type vmFlags struct {
-	memory string
-	cpus   int
+	memory  string
+	cpus    int
+	publish []string
+	net     string
 }
 
 func (v *vmFlags) register(f *pflag.FlagSet, what string) {
 	f.StringVarP(&v.memory, "memory", "m", "", "guest memory `SIZE`"+what+": MiB, or with a unit (512M, 1G, 1.5GiB); default 128M, more for an initrd larger than 21 MiB")
 	f.IntVarP(&v.cpus, "cpus", "c", 1, fmt.Sprintf("`N` virtual CPUs"+what+" (1-%d)", qemu.MaxCPUs))
+	f.StringArrayVarP(&v.publish, "publish", "p", nil, "publish a guest port on the host"+what+": `[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|/udp]`, ports or equal ranges (repeatable; implies --net user)")
+	f.StringVar(&v.net, "net", "", "network"+what+": `MODE` none (loopback only; the default without -p), user (QEMU's user network: guest 10.0.2.15, host 10.0.2.2, DNS 10.0.2.3; the default with -p) or tap=IFNAME")
+}
+
+// network parses -p and --net; set is false when neither was given (an
+// image's recorded network then applies).
+func (v *vmFlags) network(cmd *cobra.Command) (n qemu.Net, set bool, err error) {
+	if !cmd.Flags().Changed("publish") && !cmd.Flags().Changed("net") {
+		return qemu.Net{}, false, nil
+	}
+	n, err = parseNetwork(v.net, v.publish)
+	if err != nil {
+		return qemu.Net{}, false, usageError(cmd, "%v", err)
+	}
+	return n, true, nil
+}
+
+// parseNetwork turns a --net value ("" for none given) and -p values into
+// a checked network configuration.
+func parseNetwork(mode string, publish []string) (qemu.Net, error) {
+	var n qemu.Net
+	if mode != "" {
+		var err error
+		if n, err = qemu.ParseNetMode(mode); err != nil {
+			return qemu.Net{}, err
+		}
+	}
+	for _, p := range publish {
+		ports, err := qemu.ParsePublish(p)
+		if err != nil {
+			return qemu.Net{}, err
+		}
+		n.Ports = append(n.Ports, ports...)
+	}
+	if err := n.Validate(); err != nil {
+		return qemu.Net{}, err
+	}
+	return n, nil
 }
 
 // check validates the flags; mib is 0 when --memory is not set.

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -36,8 +38,9 @@ type fakeHost struct {
 func setup(t *testing.T, pvm bool, kernel []byte, kernelErr error) *fakeHost {
 	t.Helper()
 	h := &fakeHost{}
-	oldRun, oldProbe, oldKernel := runVM, probeHost, embeddedKernel
-	t.Cleanup(func() { runVM, probeHost, embeddedKernel = oldRun, oldProbe, oldKernel })
+	oldRun, oldProbe, oldKernel, oldCheck := runVM, probeHost, embeddedKernel, checkPorts
+	t.Cleanup(func() { runVM, probeHost, embeddedKernel, checkPorts = oldRun, oldProbe, oldKernel, oldCheck })
+	checkPorts = func(qemu.Net) error { return nil } // tests must not depend on the host's free ports
 	runVM = func(_ context.Context, cfg qemu.Config, stdout, stderr io.Writer) (int, error) {
 		h.calls++
 		h.cfg = cfg
@@ -310,6 +313,12 @@ func TestRunErrors(t *testing.T) {
 		{"env without name", false, []string{"run", "-e", "=x", exe}, `--env "=x": want NAME=VALUE or NAME (see 'gosv run --help')`},
 		{"env missing value", false, []string{"run", "--env"}, "flag needs an argument: --env"},
 		{"cwd missing value", false, []string{"run", "--cwd"}, "flag needs an argument: --cwd"},
+		{"publish syntax", false, []string{"run", "-p", "80", exe}, "-p 80: want [HOSTIP:]HOSTPORT:GUESTPORT[/tcp|/udp] (see 'gosv run --help')"},
+		{"publish port zero", false, []string{"run", "-p", "0:80", exe}, `-p 0:80: host port "0": want a number from 1 to 65535`},
+		{"publish protocol", false, []string{"run", "-p", "8080:80/sctp", exe}, `protocol "sctp": want tcp or udp`},
+		{"publish twice", false, []string{"run", "-p", "8080:80", "-p", "8080:81", exe}, "host port 8080/tcp is published twice"},
+		{"publish without user net", false, []string{"run", "--net", "none", "-p", "8080:80", exe}, "-p needs the user network (--net user), not --net none"},
+		{"net unknown", false, []string{"run", "--net", "bridge", exe}, "--net bridge: want none, user or tap=IFNAME"},
 		{"unknown command", false, []string{"start"}, `unknown command "start" for "gosv"`},
 		{"version args", false, []string{"version", "x"}, "unknown command"},
 	}
@@ -450,5 +459,59 @@ func TestVersion(t *testing.T) {
 func TestOneLine(t *testing.T) {
 	if got := oneLine("a\n\n  b \nc\n"); got != "a; b; c" {
 		t.Errorf("oneLine = %q", got)
+	}
+}
+
+func TestRunNetwork(t *testing.T) {
+	exe := writeExe(t, "app")
+	h := setup(t, false, fakeELF, nil)
+	if code, _, stderr := run(t, "run", exe); code != 0 || stderr != "" {
+		t.Fatalf("status %d, stderr %q", code, stderr)
+	}
+	if h.cfg.Net.Mode != "" || len(h.cfg.Net.Ports) != 0 {
+		t.Fatalf("default network %+v, want none", h.cfg.Net)
+	}
+	if code, _, stderr := run(t, "run", "-p", "8080:80", "--publish=127.0.0.1:9000-9001:7000-7001/udp", exe); code != 0 {
+		t.Fatalf("status %d, stderr %q", code, stderr)
+	}
+	var got []string
+	for _, p := range h.cfg.Net.Ports {
+		got = append(got, p.String())
+	}
+	if want := []string{"8080:80/tcp", "127.0.0.1:9000:7000/udp", "127.0.0.1:9001:7001/udp"}; !slices.Equal(got, want) {
+		t.Fatalf("ports %q, want %q", got, want)
+	}
+	cfg := h.cfg
+	cfg.ControlPath = "/tmp/control"
+	args, err := cfg.Args()
+	if err != nil || !slices.Contains(args, "user,id=net0,hostfwd=tcp::8080-:80,hostfwd=udp:127.0.0.1:9000-:7000,hostfwd=udp:127.0.0.1:9001-:7001") {
+		t.Fatalf("QEMU args %q %v", args, err)
+	}
+	if code, _, _ := run(t, "run", "--net", "user", exe); code != 0 || h.cfg.Net.Mode != "user" {
+		t.Fatalf("--net user: %+v", h.cfg.Net)
+	}
+	if code, _, _ := run(t, "run", "--net=tap=tap0", exe); code != 0 || h.cfg.Net.Tap != "tap0" {
+		t.Fatalf("--net tap: %+v", h.cfg.Net)
+	}
+}
+
+// A host port in use is refused before boot, with status 125 and the port
+// named.
+func TestRunPortInUse(t *testing.T) {
+	exe := writeExe(t, "app")
+	h := setup(t, false, fakeELF, nil)
+	checkPorts = qemu.Net.CheckPortsFree
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	addr := l.Addr().String()
+	code, _, stderr := run(t, "run", "-p", addr+":80", exe)
+	if code != 125 || h.calls != 0 {
+		t.Fatalf("status %d, VM started %d times", code, h.calls)
+	}
+	if want := "gosv: host port " + addr + "/tcp is not available: bind: address already in use\n"; stderr != want {
+		t.Fatalf("stderr %q, want %q", stderr, want)
 	}
 }

@@ -16,6 +16,7 @@ import (
 // embedded kernel.
 var (
 	runVM          = qemu.Run
+	checkPorts     = qemu.Net.CheckPortsFree
 	probeHost      = qemu.HostProbe
 	embeddedKernel = kernelimg.Kernel
 )
@@ -59,7 +60,16 @@ func newRunCmd(status *int) *cobra.Command {
 			"with 125 when it fails itself.\n\n" +
 			"The kernel command line is the --kernel-arg values, in order, then\n" +
 			"--env=NAME=VALUE for each --env, --cwd=DIR, then the program's guest path\n" +
-			"and ARGS (see qemu.QuoteCmdline for the quoting).",
+			"and ARGS (see qemu.QuoteCmdline for the quoting).\n\n" +
+			"Network: without -p or --net the VM has no network card (loopback only).\n" +
+			"-p HOSTPORT:GUESTPORT publishes a guest port as docker run -p does, through\n" +
+			"QEMU's user network (no root needed): the guest is 10.0.2.15, reaches the\n" +
+			"host as 10.0.2.2 and QEMU's resolver as 10.0.2.3. Without HOSTIP the port\n" +
+			"listens on every host interface; 127.0.0.1:HOSTPORT:GUESTPORT keeps it\n" +
+			"local. A host port already in use is refused before boot. A server in the\n" +
+			"guest bound only to 127.0.0.1 cannot be reached through -p: bind 0.0.0.0.\n" +
+			"--net user gives a card without published ports; --net tap=IFNAME attaches\n" +
+			"an existing tap device.",
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := o.run(cmd, args)
@@ -87,8 +97,12 @@ func (o *runOptions) run(cmd *cobra.Command, args []string) (int, error) {
 	if err := checkHypervisor(cmd, o.hypervisor); err != nil {
 		return 0, err
 	}
+	netw, netSet, err := o.vm.network(cmd)
+	if err != nil {
+		return 0, err
+	}
 	if len(args) > 0 && image.IsSaved(args[0]) {
-		return o.runSaved(cmd, mib, args[0], args[1:])
+		return o.runSaved(cmd, mib, netw, netSet, args[0], args[1:])
 	}
 	opts, err := o.content.options(cmd, args)
 	if err != nil {
@@ -113,12 +127,13 @@ func (o *runOptions) run(cmd *cobra.Command, args []string) (int, error) {
 	if mib == 0 {
 		mib = image.MemoryMiB(initrdSize(img.Initrd))
 	}
-	return o.boot(cmd, mib, o.vm.cpus, kernel, img.Initrd, qemu.QuoteCmdline(img.Cmdline))
+	return o.boot(cmd, mib, o.vm.cpus, netw, kernel, img.Initrd, qemu.QuoteCmdline(img.Cmdline))
 }
 
 // runSaved boots the image at p; args, when any, replace its app's
 // arguments.
-func (o *runOptions) runSaved(cmd *cobra.Command, mib int, p string, args []string) (int, error) {
+// The image's recorded network applies unless -p or --net was given.
+func (o *runOptions) runSaved(cmd *cobra.Command, mib int, netw qemu.Net, netSet bool, p string, args []string) (int, error) {
 	for _, name := range []string{"copy", "manifest", "no-auto-files"} {
 		if cmd.Flags().Changed(name) {
 			return 0, usageError(cmd, "--%s cannot change the image %s: rebuild it with gosv build", name, p)
@@ -176,11 +191,19 @@ func (o *runOptions) runSaved(cmd *cobra.Command, mib int, p string, args []stri
 	if !cmd.Flags().Changed("cpus") && img.Meta.CPUs > 0 {
 		cpus = img.Meta.CPUs
 	}
-	return o.boot(cmd, mib, cpus, kernel, img.Initrd, cmdline)
+	if !netSet {
+		if netw, err = parseNetwork(img.Meta.Net, img.Meta.Ports); err != nil {
+			return 0, fmt.Errorf("image %s: %w", p, err)
+		}
+	}
+	return o.boot(cmd, mib, cpus, netw, kernel, img.Initrd, cmdline)
 }
 
 // boot runs the VM and returns the app's exit status.
-func (o *runOptions) boot(cmd *cobra.Command, mib, cpus int, kernel, initrd, cmdline string) (int, error) {
+func (o *runOptions) boot(cmd *cobra.Command, mib, cpus int, netw qemu.Net, kernel, initrd, cmdline string) (int, error) {
+	if err := checkPorts(netw); err != nil {
+		return 0, err
+	}
 	accel, note, err := qemu.ChooseAccel(o.accel, probeHost())
 	if err != nil {
 		return 0, fmt.Errorf("--accel: %w", err)
@@ -196,6 +219,7 @@ func (o *runOptions) boot(cmd *cobra.Command, mib, cpus int, kernel, initrd, cmd
 		Kernel:     kernel,
 		Initrd:     initrd,
 		Cmdline:    cmdline,
+		Net:        netw,
 		ExtraArgs:  o.qemuArgs,
 	}
 	status, err := runVM(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())

@@ -36,6 +36,10 @@ type Meta struct {
 	// override them), e.g. "128M" and 1.
 	Memory string `json:"memory"`
 	CPUs   int    `json:"cpus"`
+	// Net and Ports are the default network (gosv run's --net and -p, in
+	// their syntax; one port per entry, ranges expanded).
+	Net   string   `json:"net,omitempty"`
+	Ports []string `json:"ports,omitempty"`
 	// App is the guest path of the app's executable ("" without one).
 	App string `json:"app,omitempty"`
 	// Runtime names the language runtime whose files were added.

@@ -18,7 +18,7 @@ func TestSaveLoad(t *testing.T) {
 	dir := realTempDir(t)
 	kernel := writeFile(t, filepath.Join(dir, "k.elf"), []byte("\x7fELF kernel"), 0o644)
 	exe := writeFile(t, filepath.Join(dir, "hello"), makeELF(elfOpts{}), 0o755)
-	meta := Meta{Version: FormatVersion, Memory: "256M", CPUs: 2, App: "/hello", Files: 1, Bytes: 121, CreatedBy: "gosv test"}
+	meta := Meta{Version: FormatVersion, Memory: "256M", CPUs: 2, Net: "user", Ports: []string{"8080:80/tcp", "127.0.0.1:5353:53/udp"}, App: "/hello", Files: 1, Bytes: 121, CreatedBy: "gosv test"}
 	cmdline := qemu.QuoteCmdline([]string{"--env=A=b c", "/hello", "x y"})
 
 	for _, out := range []string{filepath.Join(dir, "img") + "/", filepath.Join(dir, "img.tar"), filepath.Join(dir, "plain")} {
@@ -65,7 +65,7 @@ func TestSaveLoad(t *testing.T) {
 				}
 				var m Meta
 				b, _ = os.ReadFile(filepath.Join(out, MetaFile))
-				if err := json.Unmarshal(b, &m); err != nil || m != meta {
+				if err := json.Unmarshal(b, &m); err != nil || !reflect.DeepEqual(m, meta) {
 					t.Errorf("%s: %s (%v)", MetaFile, b, err)
 				}
 			}
@@ -73,7 +73,7 @@ func TestSaveLoad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if l.Meta != meta || l.Cmdline != cmdline {
+			if !reflect.DeepEqual(l.Meta, meta) || l.Cmdline != cmdline {
 				t.Errorf("loaded %+v %q", l.Meta, l.Cmdline)
 			}
 			if b, _ := os.ReadFile(l.Kernel); string(b) != "\x7fELF kernel" {

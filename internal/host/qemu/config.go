@@ -75,6 +75,9 @@ type Config struct {
 	// without COM2, whose kernel then writes stderr to the console. Run
 	// sets it itself, to /dev/fd/3.
 	StderrPath string
+	// Net is the network: none by default, QEMU's user network with
+	// published ports, or a tap device (see Net).
+	Net Net
 	// ExtraArgs are appended verbatim to the QEMU command line.
 	ExtraArgs []string
 }
@@ -121,7 +124,7 @@ func (c Config) Validate() error {
 	if strings.IndexByte(c.Cmdline, 0) >= 0 {
 		return errors.New("kernel command line contains a NUL byte")
 	}
-	return nil
+	return c.Net.Validate()
 }
 
 func (c Config) hypervisor() string {
@@ -145,6 +148,9 @@ func (c Config) hypervisor() string {
 //	 -device isa-serial,chardev=gosvstderr,iobase=0x2f8,irq=3]
 //	-chardev file,id=gosvctl,path=<ControlPath>
 //	-device isa-serial,chardev=gosvctl,iobase=0x2e8,irq=4
+//	[-netdev user,id=net0[,hostfwd=PROTO:[HOSTIP]:HOSTPORT-:GUESTPORT...] | -netdev tap,id=net0,ifname=IF,script=no,downscript=no
+//	 microvm: -global virtio-mmio.force-legacy=off -device virtio-net-device,netdev=net0
+//	 q35:     -device virtio-net-pci,netdev=net0,disable-legacy=on,romfile=]
 //	<ExtraArgs...>
 //
 // -append is left out when Cmdline is empty, -initrd when Initrd is, the
@@ -191,6 +197,7 @@ func (c Config) Args() ([]string, error) {
 		"-chardev", "file,id=gosvctl,path="+escapeOptValue(c.ControlPath),
 		"-device", fmt.Sprintf("isa-serial,chardev=gosvctl,iobase=%#x,irq=%d", ControlPort, ControlIRQ),
 	)
+	args = append(args, c.Net.args(c.hypervisor())...)
 	return append(args, c.ExtraArgs...), nil
 }
 
