@@ -38,6 +38,9 @@ type VirtioMMIO struct {
 	// RefuseFeatures makes the device clear FEATURES_OK (as a device does
 	// when it cannot work with the accepted features).
 	RefuseFeatures bool
+	// raise delivers a used-buffer interrupt for queue q; nil: the
+	// virtio-mmio way (InterruptStatus bit 0, then the GSI).
+	raise func(q int)
 }
 
 // DevQueue is the device side of one virtqueue.
@@ -305,10 +308,25 @@ func (q *DevQueue) Signal() bool {
 	if !need {
 		return false
 	}
+	q.d.Interrupts.Add(1)
+	if q.d.raise != nil {
+		q.d.raise(q.index())
+		return true
+	}
 	q.d.mu.Lock()
 	q.d.intStatus |= 1
 	q.d.mu.Unlock()
-	q.d.Interrupts.Add(1)
 	q.d.P.Raise(q.d.GSI)
 	return true
+}
+
+func (q *DevQueue) index() int {
+	q.d.mu.Lock()
+	defer q.d.mu.Unlock()
+	for i, x := range q.d.Q {
+		if x == q {
+			return i
+		}
+	}
+	return -1
 }
