@@ -53,7 +53,12 @@ type Platform interface {
 	// the driver's work runs in the waiting goroutine.
 	WaitVector(v uint8) uint64
 	// RouteIRQ routes the IOAPIC input gsi to vector v (level or edge
-	// triggered, active low or high) and unmasks it.
+	// triggered, active low or high) and unmasks it. GSIs above 23 belong
+	// to a second IOAPIC (QEMU's microvm puts its virtio-mmio lines at
+	// GSI 24-47, level-triggered, active high). For a level-triggered
+	// line the interrupt handler is expected to mask the line (the device
+	// holds it asserted until the driver acknowledges it); the driver
+	// calls UnmaskIRQ after acknowledging at the device.
 	RouteIRQ(gsi uint32, v uint8, level, activeLow bool) error
 	MaskIRQ(gsi uint32)
 	UnmaskIRQ(gsi uint32)
