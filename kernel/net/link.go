@@ -32,8 +32,11 @@ type Endpoint struct {
 	mtu        uint32
 	onClose    func()
 
+	// Transmit scratch space, reused: the frames of one batch are
+	// flattened into scratch (offs holds their bounds).
 	txMu    sync.Mutex
 	scratch []byte
+	offs    []int
 	frames  [][]byte
 }
 
@@ -122,19 +125,17 @@ func (e *Endpoint) ParseHeader(pkt *stack.PacketBuffer) bool {
 func (e *Endpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 	e.txMu.Lock()
 	defer e.txMu.Unlock()
-	e.frames = e.frames[:0]
-	e.scratch = e.scratch[:0]
-	var offs []int
+	e.frames, e.scratch, e.offs = e.frames[:0], e.scratch[:0], e.offs[:0]
 	for _, pkt := range pkts.AsSlice() {
 		start := len(e.scratch)
 		for _, s := range pkt.AsSlices() {
 			e.scratch = append(e.scratch, s...)
 		}
-		offs = append(offs, start, len(e.scratch))
+		e.offs = append(e.offs, start, len(e.scratch))
 	}
 	// Slice after appending: scratch may have moved while growing.
-	for i := 0; i < len(offs); i += 2 {
-		e.frames = append(e.frames, e.scratch[offs[i]:offs[i+1]])
+	for i := 0; i < len(e.offs); i += 2 {
+		e.frames = append(e.frames, e.scratch[e.offs[i]:e.offs[i+1]])
 	}
 	if len(e.frames) == 0 {
 		return 0, nil
