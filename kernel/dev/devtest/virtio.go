@@ -237,19 +237,24 @@ func (q *DevQueue) Pending() int {
 // AvailFlags returns the available ring's flags.
 func (q *DevQueue) AvailFlags() uint16 { return uint16(atomic.LoadUint32(q.w32(q.Avail))) }
 
-// Pop takes the next available chain, following indirect tables.
+// Pop takes the next available chain, following indirect tables. Like
+// QEMU, a device that finds the ring empty asks (with EVENT_IDX, through
+// avail_event) to be notified of the next buffer, then looks once more in
+// case the driver added one meanwhile; while buffers remain it asks for
+// nothing, so the driver need not notify.
 func (q *DevQueue) Pop() (Chain, bool, error) {
 	if q.Pending() == 0 {
-		return Chain{}, false, nil
+		if q.d.eventIdx() {
+			atomic.StoreUint32(q.w32(q.Used+4+8*uint64(q.Num)), uint32(q.LastAvail))
+		}
+		if q.Pending() == 0 {
+			return Chain{}, false, nil
+		}
 	}
 	p := q.d.P
 	slot := q.Avail + 4 + 2*uint64(q.LastAvail%uint16(q.Num))
 	head := le.Uint16(p.Phys(slot, 2))
 	q.LastAvail++
-	if q.d.eventIdx() {
-		// avail_event: ask to be notified at the next new buffer.
-		atomic.StoreUint32(q.w32(q.Used+4+8*uint64(q.Num)), uint32(q.LastAvail))
-	}
 	c := Chain{Head: head}
 	table, n := q.Desc, uint64(q.Num)
 	i := uint64(head)

@@ -243,8 +243,20 @@ func TestEventIdx(t *testing.T) {
 	if _, ok, _ := dq.Pop(); !ok {
 		t.Fatal("pop")
 	}
-	// The device popped both; avail_event = 2: the next buffer notifies.
+	// Still buffers while the device works: no notification needed.
 	add(2)
+	if q.Kick() {
+		t.Fatal("kick not suppressed while the device was still popping")
+	}
+	if _, ok, _ := dq.Pop(); !ok {
+		t.Fatal("pop")
+	}
+	// The device found the ring empty and set avail_event = 3: the next
+	// buffer notifies.
+	if _, ok, _ := dq.Pop(); ok {
+		t.Fatal("pop of an empty ring")
+	}
+	add(3)
 	if !q.Kick() {
 		t.Fatal("kick after device caught up suppressed")
 	}

@@ -58,8 +58,9 @@ const (
 
 // Errors of Transmit.
 var (
-	ErrTooBig = errors.New("virtio-net: frame larger than the MTU")
-	ErrNoBufs = errors.New("virtio-net: transmit queue full")
+	ErrTooBig     = errors.New("virtio-net: frame larger than the MTU")
+	ErrNoBufs     = errors.New("virtio-net: transmit queue full")
+	ErrNotStarted = errors.New("virtio-net: card not started")
 )
 
 // NIC is one virtio-net device.
@@ -79,7 +80,8 @@ type NIC struct {
 	txMem  dev.DMA
 	txFree []int // free transmit buffer indices
 
-	linkUp atomic.Bool
+	linkUp  atomic.Bool
+	started atomic.Bool
 	// Counters.
 	RxFrames, RxDropped, TxFrames, TxDropped atomic.Uint64
 }
@@ -158,6 +160,7 @@ func (n *NIC) Start() error {
 		return err
 	}
 	n.onConfig()
+	n.started.Store(true)
 	n.rx.Kick()
 	return nil
 }
@@ -264,6 +267,12 @@ func (n *NIC) reclaimTX() {
 // It returns how many it queued; the rest were dropped because the queue
 // was full (ErrNoBufs) or a frame was too big (ErrTooBig).
 func (n *NIC) Transmit(frames ...[]byte) (int, error) {
+	if !n.started.Load() {
+		// The stack may send (IPv6 router solicitations) as soon as the
+		// NIC is attached; the device's queues exist only after Start.
+		n.TxDropped.Add(uint64(len(frames)))
+		return 0, ErrNotStarted
+	}
 	n.txMu.Lock()
 	n.reclaimTX()
 	sent := 0
