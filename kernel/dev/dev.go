@@ -23,7 +23,9 @@ type DMA struct {
 type Platform interface {
 	// AllocDMA returns size bytes (rounded up to whole pages) of zeroed,
 	// physically contiguous memory, page aligned. The memory is never
-	// freed while a device may still use it.
+	// freed while a device may still use it. The drivers here ask for one
+	// page at a time, except the descriptor table of a virtqueue larger
+	// than 256 entries (16 bytes per entry).
 	AllocDMA(size int) (DMA, error)
 
 	// MapMMIO maps size bytes of device registers at physical address

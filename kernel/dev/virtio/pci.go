@@ -278,6 +278,11 @@ func (t *PCI) setupMSIX(nq int) ([]Vector, error) {
 	return vecs, nil
 }
 
+// setupINTx takes the interrupt line register the firmware wrote as the
+// GSI. That is the 8259 IRQ, right in PIC mode; with the IOAPIC, q35's
+// PIRQ links arrive at GSI 16-23 and the true mapping is the DSDT's _PRT,
+// which is not read yet. QEMU's virtio-pci functions all offer MSI-X, so
+// this path is a fallback.
 func (t *PCI) setupINTx(nq int) ([]Vector, error) {
 	if t.f.IntPin == 0 || t.f.IntLine == 0 || t.f.IntLine == 0xff {
 		return nil, fmt.Errorf("%v: neither MSI-X nor an assigned INTx line", t)

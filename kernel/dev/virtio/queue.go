@@ -10,17 +10,18 @@ import (
 	"github.com/gosv/gosv/kernel/dev"
 )
 
-// Split virtqueue layout (virtio 1.2 section 2.7). The driver allocates one
-// DMA block holding, in order:
+// Split virtqueue layout (virtio 1.2 section 2.7). The three parts live in
+// separate DMA blocks (a modern device takes three addresses), so that a
+// queue of up to 256 entries needs no more than single pages:
 //
 //	descriptor table  16*N bytes   {addr u64, len u32, flags u16, next u16}
 //	available ring    4+2*N+2      {flags u16, idx u16, ring[N] u16, used_event u16}
 //	used ring         4+8*N+2      {flags u16, idx u16, ring[N] {id u32, len u32}, avail_event u16}
 //
-// The used ring starts 4-byte aligned. N is a power of two, so used_event and
-// avail_event are 4-byte aligned too, and every index the two sides share
-// can be read and written with one 32-bit atomic access (2 bytes of padding
-// follow each trailing event field).
+// N is a power of two, so used_event and avail_event are 4-byte aligned,
+// and every index the two sides share is read and written with one 32-bit
+// atomic access (each block has room for the 2 bytes after the trailing
+// event field).
 const (
 	descNext     = 1 // VIRTQ_DESC_F_NEXT
 	descWrite    = 2 // VIRTQ_DESC_F_WRITE: the device writes this buffer
@@ -47,13 +48,9 @@ type Seg struct {
 	Write bool
 }
 
-// Layout gives the byte offsets of a split virtqueue of size n inside its
-// DMA block, and the block's total size.
-func Layout(n int) (avail, used, total int) {
-	avail = descSize * n
-	used = (avail + 4 + 2*n + 4 + 3) &^ 3
-	total = used + 4 + 8*n + 4
-	return
+// Sizes of the three parts of a split virtqueue of size n.
+func partSizes(n int) (desc, avail, used int) {
+	return descSize * n, 4 + 2*n + 4, 4 + 8*n + 4
 }
 
 // Queue is a split virtqueue as the driver sees it. Its methods are safe for
@@ -64,9 +61,9 @@ type Queue struct {
 
 	mu       sync.Mutex
 	size     uint16
-	mem      dev.DMA
-	availOff int
-	usedOff  int
+	desc     dev.DMA
+	avail    dev.DMA
+	used     dev.DMA
 	eventIdx bool
 	notify   func()
 
@@ -75,9 +72,11 @@ type Queue struct {
 	freeHead uint16
 	numFree  int
 
-	// Indirect tables: one per descriptor head, maxInd entries each.
-	ind    dev.DMA
-	maxInd int
+	// Indirect tables: one per descriptor head, maxInd entries each,
+	// perPage of them in each page of ind.
+	ind     []dev.DMA
+	maxInd  int
+	perPage int
 
 	availIdx   uint16 // next free slot in the available ring (shadow of avail.idx)
 	availFlags uint16
@@ -94,32 +93,39 @@ func newQueue(p dev.Platform, index, n, maxInd int, eventIdx bool, notify func()
 	if n < 2 || n > 32768 || n&(n-1) != 0 {
 		return nil, fmt.Errorf("virtqueue %d: size %d is not a power of two in [2, 32768]", index, n)
 	}
-	availOff, usedOff, total := Layout(n)
-	mem, err := p.AllocDMA(total)
-	if err != nil {
-		return nil, fmt.Errorf("virtqueue %d: %w", index, err)
-	}
 	q := &Queue{
 		Index:    index,
 		size:     uint16(n),
-		mem:      mem,
-		availOff: availOff,
-		usedOff:  usedOff,
 		eventIdx: eventIdx,
 		notify:   notify,
 		tokens:   make([]any, n),
 		chain:    make([]uint16, n),
 		numFree:  n,
 	}
+	ds, as, us := partSizes(n)
+	for _, part := range []struct {
+		m    *dev.DMA
+		size int
+	}{{&q.desc, ds}, {&q.avail, as}, {&q.used, us}} {
+		m, err := p.AllocDMA(part.size)
+		if err != nil {
+			return nil, fmt.Errorf("virtqueue %d: %w", index, err)
+		}
+		*part.m = m
+	}
 	for i := 0; i < n; i++ {
 		q.putDesc(uint16(i), 0, 0, 0, uint16(i+1))
 	}
 	if maxInd > 1 {
-		ind, err := p.AllocDMA(n * maxInd * descSize)
-		if err != nil {
-			return nil, fmt.Errorf("virtqueue %d indirect tables: %w", index, err)
+		q.maxInd = maxInd
+		q.perPage = max(1, pageSize/(maxInd*descSize))
+		for i := 0; i < n; i += q.perPage {
+			m, err := p.AllocDMA(q.perPage * maxInd * descSize)
+			if err != nil {
+				return nil, fmt.Errorf("virtqueue %d indirect tables: %w", index, err)
+			}
+			q.ind = append(q.ind, m)
 		}
-		q.ind, q.maxInd = ind, maxInd
 	}
 	return q, nil
 }
@@ -129,12 +135,22 @@ func (q *Queue) Size() int { return int(q.size) }
 
 // DescAddr, DriverAddr and DeviceAddr are the guest-physical addresses of
 // the descriptor table, available ring and used ring for the transport.
-func (q *Queue) DescAddr() uint64   { return q.mem.Phys }
-func (q *Queue) DriverAddr() uint64 { return q.mem.Phys + uint64(q.availOff) }
-func (q *Queue) DeviceAddr() uint64 { return q.mem.Phys + uint64(q.usedOff) }
+func (q *Queue) DescAddr() uint64   { return q.desc.Phys }
+func (q *Queue) DriverAddr() uint64 { return q.avail.Phys }
+func (q *Queue) DeviceAddr() uint64 { return q.used.Phys }
 
-func (q *Queue) word(off int) *uint32 {
-	return (*uint32)(unsafe.Pointer(&q.mem.Buf[off]))
+// pageSize is the unit of DMA allocations.
+const pageSize = 4096
+
+func word(m dev.DMA, off int) *uint32 {
+	return (*uint32)(unsafe.Pointer(&m.Buf[off]))
+}
+
+// indTable returns the indirect table of chain head h and its address.
+func (q *Queue) indTable(h uint16) ([]byte, uint64) {
+	m := q.ind[int(h)/q.perPage]
+	off := int(h) % q.perPage * q.maxInd * descSize
+	return m.Buf[off : off+q.maxInd*descSize], m.Phys + uint64(off)
 }
 
 func putDescAt(b []byte, addr uint64, n uint32, flags, next uint16) {
@@ -146,20 +162,20 @@ func putDescAt(b []byte, addr uint64, n uint32, flags, next uint16) {
 }
 
 func (q *Queue) putDesc(i uint16, addr uint64, n uint32, flags, next uint16) {
-	putDescAt(q.mem.Buf[int(i)*descSize:], addr, n, flags, next)
+	putDescAt(q.desc.Buf[int(i)*descSize:], addr, n, flags, next)
 }
 
 func (q *Queue) descNextOf(i uint16) uint16 {
-	return *(*uint16)(unsafe.Pointer(&q.mem.Buf[int(i)*descSize+14]))
+	return *(*uint16)(unsafe.Pointer(&q.desc.Buf[int(i)*descSize+14]))
 }
 
 // publishAvail stores avail.flags and avail.idx in one atomic write, which
 // also orders every earlier descriptor and ring write before it.
 func (q *Queue) publishAvail() {
-	atomic.StoreUint32(q.word(q.availOff), uint32(q.availFlags)|uint32(q.availIdx)<<16)
+	atomic.StoreUint32(word(q.avail, 0), uint32(q.availFlags)|uint32(q.availIdx)<<16)
 }
 
-func (q *Queue) usedWord() uint32 { return atomic.LoadUint32(q.word(q.usedOff)) }
+func (q *Queue) usedWord() uint32 { return atomic.LoadUint32(word(q.used, 0)) }
 
 // Add makes a buffer chain available to the device. token is returned by
 // Next when the device has used the chain. Add does not notify the device;
@@ -180,8 +196,7 @@ func (q *Queue) Add(segs []Seg, token any) error {
 		head = q.freeHead
 		q.freeHead = q.descNextOf(head)
 		q.numFree--
-		base := int(head) * q.maxInd * descSize
-		tbl := q.ind.Buf[base : base+n*descSize]
+		tbl, tblAddr := q.indTable(head)
 		for i, s := range segs {
 			var fl uint16
 			if s.Write {
@@ -192,7 +207,7 @@ func (q *Queue) Add(segs []Seg, token any) error {
 			}
 			putDescAt(tbl[i*descSize:], s.Addr, s.Len, fl, uint16(i+1))
 		}
-		q.putDesc(head, q.ind.Phys+uint64(base), uint32(n*descSize), descIndirect, 0)
+		q.putDesc(head, tblAddr, uint32(n*descSize), descIndirect, 0)
 		q.chain[head] = 1
 	} else {
 		if q.numFree < n {
@@ -220,8 +235,8 @@ func (q *Queue) Add(segs []Seg, token any) error {
 		q.chain[head] = uint16(n)
 	}
 	q.tokens[head] = token
-	ring := q.availOff + 4 + 2*int(q.availIdx&(q.size-1))
-	*(*uint16)(unsafe.Pointer(&q.mem.Buf[ring])) = head
+	ring := 4 + 2*int(q.availIdx&(q.size-1))
+	*(*uint16)(unsafe.Pointer(&q.avail.Buf[ring])) = head
 	q.availIdx++
 	q.publishAvail()
 	return nil
@@ -254,7 +269,7 @@ func (q *Queue) Kick() bool {
 	} else if q.eventIdx {
 		// The atomic load after publishAvail's atomic store is ordered
 		// after it (a full barrier on x86: the store is an XCHG).
-		ev := uint16(atomic.LoadUint32(q.word(q.usedOff + 4 + 8*int(q.size))))
+		ev := uint16(atomic.LoadUint32(word(q.used, 4+8*int(q.size))))
 		need = needEvent(ev, new, old)
 	} else {
 		need = q.usedWord()&usedNoNotify == 0
@@ -278,9 +293,9 @@ func (q *Queue) Next() (token any, written uint32, ok bool) {
 		if usedIdx == q.lastUsed {
 			return nil, 0, false
 		}
-		e := q.usedOff + 4 + 8*int(q.lastUsed&(q.size-1))
-		id := atomic.LoadUint32(q.word(e))
-		written = atomic.LoadUint32(q.word(e + 4))
+		e := 4 + 8*int(q.lastUsed&(q.size-1))
+		id := atomic.LoadUint32(word(q.used, e))
+		written = atomic.LoadUint32(word(q.used, e+4))
 		q.lastUsed++
 		if id >= uint32(q.size) || q.chain[id] == 0 {
 			continue
@@ -323,7 +338,7 @@ func (q *Queue) EnableInterrupts() (pending bool) {
 	if q.eventIdx {
 		// used_event = lastUsed: interrupt when the device writes entry
 		// lastUsed, i.e. as soon as anything new is used.
-		atomic.StoreUint32(q.word(q.availOff+4+2*int(q.size)), uint32(q.lastUsed))
+		atomic.StoreUint32(word(q.avail, 4+2*int(q.size)), uint32(q.lastUsed))
 	} else if q.availFlags&availNoInterrupt != 0 {
 		q.availFlags &^= availNoInterrupt
 		q.publishAvail()

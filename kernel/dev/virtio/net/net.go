@@ -72,12 +72,12 @@ type NIC struct {
 	mrg    bool
 	status bool
 
-	rxMem dev.DMA
+	rxMem bufs
 	recv  func(frame []byte)
 	merge []byte // frames spread over several buffers (MRG_RXBUF)
 
 	txMu   sync.Mutex
-	txMem  dev.DMA
+	txMem  bufs
 	txFree []int // free transmit buffer indices
 
 	linkUp  atomic.Bool
@@ -118,11 +118,11 @@ func New(p dev.Platform, t virtio.Transport, recv func(frame []byte)) (*NIC, err
 		d.Fail()
 		return nil, err
 	}
-	if n.rxMem, err = p.AllocDMA(n.rx.Size() * BufSize); err != nil {
+	if n.rxMem, err = allocBufs(p, n.rx.Size()); err != nil {
 		d.Fail()
 		return nil, err
 	}
-	if n.txMem, err = p.AllocDMA(n.tx.Size() * BufSize); err != nil {
+	if n.txMem, err = allocBufs(p, n.tx.Size()); err != nil {
 		d.Fail()
 		return nil, err
 	}
@@ -166,7 +166,7 @@ func (n *NIC) Start() error {
 }
 
 func (n *NIC) postRX(i int) error {
-	return n.rx.Add([]virtio.Seg{{Addr: n.rxMem.Phys + uint64(i*BufSize), Len: BufSize, Write: true}}, i)
+	return n.rx.Add([]virtio.Seg{{Addr: n.rxMem.phys(i), Len: BufSize, Write: true}}, i)
 }
 
 func (n *NIC) onConfig() {
@@ -200,7 +200,7 @@ func (n *NIC) receiveOne() bool {
 		return false
 	}
 	i := tok.(int)
-	buf := n.rxMem.Buf[i*BufSize : (i+1)*BufSize]
+	buf := n.rxMem.buf(i)
 	if written < HeaderSize || written > BufSize {
 		n.RxDropped.Add(1)
 		n.repost(i)
@@ -231,7 +231,7 @@ func (n *NIC) receiveOne() bool {
 		if w > BufSize {
 			w = BufSize
 		}
-		n.merge = append(n.merge, n.rxMem.Buf[j*BufSize:j*BufSize+int(w)]...)
+		n.merge = append(n.merge, n.rxMem.buf(j)[:w]...)
 		n.repost(j)
 	}
 	n.RxFrames.Add(1)
@@ -290,10 +290,10 @@ func (n *NIC) Transmit(frames ...[]byte) (int, error) {
 		}
 		i := n.txFree[len(n.txFree)-1]
 		n.txFree = n.txFree[:len(n.txFree)-1]
-		buf := n.txMem.Buf[i*BufSize : (i+1)*BufSize]
+		buf := n.txMem.buf(i)
 		clear(buf[:HeaderSize])
 		copy(buf[HeaderSize:], f)
-		if e := n.tx.Add([]virtio.Seg{{Addr: n.txMem.Phys + uint64(i*BufSize), Len: uint32(HeaderSize + len(f))}}, i); e != nil {
+		if e := n.tx.Add([]virtio.Seg{{Addr: n.txMem.phys(i), Len: uint32(HeaderSize + len(f))}}, i); e != nil {
 			n.txFree = append(n.txFree, i)
 			n.TxDropped.Add(1)
 			err = ErrNoBufs
@@ -307,4 +307,31 @@ func (n *NIC) Transmit(frames ...[]byte) (int, error) {
 		n.tx.Kick()
 	}
 	return sent, err
+}
+
+// bufs are packet buffers of BufSize bytes, two to a page: drivers ask
+// the platform for single pages, never for large contiguous blocks.
+type bufs []dev.DMA
+
+const bufsPerPage = 4096 / BufSize
+
+func allocBufs(p dev.Platform, n int) (bufs, error) {
+	var b bufs
+	for i := 0; i < n; i += bufsPerPage {
+		m, err := p.AllocDMA(bufsPerPage * BufSize)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, m)
+	}
+	return b, nil
+}
+
+func (b bufs) buf(i int) []byte {
+	off := i % bufsPerPage * BufSize
+	return b[i/bufsPerPage].Buf[off : off+BufSize]
+}
+
+func (b bufs) phys(i int) uint64 {
+	return b[i/bufsPerPage].Phys + uint64(i%bufsPerPage*BufSize)
 }
