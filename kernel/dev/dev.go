@@ -62,8 +62,8 @@ type Platform interface {
 	// holds it asserted until the driver acknowledges it); the driver
 	// calls UnmaskIRQ after acknowledging at the device.
 	RouteIRQ(gsi uint32, v uint8, level, activeLow bool) error
-	MaskIRQ(gsi uint32)
-	UnmaskIRQ(gsi uint32)
+	MaskIRQ(gsi uint32) error
+	UnmaskIRQ(gsi uint32) error
 	// MSIMessage returns the MSI/MSI-X address and data that deliver
 	// vector v to CPU cpu.
 	MSIMessage(v uint8, cpu int) (addr uint64, data uint32)

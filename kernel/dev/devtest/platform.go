@@ -41,6 +41,9 @@ type Platform struct {
 	}
 	gsis    map[uint32]uint8
 	Masked  map[uint32]bool
+	Unmasks int // UnmaskIRQ calls
+	level   map[uint32]bool
+	pending map[uint32]bool
 	Tables  map[string][]byte
 	PCI     map[[3]uint8]PCIFunc
 	nextVec uint8
@@ -58,6 +61,8 @@ func New(memSize int) *Platform {
 		Mem:     make([]byte, memSize),
 		gsis:    map[uint32]uint8{},
 		Masked:  map[uint32]bool{},
+		level:   map[uint32]bool{},
+		pending: map[uint32]bool{},
 		Tables:  map[string][]byte{},
 		PCI:     map[[3]uint8]PCIFunc{},
 		nextVec: 0x30,
@@ -183,9 +188,20 @@ func (p *Platform) Fire(v uint8) {
 }
 
 // Raise asserts interrupt line gsi (delivered once to its routed vector).
+// Like kernel/machine, a level-triggered line is masked when it fires and
+// stays masked until the driver calls UnmaskIRQ; a Raise while it is
+// masked is delivered at the unmask.
 func (p *Platform) Raise(gsi uint32) {
 	p.mu.Lock()
 	v, ok := p.gsis[gsi]
+	if ok && p.level[gsi] {
+		if p.Masked[gsi] {
+			p.pending[gsi] = true
+			ok = false
+		} else {
+			p.Masked[gsi] = true
+		}
+	}
 	p.mu.Unlock()
 	if ok {
 		p.Fire(v)
@@ -207,19 +223,36 @@ func (p *Platform) RouteIRQ(gsi uint32, v uint8, level, activeLow bool) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.gsis[gsi] = v
+	p.level[gsi] = level
+	p.Masked[gsi] = false
 	return nil
 }
 
-func (p *Platform) MaskIRQ(gsi uint32) {
+func (p *Platform) MaskIRQ(gsi uint32) error {
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.gsis[gsi]; !ok {
+		return errors.New("devtest: GSI not routed")
+	}
 	p.Masked[gsi] = true
-	p.mu.Unlock()
+	return nil
 }
 
-func (p *Platform) UnmaskIRQ(gsi uint32) {
+func (p *Platform) UnmaskIRQ(gsi uint32) error {
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.gsis[gsi]; !ok {
+		return errors.New("devtest: GSI not routed")
+	}
 	p.Masked[gsi] = false
-	p.mu.Unlock()
+	p.Unmasks++
+	if p.level[gsi] && p.pending[gsi] {
+		p.pending[gsi] = false
+		p.Masked[gsi] = true
+		p.vectors[p.gsis[gsi]].count++
+		p.cond.Broadcast()
+	}
+	return nil
 }
 
 // MSIMessage follows the x86 format: address 0xFEE00000 | APIC ID << 12,

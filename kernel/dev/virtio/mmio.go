@@ -146,7 +146,7 @@ func (m *MMIO) SetupInterrupts(nq int) ([]Vector, error) {
 	}
 	if m.d.Level {
 		gsi := m.d.GSI
-		vec.Done = func() { m.p.UnmaskIRQ(gsi) }
+		vec.Done = func() { _ = m.p.UnmaskIRQ(gsi) }
 	}
 	return []Vector{vec}, nil
 }

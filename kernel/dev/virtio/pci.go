@@ -299,7 +299,7 @@ func (t *PCI) setupINTx(nq int) ([]Vector, error) {
 	t.queueVec = make([]uint16, nq)
 	vec := Vector{V: v, Config: true,
 		Ack:  func() uint8 { return t.p.MMIORead8(t.isr) }, // reading clears it
-		Done: func() { t.p.UnmaskIRQ(gsi) },
+		Done: func() { _ = t.p.UnmaskIRQ(gsi) },
 	}
 	for q := 0; q < nq; q++ {
 		t.queueVec[q] = noVector
