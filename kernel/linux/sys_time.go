@@ -405,3 +405,16 @@ func sysTimerfdGettime(t *Task, a Args) (uintptr, error) {
 	f.mu.Unlock()
 	return 0, t.CopyOut(a[1], cur[:])
 }
+
+// POSIX interval timers and alarms are not served yet (timerfd is).
+func init() {
+	const noTimers = "POSIX timers and alarm(2) are not implemented yet; timerfd is"
+	registerUnsupported(unix.SYS_ALARM, "alarm", noTimers)
+	registerUnsupported(unix.SYS_GETITIMER, "getitimer", noTimers)
+	registerUnsupported(unix.SYS_SETITIMER, "setitimer", noTimers)
+	registerUnsupported(unix.SYS_TIMER_CREATE, "timer_create", noTimers)
+	registerUnsupported(unix.SYS_TIMER_SETTIME, "timer_settime", noTimers)
+	registerUnsupported(unix.SYS_TIMER_GETTIME, "timer_gettime", noTimers)
+	registerUnsupported(unix.SYS_TIMER_GETOVERRUN, "timer_getoverrun", noTimers)
+	registerUnsupported(unix.SYS_TIMER_DELETE, "timer_delete", noTimers)
+}
