@@ -264,8 +264,11 @@ func sleep() error {
 func timers() error {
 	var d time.Duration
 	for try := 0; try < 5; try++ { // retried like sleep
-		tk := time.NewTicker(10 * time.Millisecond)
+		// t0 before the ticker starts: its fifth tick is due 50 ms after
+		// NewTicker, which may be a little less than 50 ms after a t0
+		// read later.
 		t0 := time.Now()
+		tk := time.NewTicker(10 * time.Millisecond)
 		for i := 0; i < 5; i++ {
 			<-tk.C
 		}
