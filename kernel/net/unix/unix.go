@@ -25,6 +25,9 @@ type Cred struct {
 	PID, UID, GID int32
 }
 
+// sunPathMax is the size of sockaddr_un's sun_path.
+const sunPathMax = 108
+
 // bufSize is the bytes a socket's receive queue holds (Linux's default
 // net.core.wmem_default for unix sockets).
 const bufSize = 212992
@@ -118,7 +121,7 @@ func ParseAddr(b []byte) (string, error) {
 		return "", unix.EINVAL
 	}
 	p := b[2:]
-	if len(p) > 108 {
+	if len(p) > sunPathMax {
 		return "", unix.EINVAL
 	}
 	if len(p) > 0 && p[0] == 0 {
@@ -134,12 +137,13 @@ func ParseAddr(b []byte) (string, error) {
 }
 
 // EncodeAddr encodes name as a struct sockaddr_un of the length Linux
-// reports (family only for an unnamed socket; a path with its NUL).
+// reports (family only for an unnamed socket; a path with its NUL unless
+// it fills sun_path's 108 bytes).
 func EncodeAddr(name string) []byte {
 	b := make([]byte, 2, 2+len(name)+1)
 	binary.LittleEndian.PutUint16(b, unix.AF_UNIX)
 	b = append(b, name...)
-	if name != "" && name[0] != 0 {
+	if name != "" && name[0] != 0 && len(name) < sunPathMax {
 		b = append(b, 0)
 	}
 	return b
