@@ -1,6 +1,6 @@
 module github.com/gosv/gosv
 
-go 1.26.0
+go 1.26.3
 
 require (
 	github.com/cavaliergopher/cpio v1.0.1
@@ -10,4 +10,7 @@ require (
 	golang.org/x/sys v0.50.0
 )
 
-require github.com/inconshreveable/mousetrap v1.1.0 // indirect
+require (
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	gvisor.dev/gvisor v0.0.0-20260905035102-160fafc42237 // indirect
+)

@@ -7,7 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// evPlainFile is a File without Poller, like a regular file.
+// evPlainFile is a File without waiter.Waitable, like a regular file.
 type evPlainFile struct{}
 
 func (evPlainFile) Read(t *Task, p []byte) (int, error)  { return 0, nil }
@@ -190,7 +190,7 @@ func TestEpollWakeFromOtherThread(t *testing.T) {
 		r := call(task, unix.SYS_EPOLL_PWAIT, uintptr(ep), buf+0x1000, 128, ^uintptr(0), 0, 8)
 		done <- evEvents(task, buf+0x1000, r)
 	}()
-	evWatched(t, &f.(*epollFile).watchers, 1)
+	evWatched(t, &f.(*epollFile).waitQueue)
 	evWrite(other, efd, buf+0x2000, 1)
 	select {
 	case got := <-done:
@@ -234,7 +234,7 @@ func TestEpollTimeoutAndInterrupt(t *testing.T) {
 	f, _ := p.FDs.Get(int(ep))
 	done := make(chan int64)
 	go func() { r, _ := evWait(task, ep, buf+0x1000, 4, -1); done <- r }()
-	evWatched(t, &f.(*epollFile).watchers, 1)
+	evWatched(t, &f.(*epollFile).waitQueue)
 	task.Wake()
 	if r := <-done; r != evErr(unix.EINTR) {
 		t.Errorf("interrupted epoll_wait = %d, want -EINTR", r)
@@ -273,7 +273,7 @@ func TestEpollNested(t *testing.T) {
 	other := p.newTask()
 	done := make(chan []evEvent)
 	go func() { r, _ := evWait(task, outer, buf+0x1000, 4, -1); done <- evEvents(task, buf+0x1000, r) }()
-	evWatched(t, &f.(*epollFile).watchers, 1)
+	evWatched(t, &f.(*epollFile).waitQueue)
 	evWrite(other, efd, buf+0x2000, 1)
 	if got := <-done; len(got) != 1 || got[0] != (evEvent{unix.EPOLLIN, 2}) {
 		t.Errorf("outer wait = %+v, want the inner epoll readable", got)

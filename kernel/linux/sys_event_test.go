@@ -85,7 +85,7 @@ func TestPollBlocksAndTimesOut(t *testing.T) {
 	other := p.newTask()
 	done := make(chan int64)
 	go func() { done <- call(task, unix.SYS_POLL, pfds, 1, ^uintptr(0)) }()
-	evWatched(t, &f.(*eventFD).watchers, 1)
+	evWatched(t, &f.(*eventFD).waitQueue)
 	evWrite(other, efd, buf+0x2000, 3)
 	if r := <-done; r != 1 || evRevents(task, pfds, 1)[0] != unix.POLLIN {
 		t.Errorf("poll woken by a write = %d revents %#x", r, evRevents(task, pfds, 1))
@@ -224,7 +224,7 @@ func TestSelectTimeoutAndWake(t *testing.T) {
 	other := p.newTask()
 	done := make(chan int64)
 	go func() { done <- call(task, unix.SYS_PSELECT6, uintptr(efd+1), rd, 0, 0, 0, sig) }()
-	evWatched(t, &f.(*eventFD).watchers, 1)
+	evWatched(t, &f.(*eventFD).waitQueue)
 	evWrite(other, int64(efd), buf+0x2000, 1)
 	if r := <-done; r != 1 {
 		t.Errorf("pselect6 woken by a write = %d", r)
