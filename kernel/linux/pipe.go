@@ -71,9 +71,9 @@ func newPipe() *pipe {
 // capacity is F_GETPIPE_SZ.
 func (p *pipe) capacity() int { return p.slots * pageSize }
 
-// A pipe notifies its queue with eventsIn when data arrives, eventsOut
-// when room is made, and eventsAll at opens, closes and resizes, as
-// pipe_write, pipe_read and pipe_release wake their waiters.
+// A pipe notifies its queue with eventsIn at every write, eventsOut when
+// a read frees a slot of a full pipe, and eventsAll at opens, closes and
+// resizes, as pipe_write, pipe_read and pipe_release wake their waiters.
 
 func (p *pipe) read(t *Task, b []byte, nonblock bool) (int, error) {
 	if len(b) == 0 {
@@ -92,8 +92,11 @@ func (p *pipe) read(t *Task, b []byte, nonblock bool) (int, error) {
 	return k, err
 }
 
-// readLocked moves data from the ring to b. p.mu must be held.
+// readLocked moves data from the ring to b. p.mu must be held. Like
+// pipe_read, it wakes writers only when the pipe was full: only then can
+// a writer be blocked, and an edge-triggered EPOLLOUT fires only then.
 func (p *pipe) readLocked(b []byte) int {
+	wasFull := len(p.bufs) >= p.slots
 	k := 0
 	for k < len(b) && len(p.bufs) > 0 {
 		s := &p.bufs[0]
@@ -119,7 +122,9 @@ func (p *pipe) readLocked(b []byte) int {
 	if len(p.bufs) == 0 {
 		p.bufs = nil
 	}
-	p.Notify(eventsOut)
+	if wasFull && len(p.bufs) < p.slots {
+		p.Notify(eventsOut)
+	}
 	return k
 }
 
