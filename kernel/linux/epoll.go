@@ -149,14 +149,19 @@ func (ep *epollFile) dropLocked(it *epollItem) {
 
 // setLocked sets the events and data of it, and queues it if its file has
 // events now; it reports whether waiters must be notified. ep.mu must be
-// held.
+// held. The events are set before the readiness is read: a notification
+// that comes in between queues the item through notified.
 func (ep *epollFile) setLocked(it *epollItem, events uint32, data uint64) bool {
+	ep.readyMu.Lock()
+	it.events, it.data = events, data
+	ep.readyMu.Unlock()
 	want := events &^ epollPrivateBits
-	ready := want != 0 && uint32(it.file.Readiness(waiter.EventMask(want)))&want != 0
+	if want == 0 || uint32(it.file.Readiness(waiter.EventMask(want)))&want == 0 {
+		return false
+	}
 	ep.readyMu.Lock()
 	defer ep.readyMu.Unlock()
-	it.events, it.data = events, data
-	if !ready || it.queued {
+	if it.queued {
 		return false
 	}
 	it.queued = true
