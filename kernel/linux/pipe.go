@@ -20,9 +20,9 @@ import (
 // the pipe is empty and has writers, and return 0 (end of file) once every
 // writer is gone; writes block while no slot is free; writing with no
 // reader left raises SIGPIPE and fails with EPIPE. Both wait through the
-// pipe's wait queue (Task.waitOn), so a signal ends them with EINTR. O_DIRECT makes a "packet" pipe
-// (pipe2(2)): each write of up to a page is one packet and each read
-// returns at most one packet.
+// pipe's wait queue (Task.waitOn), so a signal ends them with EINTR.
+// O_DIRECT makes a "packet" pipe (pipe2(2)): each write of up to a page
+// is one packet and each read returns at most one packet.
 
 const (
 	pipeBuf     = pageSize // PIPE_BUF
