@@ -260,3 +260,57 @@ func (d *FDTable) Fds() []int {
 	}
 	return out
 }
+
+// HeldFile is an open file description taken out of the fd table with a
+// reference of its own: a file in flight in an SCM_RIGHTS message. It
+// stays open while held, even after every fd of it is closed.
+type HeldFile struct {
+	file  File
+	flags *fileFlags
+}
+
+// Hold takes a reference to the open file description of fd.
+func (d *FDTable) Hold(fd int) (*HeldFile, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.fds[fd]
+	if !ok {
+		return nil, unix.EBADF
+	}
+	e.flags.mu.Lock()
+	e.flags.refs++
+	e.flags.mu.Unlock()
+	return &HeldFile{e.file, e.flags}, nil
+}
+
+// Release drops the reference; the last one closes the file.
+func (h *HeldFile) Release() {
+	h.flags.mu.Lock()
+	h.flags.refs--
+	last := h.flags.refs == 0
+	h.flags.mu.Unlock()
+	if last {
+		h.file.Close()
+	}
+}
+
+// clone takes another reference to h's file.
+func (h *HeldFile) clone() *HeldFile {
+	h.flags.mu.Lock()
+	h.flags.refs++
+	h.flags.mu.Unlock()
+	return &HeldFile{h.file, h.flags}
+}
+
+// InstallHeld gives h's reference to a new fd, the lowest free one.
+func (d *FDTable) InstallHeld(h *HeldFile, cloexec bool) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for fd := 0; fd < d.limit; fd++ {
+		if _, ok := d.fds[fd]; !ok {
+			d.fds[fd] = &fdEntry{file: h.file, cloexec: cloexec, flags: h.flags}
+			return fd, nil
+		}
+	}
+	return -1, unix.EMFILE
+}

@@ -16,6 +16,7 @@ type Kernel struct {
 	tasks   map[int]*Task    // every live thread by tid
 	procs   map[int]*Process // every process (thread group) by pid, zombies included
 	initPID int              // the first process (pid 1)
+	net     sockets          // the network stack and AF_UNIX names (socket_file.go)
 }
 
 // NewKernel returns a kernel with no process.

@@ -574,8 +574,18 @@ func (s *Socket) Close() error {
 	s.mu.Lock()
 	s.closed, s.rdShut, s.wrShut = true, true, true
 	peer, name, backlog := s.peer, s.addr, s.backlog
+	queue := s.queue
 	s.backlog, s.queue, s.queued = nil, nil, 0
 	s.mu.Unlock()
+	// Rights that were never received are released (Linux's garbage
+	// collection of in-flight files, without cycles).
+	for _, m := range queue {
+		for _, r := range m.rights {
+			if rel, ok := r.(interface{ Release() }); ok {
+				rel.Release()
+			}
+		}
+	}
 	s.ns.unbind(name, s)
 	for _, c := range backlog {
 		c.Close()
