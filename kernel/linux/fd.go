@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/waiter"
 )
 
 // File is an open file description (open(2)): what an fd refers to.
@@ -30,13 +31,47 @@ type (
 		Ioctl(t *Task, req, arg uintptr) (uintptr, error)
 	}
 	DirReader interface{ ReadDir(p []byte) (int, error) }
-	// Poller reports ready events (EPOLLIN, EPOLLOUT, ...) and registers a
-	// channel that is signalled when readiness may have changed.
-	Poller interface {
-		Poll() uint32
-		Watch(ch chan<- struct{}) (cancel func())
-	}
 )
+
+// Readiness: a File that can block implements gVisor's waiter.Waitable.
+// Readiness(mask) returns the events (EventIn, EventOut, EventHUp,
+// EventErr, ... which equal the POLL* and EPOLL* bits) that hold now;
+// EventRegister puts a waiter.Entry on the file's waiter.Queue, which the
+// file notifies with the events that changed. A File without Waitable, or
+// one that embeds AlwaysReady, is always readable and writable, like a
+// regular file (sys_event.go has the rest).
+
+// AlwaysReady is the readiness of a file whose reads and writes never
+// block: regular files, ramfs and /proc files. It reports
+// defaultPollMask and never notifies. Like a Linux file without a poll
+// method (DEFAULT_POLLMASK), such a file cannot be added to an epoll
+// instance (EPERM).
+type AlwaysReady struct{}
+
+// Readiness reports readable and writable, within mask.
+func (AlwaysReady) Readiness(mask waiter.EventMask) waiter.EventMask {
+	return waiter.EventMask(defaultPollMask) & mask
+}
+
+// EventRegister does nothing: the readiness never changes.
+func (AlwaysReady) EventRegister(*waiter.Entry) error { return nil }
+
+// EventUnregister does nothing.
+func (AlwaysReady) EventUnregister(*waiter.Entry) {}
+
+// notPollable marks files that epoll_ctl refuses with EPERM.
+func (AlwaysReady) notPollable() {}
+
+// waitQueue is a waiter.Queue whose EventRegister has the signature of
+// waiter.Waitable, for files to embed: they add Readiness and call Notify
+// after each change of readiness.
+type waitQueue struct{ waiter.Queue }
+
+// EventRegister adds e to the queue.
+func (q *waitQueue) EventRegister(e *waiter.Entry) error {
+	q.Queue.EventRegister(e)
+	return nil
+}
 
 // fdEntry is one slot of the fd table.
 type fdEntry struct {
