@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/gosv/gosv/kernel/machine"
@@ -148,11 +149,6 @@ func cmosWrite(reg, v uint8) {
 // before the previous read), but some read must show the periodic flag.
 func irqIOAPIC() error {
 	gsi, level, low := machine.ISAIRQToGSI(8)
-	v, err := machine.AllocVector()
-	if err != nil {
-		return err
-	}
-	defer machine.FreeVector(v)
 	a, b := cmosRead(0x0A), cmosRead(0x0B)
 	defer func() {
 		cmosWrite(0x0B, b)
@@ -160,35 +156,99 @@ func irqIOAPIC() error {
 		cmosRead(0x0C)
 	}()
 	cmosRead(0x0C)
-	if err := machine.RouteIRQ(gsi, v, level, low); err != nil {
-		return fmt.Errorf("RouteIRQ(%d): %v", gsi, err)
-	}
-	if err := machine.RouteIRQ(gsi, v+1, level, low); err == nil {
-		return errors.New("routing a routed GSI to a second vector succeeded")
-	}
 	cmosWrite(0x0A, a&0xF0|0x06) // 1024 Hz
 	cmosWrite(0x0B, b|0x40)
+	v, total, err := rtcEdge(gsi, level, low)
+	if err != nil {
+		return err
+	}
+	if err := rtcLevel(gsi); err != nil {
+		return err
+	}
+	phys, base, pins := machine.IOAPICs()
+	for i := range phys {
+		note("I/O APIC at %#x: GSIs %d-%d", phys[i], base[i], base[i]+pins[i]-1)
+	}
+	g0, _, _ := machine.ISAIRQToGSI(0)
+	note("ISA IRQ 0 -> GSI %d; ISA IRQ 8 -> GSI %d (level %v, active low %v), vector %#x, %d interrupts", g0, gsi, level, low, v, total)
+	return nil
+}
+
+// rtcEdge routes the RTC's GSI as the MADT says (edge-triggered on QEMU)
+// and waits for it three times.
+func rtcEdge(gsi uint32, level, low bool) (uint8, uint64, error) {
+	v, err := machine.AllocVector()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer machine.FreeVector(v)
+	if err := machine.RouteIRQ(gsi, v, level, low); err != nil {
+		return v, 0, fmt.Errorf("RouteIRQ(%d): %v", gsi, err)
+	}
+	v2, err := machine.AllocVector()
+	if err != nil {
+		return v, 0, err
+	}
+	err = machine.RouteIRQ(gsi, v2, level, low)
+	machine.FreeVector(v2)
+	if !errors.Is(err, syscall.EBUSY) {
+		return v, 0, fmt.Errorf("routing GSI %d to a second vector: %v, want EBUSY", gsi, err)
+	}
+	if err := machine.RouteIRQ(1000, v, false, false); !errors.Is(err, syscall.ENODEV) {
+		return v, 0, fmt.Errorf("routing GSI 1000: %v, want ENODEV", err)
+	}
 	total, flags := uint64(0), uint8(0)
 	for i := 0; i < 3; i++ {
 		n, err := waitFor(v)
 		if err != nil {
-			return fmt.Errorf("RTC on GSI %d: %v", gsi, err)
+			return v, total, fmt.Errorf("RTC on GSI %d: %v", gsi, err)
 		}
 		if n == 0 {
-			return fmt.Errorf("RTC on GSI %d: WaitVector returned 0", gsi)
+			return v, total, fmt.Errorf("RTC on GSI %d: WaitVector returned 0", gsi)
 		}
 		flags |= cmosRead(0x0C)
 		if level {
 			if err := machine.UnmaskIRQ(gsi); err != nil {
-				return err
+				return v, total, err
 			}
 		}
 		total += n
 	}
 	if flags&0x40 == 0 {
-		return fmt.Errorf("%d interrupts on GSI %d but the RTC never showed its periodic flag", total, gsi)
+		return v, total, fmt.Errorf("%d interrupts on GSI %d but the RTC never showed its periodic flag", total, gsi)
 	}
-	note("ISA IRQ 8 -> GSI %d (level %v, active low %v), vector %#x, %d interrupts", gsi, level, low, v, total)
+	return v, total, nil
+}
+
+// rtcLevel routes the RTC's GSI level-triggered (active high, as its
+// line is): the RTC holds the line up until register C is read, and the
+// handler masks the GSI until UnmaskIRQ, so each wait sees exactly one
+// interrupt and register C still holds IRQF and PF. Without the masking
+// the I/O APIC would deliver again at every EOI.
+func rtcLevel(gsi uint32) error {
+	v, err := machine.AllocVector()
+	if err != nil {
+		return err
+	}
+	defer machine.FreeVector(v)
+	if err := machine.RouteIRQ(gsi, v, true, false); err != nil {
+		return err
+	}
+	for i := 0; i < 3; i++ {
+		n, err := waitFor(v)
+		if err != nil {
+			return fmt.Errorf("level-triggered RTC on GSI %d: %v", gsi, err)
+		}
+		if n != 1 {
+			return fmt.Errorf("level-triggered RTC on GSI %d: %d interrupts in one wait, want 1 (the line is masked until UnmaskIRQ)", gsi, n)
+		}
+		if c := cmosRead(0x0C); c&0xC0 != 0xC0 {
+			return fmt.Errorf("level-triggered RTC interrupt with register C %#x, want IRQF and PF set", c)
+		}
+		if err := machine.UnmaskIRQ(gsi); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
