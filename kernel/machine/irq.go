@@ -50,11 +50,18 @@ import (
 //	PCIConfigWrite8/16/32(bus, dev, fn, off, v)
 //	ACPITable(sig) []byte                       a copy of a firmware table ("DSDT" through the FADT)
 //
-// A typical virtio-mmio driver on microvm: find the device in the DSDT,
-// MapMMIO its registers, take its GSI from _CRS, v := AllocVector(),
-// RouteIRQ(gsi, v, false, false), then loop on WaitVector(v) in a
-// goroutine. On q35 a virtio-pci driver programs MSIMessage(v, cpu) into
-// an MSI-X table entry instead of routing a GSI.
+// Diagnostics: IOAPICs() (the I/O APICs found), DeviceInterrupts() (count
+// since boot), OnMachine() (false in host unit tests, where none of the
+// above may be called).
+//
+// A typical virtio-mmio driver on microvm: find its LNRO0005 device in the
+// DSDT, MapMMIO the registers of its Memory32Fixed resource, take the GSI
+// and flags of its Interrupt resource (QEMU: Level, ActiveHigh), v :=
+// AllocVector(), RouteIRQ(gsi, v, true, false); then a goroutine loops:
+// WaitVector(v), read and acknowledge InterruptStatus, UnmaskIRQ(gsi),
+// process the used rings. On q35 a virtio-pci driver writes
+// MSIMessage(v, cpu) into an MSI-X table entry instead (edge-triggered:
+// nothing to unmask).
 
 // Vectors 32-34 and 255 are the kernel's (vecTimer, vecIPI, vecFlush,
 // vecSpurious in trap.go); devices get 0x30-0xEF, which leaves 35-47 and
