@@ -46,6 +46,7 @@ import (
 // PCI configuration space and ACPI (pci.go, acpi.go)
 //
 //	PCIPresent() bool; PCIECAM() bool           whether PCI exists; whether ECAM (MCFG) serves it
+//	PCIForcePorts(on) bool                      use 0xCF8/0xCFC even with ECAM (tests)
 //	PCIConfigRead8/16/32(bus, dev, fn, off)     all ones when absent
 //	PCIConfigWrite8/16/32(bus, dev, fn, off, v)
 //	ACPITable(sig) []byte                       a copy of a firmware table ("DSDT" through the FADT)

@@ -22,9 +22,11 @@ const (
 )
 
 var (
-	pciMech  int
-	pciLock  spinlock
-	ecamVirt uintptr // uncached mapping of the ECAM window, 0 until first use
+	pciMech       int
+	pciPortOK     bool   // mechanism #1 answers (also with ECAM, on q35)
+	pciPortForced uint32 // PCIForcePorts: use mechanism #1 even with ECAM
+	pciLock       spinlock
+	ecamVirt      uintptr // uncached mapping of the ECAM window, 0 until first use
 )
 
 // initPCI picks the configuration mechanism: ECAM when the MCFG has one,
@@ -33,17 +35,17 @@ var (
 //
 //go:nosplit
 func initPCI() {
-	if ecamPhys != 0 {
-		pciMech = pciECAM
-		return
-	}
 	outb(0xCFB, 0x01)
 	old := inl(0xCF8)
 	outl(0xCF8, 0x80000000)
-	if inl(0xCF8) == 0x80000000 {
+	pciPortOK = inl(0xCF8) == 0x80000000
+	outl(0xCF8, old)
+	switch {
+	case ecamPhys != 0:
+		pciMech = pciECAM
+	case pciPortOK:
 		pciMech = pciPort
 	}
-	outl(0xCF8, old)
 }
 
 // pciPortAccess reads (width 1, 2 or 4) or, with bit 8 of op set, writes
@@ -52,7 +54,7 @@ func initPCI() {
 //
 //go:nosplit
 func pciPortAccess(addr uint32, op uintptr, v uint32) uint32 {
-	if pciMech != pciPort {
+	if !pciPortOK {
 		return 0xFFFFFFFF
 	}
 	port := uint16(0xCFC + addr&3)
@@ -130,7 +132,11 @@ func pciAccess(bus, dev, fn uint8, off uint16, width uintptr, write bool, v uint
 	if dev >= 32 || fn >= 8 || off >= 4096 || uintptr(off)&(width-1) != 0 {
 		return ones
 	}
-	switch pciMech {
+	mech := pciMech
+	if atomic.LoadUint32(&pciPortForced) != 0 && pciPortOK {
+		mech = pciPort
+	}
+	switch mech {
 	case pciECAM:
 		a := ecamAddr(bus, dev, fn, off)
 		if a == 0 {
@@ -176,6 +182,18 @@ func PCIPresent() bool { return pciMech != pciNone }
 // PCIECAM reports whether configuration space is reached through ECAM
 // (the MCFG table); extended registers (offsets 256-4095) need it.
 func PCIECAM() bool { return pciMech == pciECAM }
+
+// PCIForcePorts makes configuration accesses use ports 0xCF8/0xCFC even
+// where ECAM exists (on), or go back to the normal choice (off). It is for
+// tests of the port mechanism and returns whether the machine has it.
+func PCIForcePorts(on bool) bool {
+	v := uint32(0)
+	if on {
+		v = 1
+	}
+	atomic.StoreUint32(&pciPortForced, v)
+	return pciPortOK
+}
 
 // PCIConfigRead32 reads the configuration register at off (4-byte
 // aligned, below 4096; below 256 without ECAM) of bus:dev.fn. Absent

@@ -284,6 +284,17 @@ func pciCheck() error {
 	mech := "ports 0xCF8/0xCFC"
 	if machine.PCIECAM() {
 		mech = "ECAM"
+		// q35 answers on the ports too: both mechanisms must agree.
+		if machine.PCIForcePorts(true) {
+			id2, class2 := machine.PCIConfigRead32(0, 0, 0, 0), machine.PCIConfigRead32(0, 0, 0, 8)>>8
+			v16, v8 := machine.PCIConfigRead16(0, 0, 0, 2), machine.PCIConfigRead8(0, 0, 0, 1)
+			ext := machine.PCIConfigRead32(0, 0, 0, 0x100)
+			machine.PCIForcePorts(false)
+			if id2 != id || class2 != class || uint32(v16) != id>>16 || v8 != 0x80 || ext != 0xFFFFFFFF {
+				return fmt.Errorf("through the ports 00:00.0 reads %#x class %06x (16-bit %#x, 8-bit %#x, offset 0x100 %#x)", id2, class2, v16, v8, ext)
+			}
+			mech += " (ports agree)"
+		}
 	}
 	note("PCI 00:00.0 %04x:%04x class %06x via %s", id&0xFFFF, id>>16, class, mech)
 	return nil

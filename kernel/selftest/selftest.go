@@ -292,8 +292,8 @@ func sleep() error {
 func timers() error {
 	var d time.Duration
 	for try := 0; try < 5; try++ { // retried like sleep
+		t0 := time.Now() // before NewTicker: its ticks count from its creation
 		tk := time.NewTicker(10 * time.Millisecond)
-		t0 := time.Now()
 		for i := 0; i < 5; i++ {
 			<-tk.C
 		}

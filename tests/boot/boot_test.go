@@ -146,7 +146,7 @@ func checkSelftest(t *testing.T, hv, out string) {
 	}
 	switch hv {
 	case qemu.HypervisorQ35:
-		want = append(want, "selftest:   pci: PCI 00:00.0 8086:29c0 class 060000 via ECAM",
+		want = append(want, "selftest:   pci: PCI 00:00.0 8086:29c0 class 060000 via ECAM (ports agree)",
 			"irq-ioapic: ISA IRQ 0 -> GSI 2; ISA IRQ 8 -> GSI 8 (level false, active low false)")
 	default:
 		want = append(want, "selftest:   pci: PCI absent", "selftest:   irq-ioapic: I/O APIC at 0xfec10000: GSIs 24-47",
