@@ -145,16 +145,16 @@ func (t *Task) waitOn(srcs []eventSource, mask waiter.EventMask, timeout time.Du
 
 // blockOn is waitOn for a read or write on one file with no deadline:
 // EAGAIN instead of waiting when nonblock (O_NONBLOCK).
+// The first try is made here, so an operation that need not wait
+// allocates nothing for waiting.
 func (t *Task) blockOn(src eventSource, mask waiter.EventMask, nonblock bool, try func() (bool, error)) error {
-	timeout := time.Duration(-1)
-	if nonblock {
-		timeout = 0
+	if done, err := try(); done || err != nil {
+		return err
 	}
-	err := t.waitOn([]eventSource{src}, mask, timeout, try)
-	if err == errTimedOut {
+	if nonblock {
 		return unix.EAGAIN
 	}
-	return err
+	return t.waitOn([]eventSource{src}, mask, -1, try)
 }
 
 // nonblockFlag tells whether O_NONBLOCK is set on the open file
