@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-	"gvisor.dev/gvisor/pkg/syserr"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
@@ -91,14 +90,6 @@ func New(s *stack.Stack, family, stype, protocol int) (*Socket, error) {
 		return nil, Errno(err)
 	}
 	return &Socket{family: family, stype: stype, protocol: protocol, ep: ep, wq: wq}, nil
-}
-
-// Errno translates a netstack error to the errno Linux returns.
-func Errno(err tcpip.Error) error {
-	if err == nil {
-		return nil
-	}
-	return unix.Errno(syserr.TranslateNetstackError(err).ToLinux())
 }
 
 // Family, Type and Protocol are the socket's SO_DOMAIN, SO_TYPE and
