@@ -51,8 +51,9 @@ type Platform interface {
 	FreeVector(v uint8)
 	// WaitVector blocks the calling goroutine until vector v has fired at
 	// least once since the previous WaitVector on it, and returns how many
-	// times it fired. The interrupt handler only counts and acknowledges;
-	// the driver's work runs in the waiting goroutine.
+	// times it fired; 0 when v is not allocated or FreeVector ended the
+	// wait. The interrupt handler only counts and acknowledges; the
+	// driver's work runs in the waiting goroutine.
 	WaitVector(v uint8) uint64
 	// RouteIRQ routes the IOAPIC input gsi to vector v (level or edge
 	// triggered, active low or high) and unmasks it. GSIs above 23 belong

@@ -89,7 +89,10 @@ func NewStack(o Options) (*Stack, error) {
 		SecureRNG:          rng,
 		RandSource:         randSource{rand.NewChaCha8(seed)},
 	})
-	// Linux's behaviour: SACK on, and the receive buffer grows with use.
+	// Linux's behaviour: Nagle on, SACK on, and the receive buffer grows
+	// with use.
+	delay := tcpip.TCPDelayEnabled(true)
+	s.SetTransportProtocolOption(tcp.ProtocolNumber, &delay)
 	sack := tcpip.TCPSACKEnabled(true)
 	s.SetTransportProtocolOption(tcp.ProtocolNumber, &sack)
 	mod := tcpip.TCPModerateReceiveBufferOption(true)

@@ -173,10 +173,12 @@ func (p *Platform) AllocVector() (uint8, error) {
 	return 0, errors.New("devtest: no free vector")
 }
 
+// FreeVector releases v; a goroutine blocked in WaitVector(v) returns 0.
 func (p *Platform) FreeVector(v uint8) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.vectors[v].used = false
+	p.cond.Broadcast()
 }
 
 // Fire raises vector v once.
@@ -212,6 +214,9 @@ func (p *Platform) WaitVector(v uint8) uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for p.vectors[v].count == 0 {
+		if !p.vectors[v].used {
+			return 0
+		}
 		p.cond.Wait()
 	}
 	n := p.vectors[v].count

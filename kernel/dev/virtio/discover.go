@@ -157,3 +157,43 @@ func OpenPCI(p dev.Platform) ([]*PCI, []error) {
 	}
 	return ts, errs
 }
+
+// Discover finds the virtio devices of the machine: the virtio-mmio slots
+// the DSDT declares, plus those given on the command line (a slot in both
+// is taken once), then, when scanPCI is set, the virtio functions on PCI
+// bus 0. The errors name each device that could not be used (a legacy
+// device, a malformed DSDT, a bad mapping); the others are returned.
+func Discover(p dev.Platform, cmdline []MMIODevice, scanPCI bool) ([]Transport, []error) {
+	var errs []error
+	var slots []MMIODevice
+	if dsdt := p.ACPITable("DSDT"); dsdt != nil {
+		s, err := FromDSDT(dsdt)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		slots = append(slots, s...)
+	}
+	for _, c := range cmdline {
+		dup := false
+		for _, s := range slots {
+			dup = dup || s.Base == c.Base
+		}
+		if !dup {
+			slots = append(slots, c)
+		}
+	}
+	var ts []Transport
+	ms, e := OpenMMIO(p, slots)
+	errs = append(errs, e...)
+	for _, m := range ms {
+		ts = append(ts, m)
+	}
+	if scanPCI {
+		ps, e := OpenPCI(p)
+		errs = append(errs, e...)
+		for _, t := range ps {
+			ts = append(ts, t)
+		}
+	}
+	return ts, errs
+}

@@ -249,7 +249,9 @@ func (d *Device) Start(config func()) error {
 // serve is the interrupt goroutine of one vector.
 func (d *Device) serve(v Vector, config func()) {
 	for {
-		d.P.WaitVector(v.V)
+		if d.P.WaitVector(v.V) == 0 {
+			return // the vector was freed
+		}
 		isr := uint8(ISRQueue | ISRConfig)
 		if v.Ack != nil {
 			isr = v.Ack()
