@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"github.com/gosv/gosv/internal/bootproto"
+	"github.com/gosv/gosv/kernel/dev/virtio"
 	"os"
 	"path"
 	"strings"
@@ -54,7 +55,7 @@ func (w consoleWriter) Write(p []byte) (int, error) {
 
 // runApp unpacks the initrd into the root filesystem, starts the app and
 // returns its exit status.
-func runApp(opts bootopts.Options, argv []string) int {
+func runApp(opts bootopts.Options, argv []string, slots []virtio.MMIODevice) int {
 	root := fs.NewRoot()
 	// Like tmpfs, the root filesystem may not outgrow memory: writes past
 	// that fail with ENOSPC instead of exhausting the kernel's heap.
@@ -78,7 +79,16 @@ func runApp(opts bootopts.Options, argv []string) int {
 		total, free, _ := machine.MemStats()
 		return linux.MemStats{Total: total, Free: free, Available: free}
 	}
-	p := linux.NewProcess(root, machineMem{}, machinePager{}, machineRunner{}, consoleWriter(2))
+	k := linux.NewKernel()
+	netCfg, haveNIC, err := startNetwork(k, opts, slots)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gosv: %v\n", err)
+		return bootproto.ExitRunnerFailed
+	}
+	if haveNIC {
+		addFile(root, "/etc/resolv.conf", netCfg.ResolvConf())
+	}
+	p := k.NewProcess(root, machineMem{}, machinePager{}, machineRunner{}, consoleWriter(2))
 	p.Strace = opts.Strace
 	p.FDs.InstallAt(0, &linux.Console{TTY: false}, syscall.O_RDONLY, false)
 	p.FDs.InstallAt(1, &linux.Console{W: consoleWriter(1), TTY: false}, syscall.O_WRONLY, false)
@@ -173,11 +183,16 @@ func addDefaultFiles(root *fs.FS) {
 	root.Mkdir(nil, "/root", 0o700)
 	root.Mkdir(nil, "/sys", 0o555) // served by procfs.go; listed in /
 	for _, f := range defaultFiles {
-		file, err := root.Open(nil, f.path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL, 0o644)
-		if err != nil {
-			continue // the image has its own
-		}
-		file.Write([]byte(f.content))
-		file.Close()
+		addFile(root, f.path, f.content)
 	}
+}
+
+// addFile creates path with content unless the image has it already.
+func addFile(root *fs.FS, path, content string) {
+	file, err := root.Open(nil, path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL, 0o644)
+	if err != nil {
+		return // the image has its own
+	}
+	file.Write([]byte(content))
+	file.Close()
 }

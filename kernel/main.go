@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"github.com/gosv/gosv/internal/bootproto"
+	"github.com/gosv/gosv/kernel/dev/virtio"
 	"os"
 	"runtime"
 
@@ -22,6 +23,11 @@ func main() {
 	words, err := bootopts.Split(machine.Cmdline())
 	var opts bootopts.Options
 	var app []string
+	var slots []virtio.MMIODevice
+	if err == nil {
+		// Firecracker appends virtio_mmio.device= words after the app's.
+		slots, words, err = virtio.FromCmdline(words)
+	}
 	if err == nil {
 		opts, app, err = bootopts.Parse(words)
 	}
@@ -55,7 +61,7 @@ func main() {
 	case len(app) == 0:
 		machine.Exit(0)
 	}
-	machine.Exit(runApp(opts, app))
+	machine.Exit(runApp(opts, app, slots))
 }
 
 func banner() {

@@ -21,6 +21,9 @@ type Options struct {
 	ExitSet   bool
 	Help      bool // --help: list loader options
 	Strace    bool // --strace: log every app syscall to the console
+	// Net holds the network options (--ip=, --defaultgw=, --nameserver=)
+	// as given, for kernel/net.ParseOptions.
+	Net []string
 }
 
 // Usage lists the loader options.
@@ -33,6 +36,11 @@ const Usage = `gosv loader options (before the app's command line):
   --exit=N         power off with status N without running an app
   --fault=KIND     trigger a kernel CPU exception: pf, ud or gp
   --strace         log every app syscall
+  --ip=ADDR/PREFIX[,GW]  the first network card's IPv4 address (OSv's
+                   --ip=eth0,ADDR,NETMASK works too); default 10.0.2.15/24
+  --defaultgw=ADDR the IPv4 default router (default 10.0.2.2)
+  --nameserver=ADDR  a DNS server for /etc/resolv.conf (repeatable;
+                   default 10.0.2.3)
   --help           print this list
 `
 
@@ -100,6 +108,11 @@ func Parse(words []string) (Options, []string, error) {
 				return o, nil, fmt.Errorf("loader option --exit=%s: want a status 0..255", val)
 			}
 			o.Exit, o.ExitSet = n, true
+		case "ip", "defaultgw", "nameserver":
+			if err := need(); err != nil {
+				return o, nil, err
+			}
+			o.Net = append(o.Net, w)
 		default:
 			return o, nil, fmt.Errorf("unknown loader option %q (--help lists them)", w)
 		}

@@ -1,24 +1,17 @@
 package linux
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gosv/gosv/kernel/fs"
+	knet "github.com/gosv/gosv/kernel/net"
 	"github.com/gosv/gosv/kernel/net/socket"
 	unixsock "github.com/gosv/gosv/kernel/net/unix"
 	"golang.org/x/sys/unix"
-	"gvisor.dev/gvisor/pkg/tcpip"
-	"gvisor.dev/gvisor/pkg/tcpip/header"
-	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
-	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
-	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
-	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
-	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
-	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
-	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 	"gvisor.dev/gvisor/pkg/waiter"
 )
 
@@ -43,7 +36,13 @@ func (k *Kernel) SetNetStack(s *stack.Stack) {
 }
 
 func (k *Kernel) netStack() *stack.Stack {
-	k.net.once.Do(func() { k.net.stack = LoopbackStack() })
+	k.net.once.Do(func() {
+		st, err := knet.NewStack(knet.Options{})
+		if err != nil {
+			panic(fmt.Sprintf("network stack: %v", err)) // only a programming error fails here
+		}
+		k.net.stack = st.S
+	})
 	return k.net.stack
 }
 
@@ -54,32 +53,6 @@ func (k *Kernel) unixNamespace() *unixsock.Namespace {
 		k.net.unix = unixsock.NewNamespace()
 	}
 	return k.net.unix
-}
-
-// LoopbackStack returns a netstack with IPv4, IPv6, TCP, UDP and ICMP and
-// one loopback NIC holding 127.0.0.1/8 and ::1, configured like Linux
-// (Nagle on, SACK on).
-func LoopbackStack() *stack.Stack {
-	s := stack.New(stack.Options{
-		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol, arp.NewProtocol},
-		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
-		HandleLocal:        true,
-	})
-	delay := tcpip.TCPDelayEnabled(true)
-	s.SetTransportProtocolOption(tcp.ProtocolNumber, &delay)
-	sack := tcpip.TCPSACKEnabled(true)
-	s.SetTransportProtocolOption(tcp.ProtocolNumber, &sack)
-	const lo = 1
-	s.CreateNICWithOptions(lo, loopback.New(), stack.NICOptions{Name: "lo"})
-	s.AddProtocolAddress(lo, tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber,
-		AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4([4]byte{127, 0, 0, 1}), PrefixLen: 8}}, stack.AddressProperties{})
-	s.AddProtocolAddress(lo, tcpip.ProtocolAddress{Protocol: ipv6.ProtocolNumber,
-		AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16([16]byte{15: 1}), PrefixLen: 128}}, stack.AddressProperties{})
-	s.SetRouteTable([]tcpip.Route{
-		{Destination: header.IPv4EmptySubnet, NIC: lo},
-		{Destination: header.IPv6EmptySubnet, NIC: lo},
-	})
-	return s
 }
 
 // sockInos numbers sockets as sockfs does ("socket:[N]").
