@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/gosv/gosv/kernel/bootopts"
-	"github.com/gosv/gosv/kernel/fs"
+	fs "github.com/gosv/gosv/kernel/fsimpl/ramfs"
 	"github.com/gosv/gosv/kernel/linux"
 	"github.com/gosv/gosv/kernel/machine"
 )

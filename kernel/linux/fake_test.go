@@ -5,7 +5,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gosv/gosv/kernel/fs"
+	fs "github.com/gosv/gosv/kernel/fsimpl/ramfs"
 	"github.com/gosv/gosv/kernel/machine"
 	"golang.org/x/sys/unix"
 )

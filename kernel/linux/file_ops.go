@@ -3,7 +3,7 @@ package linux
 import (
 	"path"
 
-	"github.com/gosv/gosv/kernel/fs"
+	fs "github.com/gosv/gosv/kernel/fsimpl/ramfs"
 	"golang.org/x/sys/unix"
 )
 

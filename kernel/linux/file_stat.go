@@ -1,7 +1,7 @@
 package linux
 
 import (
-	"github.com/gosv/gosv/kernel/fs"
+	fs "github.com/gosv/gosv/kernel/fsimpl/ramfs"
 	"golang.org/x/sys/unix"
 )
 

@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gosv/gosv/kernel/fs"
+	fs "github.com/gosv/gosv/kernel/fsimpl/ramfs"
 	"golang.org/x/sys/unix"
 )
 

@@ -5,7 +5,7 @@ import (
 	"io"
 	"sync"
 
-	"github.com/gosv/gosv/kernel/fs"
+	fs "github.com/gosv/gosv/kernel/fsimpl/ramfs"
 )
 
 // Mem reads and writes app memory. The kernel's implementation uses

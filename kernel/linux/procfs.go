@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gosv/gosv/kernel/fs"
+	fs "github.com/gosv/gosv/kernel/fsimpl/ramfs"
 	"golang.org/x/sys/unix"
 )
 

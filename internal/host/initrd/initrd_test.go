@@ -19,7 +19,7 @@ import (
 	"github.com/cavaliergopher/cpio"
 	"golang.org/x/sys/unix"
 
-	kfs "github.com/gosv/gosv/kernel/fs"
+	kfs "github.com/gosv/gosv/kernel/fsimpl/ramfs"
 )
 
 // makeTree builds a host directory tree with directories of several modes,

@@ -1,4 +1,4 @@
-// Package fs is gosv's in-memory root filesystem (OSv's RAMFS, Linux's
+// Package ramfs is gosv's in-memory root filesystem (OSv's RAMFS, Linux's
 // initramfs/tmpfs) with the semantics of the Linux system calls that the
 // syscall layer forwards to it.
 //
@@ -13,7 +13,7 @@
 // each Inode's mu guards its attributes and data; File.mu guards the file
 // offset. The order is File.mu, then FS.mu, then Inode.mu. Device hooks are
 // called with no lock held.
-package fs
+package ramfs
 
 import (
 	"math/rand/v2"
