@@ -5,7 +5,7 @@ import (
 	"io"
 	"sync"
 
-	fs "github.com/gosv/gosv/kernel/fsimpl/ramfs"
+	"github.com/gosv/gosv/kernel/vfs"
 )
 
 // Mem reads and writes app memory. The kernel's implementation uses
@@ -33,7 +33,7 @@ type Runner interface {
 // Process is the one app gosv runs: its address space, files, threads
 // and signal dispositions. Its pid is 1.
 type Process struct {
-	FS     *fs.FS
+	FS     *vfs.FS
 	MM     *MM
 	FDs    *FDTable
 	Mem    Mem
@@ -58,7 +58,7 @@ type Process struct {
 }
 
 // NewProcess creates an empty process over fsys.
-func NewProcess(fsys *fs.FS, mem Mem, pager Pager, runner Runner, log io.Writer) *Process {
+func NewProcess(fsys *vfs.FS, mem Mem, pager Pager, runner Runner, log io.Writer) *Process {
 	return &Process{
 		FS: fsys, MM: NewMM(pager, mem), FDs: NewFDTable(), Mem: mem, Runner: runner, Log: log,
 		tasks: map[int]*Task{}, nextTID: 1, done: make(chan struct{}),

@@ -1,13 +1,12 @@
-// Package ramfs is gosv's in-memory root filesystem (OSv's RAMFS, Linux's
-// initramfs/tmpfs) with the semantics of the Linux system calls that the
-// syscall layer forwards to it.
+// Package ramfs is gosv's in-memory filesystem (OSv's RAMFS, Linux's
+// initramfs/tmpfs): the root filesystem unpacked from the initrd, and the
+// tmpfs instances mount(2) creates. It implements the vfs.Filesystem and
+// vfs.Inode interfaces; kernel/vfs resolves paths and calls the per-name
+// operations here.
 //
-// Path operations take a starting directory (the dirfd of the *at system
-// calls; nil means the current working directory, AT_FDCWD) and a path, and
-// resolve it as path_resolution(7) describes. Errors are
-// golang.org/x/sys/unix Errno values, ready to be returned negated to the
-// application. All methods are safe for concurrent use: application threads
-// are goroutines.
+// Errors are golang.org/x/sys/unix Errno values, ready to be returned
+// negated to the application. All methods are safe for concurrent use:
+// application threads are goroutines.
 //
 // Locking: FS.mu guards the namespace (directory contents and parent links);
 // each Inode's mu guards its attributes and data; File.mu guards the file
@@ -21,78 +20,52 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 )
 
-// FS is an in-memory filesystem tree, with the per-process state that path
-// resolution needs (working directory, credentials, umask).
+// FS is an in-memory filesystem tree (a superblock).
 type FS struct {
 	mu   sync.RWMutex // guards the namespace
 	root *Inode
-	cwd  atomic.Pointer[Inode]
 
 	lastIno atomic.Uint64
 	dev     atomic.Uint64
 	clock   atomic.Pointer[func() time.Time]
-	cred    atomic.Pointer[Cred]
-	umask   atomic.Uint32
 	limit   atomic.Int64 // bytes of file data; 0 = unlimited
 	used    atomic.Int64
+	typ     string // "tmpfs", "ramfs" or "rootfs"
+	opts    atomic.Pointer[string]
 
 	random  atomic.Pointer[func(p []byte) (int, error)]
 	console atomic.Pointer[Device]
 }
 
-// Cred are the credentials used for permission checks and for the owner of
-// new files (the filesystem uid/gid of credentials(7)). Uid 0 has the
-// capabilities CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_CHOWN, CAP_FSETID and
-// CAP_MKNOD.
-type Cred struct {
-	UID, GID uint32
-	Groups   []uint32 // supplementary groups
-}
-
-func (c *Cred) inGroup(gid uint32) bool {
-	if c.GID == gid {
-		return true
-	}
-	for _, g := range c.Groups {
-		if g == gid {
-			return true
-		}
-	}
-	return false
-}
+// Cred are the credentials of permission checks, see vfs.Cred.
+type Cred = vfs.Cred
 
 // DefaultDev is st_dev of the files of a new FS: an anonymous device
 // (major 0) as for tmpfs.
 var DefaultDev = Mkdev(0, 1)
 
-// Mkdev encodes a device number as glibc's makedev(3) does (the 64-bit
-// dev_t of struct stat).
-func Mkdev(major, minor uint32) uint64 {
-	ma, mi := uint64(major), uint64(minor)
-	return (ma&0xfffff000)<<32 | (ma&0xfff)<<8 | (mi&0xffffff00)<<12 | mi&0xff
-}
+// Mkdev, Major and Minor encode and decode device numbers, see vfs.Mkdev.
+var (
+	Mkdev = vfs.Mkdev
+	Major = vfs.Major
+	Minor = vfs.Minor
+)
 
-// Major and Minor decode a device number made by Mkdev (major(3), minor(3)).
-func Major(dev uint64) uint32 { return uint32((dev>>32)&0xfffff000 | (dev>>8)&0xfff) }
-
-// Minor returns the minor number of dev, see Major.
-func Minor(dev uint64) uint32 { return uint32((dev>>12)&0xffffff00 | dev&0xff) }
-
-// NewRoot creates a filesystem whose root "/" (mode 0755) holds /dev with the
-// devices null, zero, full, random, urandom and console (mem(4), null(4),
-// zero(4), full(4), random(4), console(4)), /dev/shm (1777), /tmp (1777),
-// /proc and /etc. The clock is time.Now, the credentials are root's, the
-// umask is 022 and there is no size limit.
-func NewRoot() *FS {
-	fs := &FS{}
+// New creates an empty filesystem of type typ ("tmpfs") whose root
+// directory has permission perm, with st_dev DefaultDev, the clock
+// time.Now, no size limit, and a ChaCha8 generator seeded from
+// math/rand/v2 as the random source of AddStandardDevices.
+func New(typ string, perm uint32) *FS {
+	fs := &FS{typ: typ}
 	fs.dev.Store(DefaultDev)
 	now := time.Now
 	fs.clock.Store(&now)
-	fs.cred.Store(&Cred{})
-	fs.umask.Store(0o022)
+	empty := ""
+	fs.opts.Store(&empty)
 	seed := [32]byte{}
 	for i := range 4 {
 		v := rand.Uint64()
@@ -109,11 +82,20 @@ func NewRoot() *FS {
 	}
 	fs.random.Store(&defRandom)
 	fs.console.Store(&Device{NoSeek: true})
-
-	fs.root = fs.newInode(S_IFDIR, 0o755, 0, 0, fs.now())
+	fs.root = fs.newInode(S_IFDIR, perm, 0, 0, fs.now())
 	fs.root.dir.parent = fs.root
 	fs.root.nlink = 2
-	fs.cwd.Store(fs.root)
+	return fs
+}
+
+// NewRoot creates a filesystem whose root "/" (mode 0755) holds /dev with the
+// devices null, zero, full, random, urandom and console (mem(4), null(4),
+// zero(4), full(4), random(4), console(4)), /dev/shm (1777), /tmp (1777),
+// /proc and /etc: an initramfs before the image is unpacked into it (the
+// kernel mounts its own /dev, /proc and /sys over these). The clock is
+// time.Now and there is no size limit.
+func NewRoot() *FS {
+	fs := New("tmpfs", 0o755)
 
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
@@ -128,21 +110,38 @@ func NewRoot() *FS {
 	mkdir(fs.root, "tmp", 0o1777)
 	mkdir(fs.root, "proc", 0o555)
 	mkdir(fs.root, "etc", 0o755)
-	mknod := func(name string, perm uint32, rdev uint64, d *Device) {
-		n := fs.newInode(S_IFCHR, perm, 0, 0, now0)
-		n.rdev = rdev
-		n.SetDevice(d)
-		fs.addLink(dev, name, n, now0)
+	fs.addStandardDevices(dev, now0)
+	return fs
+}
+
+// AddStandardDevices creates in the directory dir the character devices
+// null, zero, full, random, urandom (mem(4), null(4), zero(4), full(4),
+// random(4)) and console (console(4), served by the hooks of SetConsole).
+func (fs *FS) AddStandardDevices(dir *Inode) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.addStandardDevices(dir, fs.now())
+}
+
+// AddDevice creates the character device name in dir with permission
+// perm, device number rdev and hooks d. It replaces nothing: EEXIST.
+func (fs *FS) AddDevice(dir *Inode, name string, perm uint32, rdev uint64, d *Device) error {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if dir.dir == nil {
+		return unix.ENOTDIR
 	}
-	zero := func(p []byte) (int, error) { clear(p); return len(p), nil }
-	rnd := func(p []byte) (int, error) { return (*fs.random.Load())(p) }
-	mknod("null", 0o666, Mkdev(1, 3), &Device{})
-	mknod("zero", 0o666, Mkdev(1, 5), &Device{Read: zero})
-	mknod("full", 0o666, Mkdev(1, 7), &Device{Read: zero,
-		Write: func(p []byte) (int, error) { return 0, unix.ENOSPC }})
-	mknod("random", 0o666, Mkdev(1, 8), &Device{Read: rnd})
-	mknod("urandom", 0o666, Mkdev(1, 9), &Device{Read: rnd})
-	mknod("console", 0o600, Mkdev(5, 1), &Device{
+	if dir.dir.lookup(name) != nil {
+		return unix.EEXIST
+	}
+	fs.mknodDevice(dir, name, perm, rdev, d, fs.now())
+	return nil
+}
+
+// ConsoleDevice returns the hooks of the console: those of SetConsole,
+// looked up at each call.
+func (fs *FS) ConsoleDevice() *Device {
+	return &Device{
 		Read: func(p []byte) (int, error) {
 			if r := fs.console.Load().Read; r != nil {
 				return r(p)
@@ -156,8 +155,30 @@ func NewRoot() *FS {
 			return len(p), nil
 		},
 		NoSeek: true,
-	})
-	return fs
+	}
+}
+
+func (fs *FS) mknodDevice(dir *Inode, name string, perm uint32, rdev uint64, d *Device, now Timespec) {
+	n := fs.newInode(S_IFCHR, perm, 0, 0, now)
+	n.rdev = rdev
+	n.SetDevice(d)
+	fs.addLink(dir, name, n, now)
+}
+
+// addStandardDevices: see AddStandardDevices. fs.mu held.
+func (fs *FS) addStandardDevices(dev *Inode, now Timespec) {
+	mknod := func(name string, perm uint32, rdev uint64, d *Device) {
+		fs.mknodDevice(dev, name, perm, rdev, d, now)
+	}
+	zero := func(p []byte) (int, error) { clear(p); return len(p), nil }
+	rnd := func(p []byte) (int, error) { return (*fs.random.Load())(p) }
+	mknod("null", 0o666, Mkdev(1, 3), &Device{})
+	mknod("zero", 0o666, Mkdev(1, 5), &Device{Read: zero})
+	mknod("full", 0o666, Mkdev(1, 7), &Device{Read: zero,
+		Write: func(p []byte) (int, error) { return 0, unix.ENOSPC }})
+	mknod("random", 0o666, Mkdev(1, 8), &Device{Read: rnd})
+	mknod("urandom", 0o666, Mkdev(1, 9), &Device{Read: rnd})
+	mknod("console", 0o600, Mkdev(5, 1), fs.ConsoleDevice())
 }
 
 // SetClock sets the source of file timestamps (atime, mtime, ctime, btime).
@@ -175,16 +196,6 @@ func (fs *FS) SetConsole(write, read func(p []byte) (int, error)) {
 	fs.console.Store(&Device{Write: write, Read: read, NoSeek: true})
 }
 
-// SetCred sets the credentials used by later operations.
-func (fs *FS) SetCred(c Cred) { fs.cred.Store(&c) }
-
-// Cred returns the current credentials.
-func (fs *FS) Cred() Cred { return *fs.cred.Load() }
-
-// Umask sets the file mode creation mask and returns the previous one, as
-// umask(2).
-func (fs *FS) Umask(mask uint32) uint32 { return fs.umask.Swap(mask & 0o777) }
-
 // SetDev sets st_dev reported for all files.
 func (fs *FS) SetDev(dev uint64) { fs.dev.Store(dev) }
 
@@ -195,11 +206,41 @@ func (fs *FS) SetLimit(bytes int64) { fs.limit.Store(bytes) }
 // Used returns the bytes of memory that file data occupies.
 func (fs *FS) Used() int64 { return fs.used.Load() }
 
-// Root returns the root directory.
-func (fs *FS) Root() *Inode { return fs.root }
+// RootInode returns the root directory.
+func (fs *FS) RootInode() *Inode { return fs.root }
 
-// Cwd returns the current working directory.
-func (fs *FS) Cwd() *Inode { return fs.cwd.Load() }
+// Root returns the root directory (vfs.Filesystem).
+func (fs *FS) Root() vfs.Inode { return fs.root }
+
+// Type returns the filesystem type shown in /proc/mounts.
+func (fs *FS) Type() string { return fs.typ }
+
+// Options returns the options shown in /proc/mounts.
+func (fs *FS) Options() string { return *fs.opts.Load() }
+
+// SetOptions sets the options shown in /proc/mounts ("size=1024k").
+func (fs *FS) SetOptions(o string) { fs.opts.Store(&o) }
+
+// Statfs describes the filesystem as statfs(2) does: TMPFS_MAGIC, 4 KiB
+// blocks, the size limit (or the default given by DefaultBlocks when
+// there is none) as the block and inode counts.
+func (fs *FS) Statfs() vfs.Statfs {
+	total := uint64(fs.limit.Load()) / pageSize
+	if total == 0 {
+		total = DefaultBlocks()
+	}
+	used := uint64(fs.used.Load()) / pageSize
+	free := total - min(used, total)
+	return vfs.Statfs{
+		Type: unix.TMPFS_MAGIC, Bsize: pageSize, Blocks: total, Bfree: free, Bavail: free,
+		Files: total, Ffree: free, Namelen: NameMax, Frsize: pageSize,
+	}
+}
+
+// DefaultBlocks is the block count statfs(2) reports for a filesystem
+// without a size limit; the kernel sets it to half of the memory, as
+// tmpfs's default size.
+var DefaultBlocks = func() uint64 { return 1 << 18 }
 
 func (fs *FS) reserve(n int64) error {
 	if n <= 0 {
@@ -282,43 +323,22 @@ func (fs *FS) dropLink(parent *Inode, name string, child *Inode, now Timespec) {
 
 // Permission masks for permission.
 const (
-	mayExec  = 1
-	mayWrite = 2
-	mayRead  = 4
+	mayExec  = vfs.MayExec
+	mayWrite = vfs.MayWrite
+	mayRead  = vfs.MayRead
 )
 
-// permission checks mask against the mode of ino for the current
-// credentials, as the kernel's generic_permission (path_resolution(7),
-// "Permissions").
-func (fs *FS) permission(ino *Inode, mask uint32) error {
-	c := fs.cred.Load()
+// permission checks mask against the mode of ino for c, as the kernel's
+// generic_permission (path_resolution(7), "Permissions").
+func (fs *FS) permission(c *Cred, ino *Inode, mask uint32) error {
 	ino.mu.RLock()
 	perm, uid, gid := ino.perm, ino.uid, ino.gid
 	ino.mu.RUnlock()
-	if c.UID == 0 {
-		if mask&mayExec != 0 && ino.typ != S_IFDIR && perm&0o111 == 0 {
-			return unix.EACCES
-		}
-		return nil
-	}
-	var bits uint32
-	switch {
-	case uid == c.UID:
-		bits = perm >> 6
-	case c.inGroup(gid):
-		bits = perm >> 3
-	default:
-		bits = perm
-	}
-	if mask&^bits&7 != 0 {
-		return unix.EACCES
-	}
-	return nil
+	return vfs.GenericPermission(c, ino.typ|perm, uid, gid, mask)
 }
 
-// isOwner reports whether the caller owns ino or is root (CAP_FOWNER).
-func (fs *FS) isOwner(ino *Inode) bool {
-	c := fs.cred.Load()
+// isOwner reports whether c owns ino or is root (CAP_FOWNER).
+func (fs *FS) isOwner(c *Cred, ino *Inode) bool {
 	if c.UID == 0 {
 		return true
 	}
@@ -329,8 +349,8 @@ func (fs *FS) isOwner(ino *Inode) bool {
 
 // mayDelete checks that child may be removed from (or renamed out of) dir:
 // write and search permission on dir, and the sticky-bit rule.
-func (fs *FS) mayDelete(dir, child *Inode) error {
-	if err := fs.permission(dir, mayWrite|mayExec); err != nil {
+func (fs *FS) mayDelete(c *Cred, dir, child *Inode) error {
+	if err := fs.permission(c, dir, mayWrite|mayExec); err != nil {
 		return err
 	}
 	dir.mu.RLock()
@@ -340,7 +360,6 @@ func (fs *FS) mayDelete(dir, child *Inode) error {
 	if !sticky {
 		return nil
 	}
-	c := fs.cred.Load()
 	if c.UID == 0 || c.UID == duid {
 		return nil
 	}
@@ -353,20 +372,20 @@ func (fs *FS) mayDelete(dir, child *Inode) error {
 }
 
 // mayCreate checks that an entry may be created in dir.
-func (fs *FS) mayCreate(dir *Inode) error {
+func (fs *FS) mayCreate(c *Cred, dir *Inode) error {
 	dir.mu.RLock()
 	dead := dir.nlink == 0
 	dir.mu.RUnlock()
 	if dead {
 		return unix.ENOENT
 	}
-	return fs.permission(dir, mayWrite|mayExec)
+	return fs.permission(c, dir, mayWrite|mayExec)
 }
 
-// newOwner returns the uid and gid of a file created in dir, and whether it
-// inherits the set-group-ID bit (directories in a setgid directory).
-func (fs *FS) newOwner(dir *Inode) (uid, gid uint32, sgid bool) {
-	c := fs.cred.Load()
+// newOwner returns the uid and gid of a file created in dir by c, and
+// whether it inherits the set-group-ID bit (directories in a setgid
+// directory).
+func (fs *FS) newOwner(c *Cred, dir *Inode) (uid, gid uint32, sgid bool) {
 	dir.mu.RLock()
 	defer dir.mu.RUnlock()
 	if dir.perm&S_ISGID != 0 {

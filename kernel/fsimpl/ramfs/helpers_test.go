@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,12 +29,103 @@ func (c *testClock) tick() Timespec {
 	return TimespecOf(c.t)
 }
 
-func newTestFS(t *testing.T) (*FS, *testClock) {
+// testFS is a root filesystem seen through the VFS: the path operations
+// of the tests below go through kernel/vfs's resolution to this
+// package's per-inode operations.
+type testFS struct {
+	*FS
+	v   *vfs.FS
+	ctx *vfs.CredContext
+}
+
+func newTestFS(t *testing.T) (*testFS, *testClock) {
 	t.Helper()
 	clk := &testClock{t: time.Unix(1_700_000_000, 123)}
 	fs := NewRoot()
 	fs.SetClock(clk.now)
-	return fs, clk
+	return &testFS{fs, vfs.NewFS(vfs.NewNamespace(fs, "tmpfs", 0)), &vfs.CredContext{}}, clk
+}
+
+// at converts a directory of the tests (nil: the working directory) to a
+// location in the root mount.
+func (t *testFS) at(dir vfs.Inode) vfs.Loc {
+	if dir == nil {
+		return vfs.Loc{}
+	}
+	return vfs.Loc{M: t.v.Root().M, In: dir}
+}
+
+func (t *testFS) Open(dir vfs.Inode, path string, flags int, mode uint32) (*File, error) {
+	f, _, err := t.v.Open(t.ctx, t.at(dir), path, flags, mode)
+	if err != nil {
+		return nil, err
+	}
+	return f.(*File), nil
+}
+
+func (t *testFS) Lookup(dir vfs.Inode, path string, flags int) (*Inode, error) {
+	l, err := t.v.Lookup(t.ctx, t.at(dir), path, flags)
+	if err != nil {
+		return nil, err
+	}
+	return l.In.(*Inode), nil
+}
+
+func (t *testFS) Mkdir(dir vfs.Inode, path string, mode uint32) error {
+	return t.v.Mkdir(t.ctx, t.at(dir), path, mode)
+}
+func (t *testFS) Mknod(dir vfs.Inode, path string, mode uint32, rdev uint64) error {
+	return t.v.Mknod(t.ctx, t.at(dir), path, mode, rdev)
+}
+func (t *testFS) Symlink(target string, dir vfs.Inode, path string) error {
+	return t.v.Symlink(t.ctx, target, t.at(dir), path)
+}
+func (t *testFS) Readlink(dir vfs.Inode, path string) (string, error) {
+	return t.v.Readlink(t.ctx, t.at(dir), path)
+}
+func (t *testFS) Link(od vfs.Inode, op string, nd vfs.Inode, np string, flags int) error {
+	return t.v.Link(t.ctx, t.at(od), op, t.at(nd), np, flags)
+}
+func (t *testFS) Unlink(dir vfs.Inode, path string) error { return t.v.Unlink(t.ctx, t.at(dir), path) }
+func (t *testFS) Rmdir(dir vfs.Inode, path string) error  { return t.v.Rmdir(t.ctx, t.at(dir), path) }
+func (t *testFS) Rename(od vfs.Inode, op string, nd vfs.Inode, np string, flags uint) error {
+	return t.v.Rename(t.ctx, t.at(od), op, t.at(nd), np, flags)
+}
+func (t *testFS) Chmod(dir vfs.Inode, path string, mode uint32, flags int) error {
+	return t.v.Chmod(t.ctx, t.at(dir), path, mode, flags)
+}
+func (t *testFS) Chown(dir vfs.Inode, path string, uid, gid, flags int) error {
+	return t.v.Chown(t.ctx, t.at(dir), path, uid, gid, flags)
+}
+func (t *testFS) Utimens(dir vfs.Inode, path string, times *[2]Timespec, flags int) error {
+	return t.v.Utimens(t.ctx, t.at(dir), path, times, flags)
+}
+func (t *testFS) Access(dir vfs.Inode, path string, mode uint32, flags int) error {
+	return t.v.Access(t.ctx, t.at(dir), path, mode, flags)
+}
+func (t *testFS) Stat(dir vfs.Inode, path string, flags int) (Stat, error) {
+	return t.v.Stat(t.ctx, t.at(dir), path, flags)
+}
+func (t *testFS) Lstat(dir vfs.Inode, path string) (Stat, error) {
+	return t.v.Lstat(t.ctx, t.at(dir), path)
+}
+func (t *testFS) Truncate(dir vfs.Inode, path string, size int64) error {
+	return t.v.Truncate(t.ctx, t.at(dir), path, size)
+}
+func (t *testFS) Chdir(dir vfs.Inode, path string) error { return t.v.Chdir(t.ctx, t.at(dir), path) }
+func (t *testFS) SetCwd(ino vfs.Inode) error             { return t.v.SetCwd(t.ctx, t.at(ino)) }
+func (t *testFS) Getcwd() (string, error)                { return t.v.Getcwd() }
+func (t *testFS) Umask(m uint32) uint32                  { return t.v.Umask(m) }
+func (t *testFS) SetCred(c Cred)                         { t.ctx.C = c }
+func (t *testFS) Cred() Cred                             { return t.ctx.C }
+func (t *testFS) Root() *Inode                           { return t.FS.root }
+
+// Chmod and Utimens of an open file, as fchmod(2) and futimens(3).
+func (f *File) Chmod(mode uint32) error {
+	return f.fs.chmodInode(f.cred, f.ino, mode)
+}
+func (f *File) Utimens(times *[2]Timespec) error {
+	return f.fs.utimensInode(f.cred, f.ino, times)
 }
 
 func ok(t *testing.T, err error) {
@@ -51,7 +143,7 @@ func wantErrno(t *testing.T, what string, err error, want unix.Errno) {
 	}
 }
 
-func writeFile(t *testing.T, fs *FS, path, data string) {
+func writeFile(t *testing.T, fs *testFS, path, data string) {
 	t.Helper()
 	f, err := fs.Open(nil, path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC, 0o644)
 	ok(t, err)
@@ -62,7 +154,7 @@ func writeFile(t *testing.T, fs *FS, path, data string) {
 	}
 }
 
-func readFile(t *testing.T, fs *FS, path string) string {
+func readFile(t *testing.T, fs *testFS, path string) string {
 	t.Helper()
 	f, err := fs.Open(nil, path, unix.O_RDONLY, 0)
 	ok(t, err)
@@ -78,7 +170,7 @@ func readFile(t *testing.T, fs *FS, path string) string {
 	}
 }
 
-func lstat(t *testing.T, fs *FS, path string) Stat {
+func lstat(t *testing.T, fs *testFS, path string) Stat {
 	t.Helper()
 	st, err := fs.Lstat(nil, path)
 	ok(t, err)

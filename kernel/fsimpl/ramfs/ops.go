@@ -2,126 +2,112 @@ package ramfs
 
 import (
 	"golang.org/x/sys/unix"
+
+	"github.com/gosv/gosv/kernel/vfs"
 )
 
-// Open opens (and with O_CREAT creates) the file at path relative to dir
-// (nil: the working directory), as open(2)/openat(2).
-//
-// flags is the access mode O_RDONLY, O_WRONLY or O_RDWR or'ed with
-// O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_PATH,
-// O_TMPFILE, O_NONBLOCK and others that are kept as status flags or ignored
-// (O_CLOEXEC belongs to the descriptor table). mode is the permission of a
-// created file, masked by the umask. Errors: ENOENT, EEXIST (O_CREAT|O_EXCL
-// on an existing name, even a dangling symlink), EISDIR (writing a
-// directory, O_CREAT on a directory or with a trailing slash), ENOTDIR
-// (O_DIRECTORY on a non-directory), ELOOP (O_NOFOLLOW on a symlink, or too
-// many symlinks), EACCES, ENXIO (device without driver, socket), EINVAL
-// (O_CREAT|O_DIRECTORY, O_TMPFILE without write access).
+// The operations of package vfs on inodes. The VFS has resolved the path,
+// checked search permission on the way and the read-only mount flag; the
+// name is a plain component. Each operation looks the name up again under
+// fs.mu, so that it acts on the current state of the directory.
+
+// Permission checks MayRead/MayWrite/MayExec access for c.
+func (ino *Inode) Permission(ctx vfs.Context, mask uint32) error {
+	return ino.fs.permission(ctx.Cred(), ino, mask)
+}
+
+// Parent returns the directory holding the directory ino and its name
+// there; the root returns itself.
+func (ino *Inode) Parent() (vfs.Inode, string) {
+	if ino.dir == nil {
+		return ino, ""
+	}
+	ino.fs.mu.RLock()
+	defer ino.fs.mu.RUnlock()
+	if ino.dir.parent == ino {
+		return ino, ""
+	}
+	return ino.dir.parent, ino.dir.name
+}
+
+// Lookup returns the entry name of the directory ino.
+func (ino *Inode) Lookup(ctx vfs.Context, name string) (vfs.Inode, error) {
+	if ino.dir == nil {
+		return nil, unix.ENOTDIR
+	}
+	ino.fs.mu.RLock()
+	defer ino.fs.mu.RUnlock()
+	if c := ino.dir.lookup(name); c != nil {
+		return c, nil
+	}
+	return nil, unix.ENOENT
+}
+
+// Readlink returns the target of a symbolic link (EINVAL for others) and
+// updates its access time.
+func (ino *Inode) Readlink(ctx vfs.Context) (string, error) {
+	if ino.typ != S_IFLNK {
+		return "", unix.EINVAL
+	}
+	ino.fs.touchAtime(ino)
+	return ino.target, nil
+}
+
+// Open opens the existing inode, as open(2) once the path is resolved: a
+// symlink (without O_PATH) gives ELOOP, a directory EISDIR unless opened
+// read-only, a non-directory ENOTDIR with O_DIRECTORY; permission checks;
+// a character device needs a driver (ENXIO), block devices and sockets
+// give ENXIO; O_TRUNC empties a regular file.
 //
 // A FIFO opens without blocking as a placeholder whose Read and Write fail
 // with ENXIO: the pipe layer serves FIFOs (fifo(7)) and can keep its state
 // on the inode with Inode.LoadOrStoreAux.
-func (fs *FS) Open(dir *Inode, path string, flags int, mode uint32) (*File, error) {
-	if flags&unix.O_TMPFILE == unix.O_TMPFILE {
-		return fs.openTmpfile(dir, path, flags, mode)
-	}
+func (ino *Inode) Open(ctx vfs.Context, flags int) (vfs.File, error) {
+	c := ctx.Cred()
+	fs := ino.fs
 	if flags&unix.O_PATH != 0 {
-		flags &= unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+		if flags&unix.O_DIRECTORY != 0 && ino.typ != S_IFDIR {
+			return nil, unix.ENOTDIR
+		}
+		return newFile(fs, ino, flags, c), nil
 	}
-	creat := flags&unix.O_CREAT != 0
-	if creat && flags&unix.O_DIRECTORY != 0 {
-		return nil, unix.EINVAL
-	}
-	start, err := fs.base(dir)
-	if err != nil {
-		return nil, err
-	}
-	wm := walkFollow
-	if flags&unix.O_NOFOLLOW != 0 {
-		wm = walkNoFollow
-	}
-	if creat && flags&unix.O_EXCL != 0 {
-		wm = walkParent
-	}
-	if creat {
-		fs.mu.Lock()
-		defer fs.mu.Unlock()
-	} else {
-		fs.mu.RLock()
-		defer fs.mu.RUnlock()
-	}
-	res, err := fs.walk(start, path, wm)
-	if err != nil {
-		return nil, err
-	}
-	ino := res.ino
 	acc := flags & unix.O_ACCMODE
-	created := false
-	if creat && res.slash {
-		return nil, unix.EISDIR
+	switch ino.typ {
+	case S_IFLNK:
+		return nil, unix.ELOOP
+	case S_IFDIR:
+		if flags&unix.O_CREAT != 0 || acc != unix.O_RDONLY || flags&unix.O_TRUNC != 0 {
+			return nil, unix.EISDIR
+		}
+	default:
+		if flags&unix.O_DIRECTORY != 0 {
+			return nil, unix.ENOTDIR
+		}
 	}
-	if ino == nil {
-		if !creat {
-			return nil, unix.ENOENT
-		}
-		if err := fs.mayCreate(res.parent); err != nil {
-			return nil, err
-		}
-		uid, gid, _ := fs.newOwner(res.parent)
-		now := fs.now()
-		ino = fs.newInode(S_IFREG, mode&0o7777&^fs.umask.Load(), uid, gid, now)
-		fs.addLink(res.parent, res.name, ino, now)
-		created = true
-	} else {
-		if creat && flags&unix.O_EXCL != 0 {
-			return nil, unix.EEXIST
-		}
-		if err := res.checkSlash(); err != nil {
-			return nil, err
-		}
-		if flags&unix.O_PATH != 0 {
-			if flags&unix.O_DIRECTORY != 0 && ino.typ != S_IFDIR {
-				return nil, unix.ENOTDIR
-			}
-			return newFile(fs, ino, flags), nil
-		}
-		switch ino.typ {
-		case S_IFLNK:
-			return nil, unix.ELOOP
-		case S_IFDIR:
-			if creat || acc != unix.O_RDONLY || flags&unix.O_TRUNC != 0 {
-				return nil, unix.EISDIR
-			}
-		default:
-			if flags&unix.O_DIRECTORY != 0 {
-				return nil, unix.ENOTDIR
-			}
-		}
-		var mask uint32
-		switch acc {
-		case unix.O_RDONLY:
-			mask = mayRead
-		case unix.O_WRONLY:
-			mask = mayWrite
-		default:
-			mask = mayRead | mayWrite
-		}
-		if flags&unix.O_TRUNC != 0 {
-			mask |= mayWrite
-		}
-		if err := fs.permission(ino, mask); err != nil {
-			return nil, err
-		}
-		switch ino.typ {
-		case S_IFCHR:
-			if ino.dev.Load() == nil {
-				return nil, unix.ENXIO
-			}
-		case S_IFBLK, S_IFSOCK:
+	var mask uint32
+	switch acc {
+	case unix.O_RDONLY:
+		mask = mayRead
+	case unix.O_WRONLY:
+		mask = mayWrite
+	default:
+		mask = mayRead | mayWrite
+	}
+	if flags&unix.O_TRUNC != 0 {
+		mask |= mayWrite
+	}
+	if err := fs.permission(c, ino, mask); err != nil {
+		return nil, err
+	}
+	switch ino.typ {
+	case S_IFCHR:
+		if ino.dev.Load() == nil {
 			return nil, unix.ENXIO
 		}
+	case S_IFBLK, S_IFSOCK:
+		return nil, unix.ENXIO
 	}
-	if flags&unix.O_TRUNC != 0 && ino.typ == S_IFREG && !created {
+	if flags&unix.O_TRUNC != 0 && ino.typ == S_IFREG {
 		ino.mu.Lock()
 		err := ino.resizeLocked(0)
 		now := fs.now()
@@ -131,179 +117,159 @@ func (fs *FS) Open(dir *Inode, path string, flags int, mode uint32) (*File, erro
 			return nil, err
 		}
 	}
-	return newFile(fs, ino, flags), nil
+	return newFile(fs, ino, flags, c), nil
 }
 
-// openTmpfile creates an unnamed regular file in the directory path, as
-// open(2) with O_TMPFILE.
-func (fs *FS) openTmpfile(dir *Inode, path string, flags int, mode uint32) (*File, error) {
-	acc := flags & unix.O_ACCMODE
-	if acc != unix.O_WRONLY && acc != unix.O_RDWR || flags&unix.O_CREAT != 0 {
-		return nil, unix.EINVAL
+// dirOf returns the directory state of ino for an operation on a name:
+// ENOTDIR for a non-directory.
+func (ino *Inode) checkDir() error {
+	if ino.dir == nil {
+		return unix.ENOTDIR
 	}
-	fs.mu.RLock()
-	defer fs.mu.RUnlock()
-	d, err := fs.lookupLocked(dir, path, walkFollow, false)
-	if err != nil {
+	return nil
+}
+
+// Create creates the regular file name (mode: umask applied) and opens it.
+func (ino *Inode) Create(ctx vfs.Context, name string, mode uint32, flags int) (vfs.File, error) {
+	c := ctx.Cred()
+	if err := ino.checkDir(); err != nil {
 		return nil, err
 	}
-	if d.typ != S_IFDIR {
-		return nil, unix.ENOTDIR
-	}
-	if err := fs.mayCreate(d); err != nil {
-		return nil, err
-	}
-	uid, gid, _ := fs.newOwner(d)
-	ino := fs.newInode(S_IFREG, mode&0o7777&^fs.umask.Load(), uid, gid, fs.now())
-	ino.linkable = flags&unix.O_EXCL == 0
-	return newFile(fs, ino, flags&^unix.O_TMPFILE), nil
-}
-
-// create resolves path for the creation of a new name (mkdir, mknod,
-// symlink, link): EEXIST if it exists (or is "/", "." or ".."), ENOENT for
-// a trailing slash unless dir is set. fs.mu must be held for writing.
-func (fs *FS) create(dir *Inode, path string, isDir bool) (walkResult, error) {
-	start, err := fs.base(dir)
-	if err != nil {
-		return walkResult{}, err
-	}
-	res, err := fs.walk(start, path, walkParent)
-	if err != nil {
-		return res, err
-	}
-	if res.kind != lastNorm || res.ino != nil {
-		return res, unix.EEXIST
-	}
-	if res.slash && !isDir {
-		return res, unix.ENOENT
-	}
-	return res, fs.mayCreate(res.parent)
-}
-
-// Mkdir creates the directory path with permission mode&^umask (and
-// S_ISVTX), as mkdir(2)/mkdirat(2). A directory created in a set-group-ID
-// directory takes its group and its S_ISGID bit.
-func (fs *FS) Mkdir(dir *Inode, path string, mode uint32) error {
+	fs := ino.fs
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	res, err := fs.create(dir, path, true)
+	if ino.dir.lookup(name) != nil {
+		return nil, unix.EEXIST
+	}
+	if err := fs.mayCreate(c, ino); err != nil {
+		return nil, err
+	}
+	uid, gid, _ := fs.newOwner(c, ino)
+	now := fs.now()
+	child := fs.newInode(S_IFREG, mode&0o7777, uid, gid, now)
+	fs.addLink(ino, name, child, now)
+	return newFile(fs, child, flags, c), nil
+}
+
+// Tmpfile creates an unnamed regular file in the directory ino, as
+// open(2) with O_TMPFILE; without O_EXCL, linkat(2) may give it a name.
+func (ino *Inode) Tmpfile(ctx vfs.Context, mode uint32, flags int) (vfs.File, error) {
+	c := ctx.Cred()
+	if err := ino.checkDir(); err != nil {
+		return nil, err
+	}
+	fs := ino.fs
+	fs.mu.RLock()
+	defer fs.mu.RUnlock()
+	if err := fs.mayCreate(c, ino); err != nil {
+		return nil, err
+	}
+	uid, gid, _ := fs.newOwner(c, ino)
+	child := fs.newInode(S_IFREG, mode&0o7777, uid, gid, fs.now())
+	child.linkable = flags&unix.O_EXCL == 0
+	return newFile(fs, child, flags, c), nil
+}
+
+// prepareCreate locks the namespace and checks that name may be created
+// in ino; the caller unlocks fs.mu.
+func (ino *Inode) prepareCreate(c *Cred, name string) error {
+	if err := ino.checkDir(); err != nil {
+		return err
+	}
+	ino.fs.mu.Lock()
+	if ino.dir.lookup(name) != nil {
+		return unix.EEXIST
+	}
+	return ino.fs.mayCreate(c, ino)
+}
+
+// Mkdir creates the directory name (mode: umask applied, S_ISVTX kept). A
+// directory created in a set-group-ID directory takes its group and its
+// S_ISGID bit.
+func (ino *Inode) Mkdir(ctx vfs.Context, name string, mode uint32) error {
+	c := ctx.Cred()
+	fs := ino.fs
+	err := ino.prepareCreate(c, name)
+	if ino.dir != nil {
+		defer fs.mu.Unlock()
+	}
 	if err != nil {
 		return err
 	}
-	uid, gid, sgid := fs.newOwner(res.parent)
-	perm := mode & 0o1777 &^ fs.umask.Load()
+	uid, gid, sgid := fs.newOwner(c, ino)
+	perm := mode & 0o1777
 	if sgid {
 		perm |= S_ISGID
 	}
 	now := fs.now()
-	fs.addLink(res.parent, res.name, fs.newInode(S_IFDIR, perm, uid, gid, now), now)
+	fs.addLink(ino, name, fs.newInode(S_IFDIR, perm, uid, gid, now), now)
 	return nil
 }
 
-// Mknod creates a regular file, FIFO, socket or device node, as
-// mknod(2)/mknodat(2). The type comes from mode's S_IFMT bits (0 means a
-// regular file); device nodes need uid 0 (EPERM) and carry rdev, and a
-// character device opens only after Inode.SetDevice. Other types: EINVAL
-// (EPERM for S_IFDIR, as Linux).
-func (fs *FS) Mknod(dir *Inode, path string, mode uint32, rdev uint64) error {
+// Mknod creates a regular file, FIFO, socket or device node name (the
+// type in mode's S_IFMT bits, 0 for a regular file); a character device
+// opens only after Inode.SetDevice.
+func (ino *Inode) Mknod(ctx vfs.Context, name string, mode uint32, rdev uint64) error {
+	c := ctx.Cred()
 	typ := mode & S_IFMT
 	switch typ {
 	case 0:
 		typ = S_IFREG
-	case S_IFREG, S_IFIFO, S_IFSOCK:
-	case S_IFCHR, S_IFBLK:
-		if fs.cred.Load().UID != 0 {
-			return unix.EPERM
-		}
-	case S_IFDIR:
-		return unix.EPERM
+	case S_IFREG, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK:
 	default:
 		return unix.EINVAL
 	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	res, err := fs.create(dir, path, false)
+	fs := ino.fs
+	err := ino.prepareCreate(c, name)
+	if ino.dir != nil {
+		defer fs.mu.Unlock()
+	}
 	if err != nil {
 		return err
 	}
-	uid, gid, _ := fs.newOwner(res.parent)
+	uid, gid, _ := fs.newOwner(c, ino)
 	now := fs.now()
-	ino := fs.newInode(typ, mode&0o7777&^fs.umask.Load(), uid, gid, now)
+	child := fs.newInode(typ, mode&0o7777, uid, gid, now)
 	if typ == S_IFCHR || typ == S_IFBLK {
-		ino.rdev = rdev
+		child.rdev = rdev
 	}
-	fs.addLink(res.parent, res.name, ino, now)
+	fs.addLink(ino, name, child, now)
 	return nil
 }
 
-// Symlink creates the symbolic link linkpath with contents target, as
-// symlink(2)/symlinkat(2): ENOENT for an empty target, ENAMETOOLONG for a
-// target of PathMax bytes or more, EEXIST if linkpath exists.
-func (fs *FS) Symlink(target string, dir *Inode, linkpath string) error {
-	if target == "" {
-		return unix.ENOENT
+// Symlink creates the symbolic link name with contents target.
+func (ino *Inode) Symlink(ctx vfs.Context, name, target string) error {
+	c := ctx.Cred()
+	fs := ino.fs
+	err := ino.prepareCreate(c, name)
+	if ino.dir != nil {
+		defer fs.mu.Unlock()
 	}
-	if len(target) >= PathMax {
-		return unix.ENAMETOOLONG
-	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	res, err := fs.create(dir, linkpath, false)
 	if err != nil {
 		return err
 	}
-	uid, gid, _ := fs.newOwner(res.parent)
+	uid, gid, _ := fs.newOwner(c, ino)
 	now := fs.now()
-	ino := fs.newInode(S_IFLNK, 0o777, uid, gid, now)
-	ino.target = target
-	fs.addLink(res.parent, res.name, ino, now)
+	child := fs.newInode(S_IFLNK, 0o777, uid, gid, now)
+	child.target = target
+	fs.addLink(ino, name, child, now)
 	return nil
 }
 
-// Readlink returns the contents of the symbolic link path, as
-// readlink(2)/readlinkat(2): EINVAL if it is not a symlink. An empty path
-// names dir itself (a symlink opened with O_PATH|O_NOFOLLOW).
-func (fs *FS) Readlink(dir *Inode, path string) (string, error) {
-	fs.mu.RLock()
-	ino, err := fs.lookupLocked(dir, path, walkNoFollow, dir != nil)
-	fs.mu.RUnlock()
-	if err != nil {
-		return "", err
-	}
-	if ino.typ != S_IFLNK {
-		if path == "" {
-			return "", unix.ENOENT
-		}
-		return "", unix.EINVAL
-	}
-	fs.touchAtime(ino)
-	return ino.target, nil
-}
-
-// Link creates newpath as a new name of the file oldpath, as
-// link(2)/linkat(2). A final symlink in oldpath is followed only with
-// AT_SYMLINK_FOLLOW; AT_EMPTY_PATH with an empty oldpath names olddir (this
-// also gives a name to an O_TMPFILE file opened without O_EXCL).
-// Errors: EPERM for a directory, EEXIST, ENOENT for a removed file, EXDEV
-// across filesystems.
-func (fs *FS) Link(olddir *Inode, oldpath string, newdir *Inode, newpath string, flags int) error {
-	if flags&^(unix.AT_SYMLINK_FOLLOW|unix.AT_EMPTY_PATH) != 0 {
-		return unix.EINVAL
-	}
-	mode := walkNoFollow
-	if flags&unix.AT_SYMLINK_FOLLOW != 0 {
-		mode = walkFollow
-	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	if olddir != nil && olddir.fs != fs || newdir != nil && newdir.fs != fs {
+// Link enters target under name: EPERM for a directory, ENOENT for a
+// removed file (unless it is an O_TMPFILE file opened without O_EXCL),
+// EXDEV for an inode of another filesystem.
+func (ino *Inode) Link(ctx vfs.Context, name string, target vfs.Inode) error {
+	c := ctx.Cred()
+	old, ok := target.(*Inode)
+	if !ok || old.fs != ino.fs {
 		return unix.EXDEV
 	}
-	old, err := fs.lookupLocked(olddir, oldpath, mode, flags&unix.AT_EMPTY_PATH != 0)
-	if err != nil {
-		return err
+	fs := ino.fs
+	err := ino.prepareCreate(c, name)
+	if ino.dir != nil {
+		defer fs.mu.Unlock()
 	}
-	res, err := fs.create(newdir, newpath, false)
 	if err != nil {
 		return err
 	}
@@ -317,80 +283,58 @@ func (fs *FS) Link(olddir *Inode, oldpath string, newdir *Inode, newpath string,
 	if dead {
 		return unix.ENOENT
 	}
-	fs.addLink(res.parent, res.name, old, fs.now())
+	fs.addLink(ino, name, old, fs.now())
 	return nil
 }
 
-// Unlink removes the name path, as unlink(2) (unlinkat(2) without
-// AT_REMOVEDIR): EISDIR for a directory, ENOTDIR for a non-directory named
-// with a trailing slash, EPERM by the sticky-bit rule. The file lives on
-// while it is open.
-func (fs *FS) Unlink(dir *Inode, path string) error {
+// Unlink removes the non-directory name: EISDIR for a directory, EPERM by
+// the sticky-bit rule. The file lives on while it is open.
+func (ino *Inode) Unlink(ctx vfs.Context, name string) error {
+	c := ctx.Cred()
+	if err := ino.checkDir(); err != nil {
+		return err
+	}
+	fs := ino.fs
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	start, err := fs.base(dir)
-	if err != nil {
-		return err
-	}
-	res, err := fs.walk(start, path, walkParent)
-	if err != nil {
-		return err
-	}
-	if res.kind != lastNorm {
-		return unix.EISDIR
-	}
-	if res.ino == nil {
+	child := ino.dir.lookup(name)
+	if child == nil {
 		return unix.ENOENT
 	}
-	if res.ino.typ == S_IFDIR {
+	if child.typ == S_IFDIR {
 		return unix.EISDIR
 	}
-	if res.slash {
-		return unix.ENOTDIR
-	}
-	if err := fs.mayDelete(res.parent, res.ino); err != nil {
+	if err := fs.mayDelete(c, ino, child); err != nil {
 		return err
 	}
-	fs.dropLink(res.parent, res.name, res.ino, fs.now())
+	fs.dropLink(ino, name, child, fs.now())
 	return nil
 }
 
-// Rmdir removes the empty directory path, as rmdir(2) (unlinkat(2) with
-// AT_REMOVEDIR): ENOTEMPTY if it has entries (or the path ends in ".."),
-// EINVAL for ".", EBUSY for "/", ENOTDIR for a non-directory.
-func (fs *FS) Rmdir(dir *Inode, path string) error {
+// Rmdir removes the empty directory name: ENOTEMPTY if it has entries,
+// ENOTDIR for a non-directory.
+func (ino *Inode) Rmdir(ctx vfs.Context, name string) error {
+	c := ctx.Cred()
+	if err := ino.checkDir(); err != nil {
+		return err
+	}
+	fs := ino.fs
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	start, err := fs.base(dir)
-	if err != nil {
-		return err
-	}
-	res, err := fs.walk(start, path, walkParent)
-	if err != nil {
-		return err
-	}
-	switch res.kind {
-	case lastDot:
-		return unix.EINVAL
-	case lastDotDot:
-		return unix.ENOTEMPTY
-	case lastRoot:
-		return unix.EBUSY
-	}
-	ino := res.ino
-	if ino == nil {
+	child := ino.dir.lookup(name)
+	if child == nil {
 		return unix.ENOENT
 	}
-	if ino.typ != S_IFDIR {
+	if child.typ != S_IFDIR {
 		return unix.ENOTDIR
 	}
-	if err := fs.mayDelete(res.parent, ino); err != nil {
+	if err := fs.mayDelete(c, ino, child); err != nil {
 		return err
 	}
-	if len(ino.dir.entries) != 0 {
+	if len(child.dir.entries) != 0 {
 		return unix.ENOTEMPTY
 	}
-	fs.dropLink(res.parent, res.name, ino, fs.now())
+	fs.dropLink(ino, name, child, fs.now())
 	return nil
 }
 
@@ -414,74 +358,45 @@ func (fs *FS) isAncestor(a, d *Inode) bool {
 	}
 }
 
-// Rename renames oldpath to newpath, as rename(2)/renameat2(2).
-//
-// An existing newpath is replaced atomically: a non-directory by a
-// non-directory, an empty directory by a directory. flags may be
-// RENAME_NOREPLACE (EEXIST if newpath exists) or RENAME_EXCHANGE (swap the
-// two existing names); RENAME_WHITEOUT and other bits give EINVAL.
-// Errors: EBUSY for "/", "." or ".." as a final component, EINVAL when
-// moving a directory into itself, ENOTEMPTY for a non-empty target
-// directory, EISDIR/ENOTDIR for a type mismatch (or a trailing slash on a
-// non-directory), EXDEV across filesystems. Renaming a file onto another
-// name of itself does nothing.
-func (fs *FS) Rename(olddir *Inode, oldpath string, newdir *Inode, newpath string, flags uint) error {
-	if flags&^(RENAME_NOREPLACE|RENAME_EXCHANGE) != 0 ||
-		flags&RENAME_NOREPLACE != 0 && flags&RENAME_EXCHANGE != 0 {
-		return unix.EINVAL
+// Rename moves oldName of the directory ino to newName of newDir, as
+// rename(2)/renameat2(2) once the VFS has checked the shape of both paths
+// (see vfs.FS.Rename): it replaces a non-directory by a non-directory, an
+// empty directory by a directory; RENAME_NOREPLACE, RENAME_EXCHANGE.
+// Errors: EINVAL when moving a directory into itself, ENOTEMPTY,
+// EISDIR/ENOTDIR for a type mismatch, EXDEV across filesystems.
+func (ino *Inode) Rename(ctx vfs.Context, oldName string, newDir vfs.Inode, newName string, flags uint) error {
+	c := ctx.Cred()
+	np, ok := newDir.(*Inode)
+	if !ok || np.fs != ino.fs {
+		return unix.EXDEV
 	}
+	if err := ino.checkDir(); err != nil {
+		return err
+	}
+	if err := np.checkDir(); err != nil {
+		return err
+	}
+	op := ino
 	exchange := flags&RENAME_EXCHANGE != 0
+	fs := ino.fs
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	ob, err := fs.base(olddir)
-	if err != nil {
-		return err
-	}
-	nb, err := fs.base(newdir)
-	if err != nil {
-		return err
-	}
-	o, err := fs.walk(ob, oldpath, walkParent)
-	if err != nil {
-		return err
-	}
-	n, err := fs.walk(nb, newpath, walkParent)
-	if err != nil {
-		return err
-	}
-	if o.kind != lastNorm {
-		return unix.EBUSY
-	}
-	if n.kind != lastNorm {
-		if flags&RENAME_NOREPLACE != 0 {
-			return unix.EEXIST
-		}
-		return unix.EBUSY
-	}
-	src, dst := o.ino, n.ino
+	src, dst := op.dir.lookup(oldName), np.dir.lookup(newName)
 	if src == nil {
 		return unix.ENOENT
 	}
 	if flags&RENAME_NOREPLACE != 0 && dst != nil {
 		return unix.EEXIST
 	}
-	if exchange {
-		if dst == nil {
-			return unix.ENOENT
-		}
-		if n.slash && dst.typ != S_IFDIR {
-			return unix.ENOTDIR
-		}
-	}
-	if src.typ != S_IFDIR && (o.slash || n.slash) {
-		return unix.ENOTDIR
+	if exchange && dst == nil {
+		return unix.ENOENT
 	}
 	// A directory cannot move below itself; a target directory that is an
 	// ancestor of the source is not empty.
-	if src.typ == S_IFDIR && fs.isAncestor(src, n.parent) {
+	if src.typ == S_IFDIR && fs.isAncestor(src, np) {
 		return unix.EINVAL
 	}
-	if dst != nil && dst.typ == S_IFDIR && fs.isAncestor(dst, o.parent) {
+	if dst != nil && dst.typ == S_IFDIR && fs.isAncestor(dst, op) {
 		if exchange {
 			return unix.EINVAL
 		}
@@ -490,43 +405,43 @@ func (fs *FS) Rename(olddir *Inode, oldpath string, newdir *Inode, newpath strin
 	if src == dst {
 		return nil
 	}
-	if err := fs.mayDelete(o.parent, src); err != nil {
+	if err := fs.mayDelete(c, op, src); err != nil {
 		return err
 	}
 	if dst != nil {
-		if err := fs.mayDelete(n.parent, dst); err != nil {
+		if err := fs.mayDelete(c, np, dst); err != nil {
 			return err
 		}
-	} else if err := fs.mayCreate(n.parent); err != nil {
+	} else if err := fs.mayCreate(c, np); err != nil {
 		return err
 	}
 	// A directory moved to another parent needs write permission on itself
 	// to update its ".." entry.
-	if o.parent != n.parent {
+	if op != np {
 		if src.typ == S_IFDIR {
-			if err := fs.permission(src, mayWrite); err != nil {
+			if err := fs.permission(c, src, mayWrite); err != nil {
 				return err
 			}
 		}
 		if exchange && dst.typ == S_IFDIR {
-			if err := fs.permission(dst, mayWrite); err != nil {
+			if err := fs.permission(c, dst, mayWrite); err != nil {
 				return err
 			}
 		}
 	}
 	now := fs.now()
 	if exchange {
-		o.parent.dir.entries[o.name].ino = dst
-		n.parent.dir.entries[n.name].ino = src
-		fs.reparent(src, o.parent, n.parent, n.name)
-		fs.reparent(dst, n.parent, o.parent, o.name)
-		for _, ino := range []*Inode{o.parent, n.parent, src, dst} {
-			ino.mu.Lock()
-			if ino == o.parent || ino == n.parent {
-				ino.mtime = now
+		op.dir.entries[oldName].ino = dst
+		np.dir.entries[newName].ino = src
+		fs.reparent(src, op, np, newName)
+		fs.reparent(dst, np, op, oldName)
+		for _, in := range []*Inode{op, np, src, dst} {
+			in.mu.Lock()
+			if in == op || in == np {
+				in.mtime = now
 			}
-			ino.ctime = now
-			ino.mu.Unlock()
+			in.ctime = now
+			in.mu.Unlock()
 		}
 		return nil
 	}
@@ -541,19 +456,19 @@ func (fs *FS) Rename(olddir *Inode, oldpath string, newdir *Inode, newpath strin
 		} else if dst.typ == S_IFDIR {
 			return unix.EISDIR
 		}
-		fs.dropLink(n.parent, n.name, dst, now)
+		fs.dropLink(np, newName, dst, now)
 	}
-	o.parent.dir.remove(o.name)
-	n.parent.dir.add(n.name, src)
-	o.parent.mu.Lock()
-	o.parent.dsize -= dirEntrySize
-	o.parent.mtime, o.parent.ctime = now, now
-	o.parent.mu.Unlock()
-	n.parent.mu.Lock()
-	n.parent.dsize += dirEntrySize
-	n.parent.mtime, n.parent.ctime = now, now
-	n.parent.mu.Unlock()
-	fs.reparent(src, o.parent, n.parent, n.name)
+	op.dir.remove(oldName)
+	np.dir.add(newName, src)
+	op.mu.Lock()
+	op.dsize -= dirEntrySize
+	op.mtime, op.ctime = now, now
+	op.mu.Unlock()
+	np.mu.Lock()
+	np.dsize += dirEntrySize
+	np.mtime, np.ctime = now, now
+	np.mu.Unlock()
+	fs.reparent(src, op, np, newName)
 	src.mu.Lock()
 	src.ctime = now
 	src.mu.Unlock()
@@ -579,43 +494,48 @@ func (fs *FS) reparent(ino, from, to *Inode, name string) {
 	to.mu.Unlock()
 }
 
-// lookupAttr resolves path for an attribute operation (chmod, chown,
-// utimensat, access, stat).
-func (fs *FS) lookupAttr(dir *Inode, path string, flags, allowed int) (*Inode, error) {
-	mode, empty, err := atFlags(flags, allowed)
-	if err != nil {
-		return nil, err
+// Setattr changes the attributes a selects: chmod (owner or root, EPERM;
+// a non-root caller outside the file's group loses S_ISGID), chown (only
+// root changes the owner, the owner may change the group to one of its
+// own; clears S_ISUID, and S_ISGID when group-executable, of
+// non-directories), utimens (explicit times need ownership, EPERM; now
+// also allows write permission, EACCES) and truncate (the caller checked
+// write permission; EFBIG).
+func (ino *Inode) Setattr(ctx vfs.Context, a vfs.Setattr) error {
+	c := ctx.Cred()
+	fs := ino.fs
+	if a.Mode != nil {
+		if err := fs.chmodInode(c, ino, *a.Mode); err != nil {
+			return err
+		}
 	}
-	fs.mu.RLock()
-	defer fs.mu.RUnlock()
-	return fs.lookupLocked(dir, path, mode, empty)
+	if a.Chown {
+		if err := fs.chownInode(c, ino, a.UID, a.GID); err != nil {
+			return err
+		}
+	}
+	if a.Times != nil || a.TimesNow {
+		if err := fs.utimensInode(c, ino, a.Times); err != nil {
+			return err
+		}
+	}
+	if a.Size != nil {
+		return fs.truncateInode(ino, *a.Size)
+	}
+	return nil
 }
 
-// Chmod sets the permission bits (07777) of path, as chmod(2)/fchmodat(2)
-// (AT_SYMLINK_NOFOLLOW on a symlink gives EOPNOTSUPP, as fchmodat2;
-// AT_EMPTY_PATH with an empty path changes dir, as fchmod(2)). Only the
-// owner or root may do it (EPERM); a non-root caller outside the file's
-// group loses S_ISGID.
-func (fs *FS) Chmod(dir *Inode, path string, mode uint32, flags int) error {
-	ino, err := fs.lookupAttr(dir, path, flags, unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH)
-	if err != nil {
-		return err
-	}
-	return fs.chmodInode(ino, mode)
-}
-
-func (fs *FS) chmodInode(ino *Inode, mode uint32) error {
+func (fs *FS) chmodInode(c *Cred, ino *Inode, mode uint32) error {
 	if ino.typ == S_IFLNK {
 		return unix.EOPNOTSUPP
 	}
-	if !fs.isOwner(ino) {
+	if !fs.isOwner(c, ino) {
 		return unix.EPERM
 	}
-	c := fs.cred.Load()
 	ino.mu.Lock()
 	defer ino.mu.Unlock()
 	mode &= 0o7777
-	if c.UID != 0 && !c.inGroup(ino.gid) {
+	if c.UID != 0 && !c.InGroup(ino.gid) {
 		mode &^= S_ISGID
 	}
 	ino.perm = mode
@@ -623,17 +543,7 @@ func (fs *FS) chmodInode(ino *Inode, mode uint32) error {
 	return nil
 }
 
-// Chown changes the owner and group of path, as chown(2)/fchownat(2)
-// (uid or gid -1: unchanged; AT_SYMLINK_NOFOLLOW changes a symlink itself,
-// as lchown; AT_EMPTY_PATH, as fchown). Only root may change the owner;
-// the owner may change the group to one of its groups (else EPERM). It
-// clears S_ISUID, and S_ISGID when group-executable, of non-directories.
-func (fs *FS) Chown(dir *Inode, path string, uid, gid int, flags int) error {
-	ino, err := fs.lookupAttr(dir, path, flags, unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH)
-	if err != nil {
-		return err
-	}
-	c := fs.cred.Load()
+func (fs *FS) chownInode(c *Cred, ino *Inode, uid, gid int) error {
 	ino.mu.Lock()
 	defer ino.mu.Unlock()
 	if c.UID != 0 {
@@ -643,7 +553,7 @@ func (fs *FS) Chown(dir *Inode, path string, uid, gid int, flags int) error {
 		if ino.uid != c.UID {
 			return unix.EPERM
 		}
-		if gid != -1 && uint32(gid) != ino.gid && !c.inGroup(uint32(gid)) {
+		if gid != -1 && uint32(gid) != ino.gid && !c.InGroup(uint32(gid)) {
 			return unix.EPERM
 		}
 	}
@@ -669,20 +579,7 @@ const (
 	UTIME_OMIT = unix.UTIME_OMIT
 )
 
-// Utimens sets the access and modification times of path, as
-// utimensat(2): times nil sets both to now; a Nsec of UTIME_NOW or
-// UTIME_OMIT sets that one to now or leaves it. Setting explicit times needs
-// ownership or root (EPERM); setting them to now also allows write
-// permission (EACCES otherwise). flags: AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH.
-func (fs *FS) Utimens(dir *Inode, path string, times *[2]Timespec, flags int) error {
-	ino, err := fs.lookupAttr(dir, path, flags, unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH)
-	if err != nil {
-		return err
-	}
-	return fs.utimensInode(ino, times)
-}
-
-func (fs *FS) utimensInode(ino *Inode, times *[2]Timespec) error {
+func (fs *FS) utimensInode(c *Cred, ino *Inode, times *[2]Timespec) error {
 	t := [2]Timespec{{Nsec: UTIME_NOW}, {Nsec: UTIME_NOW}}
 	if times != nil {
 		t = *times
@@ -700,11 +597,11 @@ func (fs *FS) utimensInode(ino *Inode, times *[2]Timespec) error {
 	if t[0].Nsec == UTIME_OMIT && t[1].Nsec == UTIME_OMIT {
 		return nil
 	}
-	if !fs.isOwner(ino) {
+	if !fs.isOwner(c, ino) {
 		if explicit {
 			return unix.EPERM
 		}
-		if err := fs.permission(ino, mayWrite); err != nil {
+		if err := fs.permission(c, ino, mayWrite); err != nil {
 			return err
 		}
 	}
@@ -724,72 +621,10 @@ func (fs *FS) utimensInode(ino *Inode, times *[2]Timespec) error {
 	return nil
 }
 
-// Access checks whether the caller may access path with mode (F_OK = 0, or
-// an or of R_OK = 4, W_OK = 2, X_OK = 1), as access(2)/faccessat2(2).
-// flags: AT_EACCESS (a no-op: real and effective ids are the same here),
-// AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH. Root passes read and write checks,
-// and execute checks when some execute bit is set or it is a directory.
-func (fs *FS) Access(dir *Inode, path string, mode uint32, flags int) error {
-	if mode&^7 != 0 {
-		return unix.EINVAL
-	}
-	ino, err := fs.lookupAttr(dir, path, flags,
-		unix.AT_EACCESS|unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH)
-	if err != nil {
-		return err
-	}
-	if mode == 0 {
-		return nil
-	}
-	return fs.permission(ino, mode)
-}
-
-// Stat returns the attributes of path, as stat(2)/fstatat(2)/statx(2)
-// (flags AT_SYMLINK_NOFOLLOW: lstat; AT_EMPTY_PATH: an empty path names
-// dir, as fstat; AT_NO_AUTOMOUNT and the AT_STATX_* sync flags are
-// accepted and ignored).
-func (fs *FS) Stat(dir *Inode, path string, flags int) (Stat, error) {
-	const atStatxSyncMask = 0x6000
-	ino, err := fs.lookupAttr(dir, path, flags&^(unix.AT_NO_AUTOMOUNT|atStatxSyncMask),
-		unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH)
-	if err != nil {
-		return Stat{}, err
-	}
-	return ino.Stat(), nil
-}
-
-// Lstat is Stat that does not follow a final symlink, as lstat(2).
-func (fs *FS) Lstat(dir *Inode, path string) (Stat, error) {
-	return fs.Stat(dir, path, unix.AT_SYMLINK_NOFOLLOW)
-}
-
-// Truncate sets the size of the regular file path, as truncate(2): EISDIR
-// for a directory, EINVAL for other non-regular files or a negative size,
-// EACCES without write permission, EFBIG beyond MaxFileSize.
-func (fs *FS) Truncate(dir *Inode, path string, size int64) error {
-	if size < 0 {
-		return unix.EINVAL
-	}
-	fs.mu.RLock()
-	ino, err := fs.lookupLocked(dir, path, walkFollow, false)
-	fs.mu.RUnlock()
-	if err != nil {
-		return err
-	}
-	switch ino.typ {
-	case S_IFREG:
-	case S_IFDIR:
-		return unix.EISDIR
-	default:
-		return unix.EINVAL
-	}
-	if err := fs.permission(ino, mayWrite); err != nil {
-		return err
-	}
-	return fs.truncateInode(ino, size)
-}
-
 func (fs *FS) truncateInode(ino *Inode, size int64) error {
+	if ino.typ != S_IFREG {
+		return unix.EINVAL
+	}
 	ino.mu.Lock()
 	defer ino.mu.Unlock()
 	if err := ino.resizeLocked(size); err != nil {
@@ -805,7 +640,7 @@ func (fs *FS) truncateInode(ino *Inode, size int64) error {
 func (fs *FS) touchAtime(ino *Inode) {
 	now := fs.now()
 	ino.mu.RLock()
-	need := !ino.mtime.before(ino.atime) || !ino.ctime.before(ino.atime) ||
+	need := !ino.mtime.Before(ino.atime) || !ino.ctime.Before(ino.atime) ||
 		now.Sec-ino.atime.Sec >= 24*3600
 	ino.mu.RUnlock()
 	if !need {

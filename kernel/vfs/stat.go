@@ -1,4 +1,4 @@
-package ramfs
+package vfs
 
 import (
 	"encoding/binary"
