@@ -129,17 +129,22 @@ func NewTmpfs(memBytes int64) vfs.FSType {
 		}
 		fs.SetLimit(size)
 		fs.root.uid, fs.root.gid = o.UID, o.GID
-		opts := fmt.Sprintf("size=%dk", size>>10)
+		// /proc/mounts shows the options that differ from the defaults,
+		// as shmem_show_options does.
+		var opts []string
+		if o.Size != 0 {
+			opts = append(opts, fmt.Sprintf("size=%dk", size>>10))
+		}
 		if o.Mode != 0o1777 {
-			opts += fmt.Sprintf(",mode=%o", o.Mode)
+			opts = append(opts, fmt.Sprintf("mode=%o", o.Mode))
 		}
 		if o.UID != 0 {
-			opts += fmt.Sprintf(",uid=%d", o.UID)
+			opts = append(opts, fmt.Sprintf("uid=%d", o.UID))
 		}
 		if o.GID != 0 {
-			opts += fmt.Sprintf(",gid=%d", o.GID)
+			opts = append(opts, fmt.Sprintf("gid=%d", o.GID))
 		}
-		fs.SetOptions(opts)
+		fs.SetOptions(strings.Join(opts, ","))
 		return fs, nil
 	}
 }
