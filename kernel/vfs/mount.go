@@ -62,6 +62,7 @@ type Mount struct {
 	parent *Mount // nil for the root mount
 	point  Inode  // the mount point, in parent
 	path   string // absolute path of the mount point (mount points cannot be renamed)
+	within string // path of root inside the filesystem ("/" unless a bind mount)
 	source string
 	flags  uint64 // perMountFlags
 	dead   bool   // unmounted
@@ -96,7 +97,7 @@ type Namespace struct {
 // from source with flags (MS_RDONLY, ...).
 func NewNamespace(root Filesystem, source string, flags uint64) *Namespace {
 	ns := &Namespace{at: map[mountKey]*Mount{}, types: map[string]FSType{}, nextID: 21}
-	ns.root = &Mount{ID: ns.allocID(), fs: root, root: root.Root(), path: "/", source: source,
+	ns.root = &Mount{ID: ns.allocID(), fs: root, root: root.Root(), path: "/", within: "/", source: source,
 		flags: flags & perMountFlags}
 	ns.mounts = []*Mount{ns.root}
 	return ns
@@ -183,15 +184,16 @@ func (ns *Namespace) MountFilesystem(fsys Filesystem, source string, target Loc,
 	if target.M.dead {
 		return unix.ENOENT
 	}
-	ns.attach(&Mount{ID: ns.allocID(), fs: fsys, root: fsys.Root(), source: source,
+	ns.attach(&Mount{ID: ns.allocID(), fs: fsys, root: fsys.Root(), within: "/", source: source,
 		flags: flags & perMountFlags}, target, targetPath)
 	return nil
 }
 
-// Bind mounts the file or directory src at target (MS_BIND): both must be
-// directories or both non-directories (ENOTDIR, EISDIR otherwise). With
-// rec (MS_REC) the mounts below src are bound too.
-func (ns *Namespace) Bind(src, target Loc, targetPath string, flags uint64, rec bool) error {
+// Bind mounts the file or directory src (whose absolute path is srcPath)
+// at target (MS_BIND): both must be directories or both non-directories
+// (ENOTDIR, EISDIR otherwise). With rec (MS_REC) the mounts below src are
+// bound too.
+func (ns *Namespace) Bind(src Loc, srcPath string, target Loc, targetPath string, flags uint64, rec bool) error {
 	sdir := src.In.Stat().Mode&S_IFMT == S_IFDIR
 	tdir := target.In.Stat().Mode&S_IFMT == S_IFDIR
 	switch {
@@ -205,7 +207,11 @@ func (ns *Namespace) Bind(src, target Loc, targetPath string, flags uint64, rec 
 	if target.M.dead || src.M.dead {
 		return unix.ENOENT
 	}
-	m := &Mount{ID: ns.allocID(), fs: src.M.fs, root: src.In, source: src.M.source,
+	within := cleanJoin(src.M.within, strings.TrimPrefix(srcPath, src.M.path))
+	if within != "/" {
+		within = strings.TrimSuffix(within, "/")
+	}
+	m := &Mount{ID: ns.allocID(), fs: src.M.fs, root: src.In, within: within, source: src.M.source,
 		flags: src.M.flags&^MS_RDONLY | flags&MS_RDONLY}
 	var below []*Mount
 	if rec {
@@ -215,7 +221,7 @@ func (ns *Namespace) Bind(src, target Loc, targetPath string, flags uint64, rec 
 	for _, c := range below {
 		// The copies keep their place relative to src.
 		rel := strings.TrimPrefix(c.path, src.M.pathOf(src.In))
-		ns.attach(&Mount{ID: ns.allocID(), fs: c.fs, root: c.root, source: c.source, flags: c.flags},
+		ns.attach(&Mount{ID: ns.allocID(), fs: c.fs, root: c.root, within: c.within, source: c.source, flags: c.flags},
 			Loc{m, c.point}, cleanJoin(targetPath, rel))
 	}
 	return nil
@@ -403,34 +409,13 @@ func (ns *Namespace) Mounts() []MountInfo {
 	for _, m := range ns.mounts {
 		mi := MountInfo{ID: m.ID, ParentID: 1, Dev: m.root.Stat().Dev, Path: m.path,
 			Type: m.fs.Type(), Source: m.source, ReadOnly: m.ReadOnly(), Flags: m.flags,
-			Options: m.fs.Options(), Root: rootWithin(m)}
+			Options: m.fs.Options(), Root: m.within}
 		if m.parent != nil {
 			mi.ParentID = m.parent.ID
 		}
 		out = append(out, mi)
 	}
 	return out
-}
-
-// rootWithin is the path of a mount's root inside its filesystem.
-func rootWithin(m *Mount) string {
-	var parts []string
-	for in := m.root; ; {
-		p, name := in.Parent()
-		if p == in || name == "" {
-			break
-		}
-		parts = append(parts, name)
-		in = p
-	}
-	s := ""
-	for i := len(parts) - 1; i >= 0; i-- {
-		s += "/" + parts[i]
-	}
-	if s == "" {
-		return "/"
-	}
-	return s
 }
 
 // ProcMounts formats the table as /proc/mounts (fstab(5) lines).

@@ -612,11 +612,14 @@ func (f *FS) MountAt(ctx Context, source, target, fstype string, flags uint64, d
 	case flags&MS_REMOUNT != 0:
 		return f.NS.Remount(tl, flags)
 	case flags&MS_BIND != 0:
-		src, err := f.lookup(ctx, Loc{}, source, walkFollow, false)
+		sres, err := f.resolve(ctx, Loc{}, source, walkFollow, 0)
 		if err != nil {
 			return err
 		}
-		return f.NS.Bind(src, tl, tpath, flags, flags&MS_REC != 0)
+		if !sres.exists() {
+			return unix.ENOENT
+		}
+		return f.NS.Bind(sres.loc, f.whereOf(sres).Path, tl, tpath, flags, flags&MS_REC != 0)
 	case flags&propagationFlags != 0:
 		return f.NS.SetPropagation(tl)
 	case flags&MS_MOVE != 0:
