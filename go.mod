@@ -1,6 +1,6 @@
 module github.com/gosv/gosv
 
-go 1.26.0
+go 1.26.3
 
 require (
 	github.com/cavaliergopher/cpio v1.0.1
@@ -8,6 +8,7 @@ require (
 	github.com/spf13/pflag v1.0.9
 	golang.org/x/arch v0.33.0
 	golang.org/x/sys v0.50.0
+	gvisor.dev/gvisor v0.0.0-20260905035102-160fafc42237
 )
 
 require github.com/inconshreveable/mousetrap v1.1.0 // indirect

@@ -12,7 +12,10 @@
 // be returned negated to the application.
 package vfs
 
-import "golang.org/x/sys/unix"
+import (
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/waiter"
+)
 
 // Filesystem is one mounted instance of a filesystem type (a superblock).
 type Filesystem interface {
@@ -131,7 +134,26 @@ type File interface {
 	Close() error
 	// Inode is the inode the file was opened from.
 	Inode() Inode
+	// Readiness for poll, select and epoll (gVisor's waiter.Waitable):
+	// Readiness, EventRegister, EventUnregister.
+	waiter.Waitable
 }
+
+// AlwaysReady is the readiness of files that never block: regular files,
+// directories, memory devices and synthetic files are always readable and
+// writable (poll(2) on a regular file), so there is nothing to wait for.
+type AlwaysReady struct{}
+
+// Readiness reports mask's readable and writable events.
+func (AlwaysReady) Readiness(mask waiter.EventMask) waiter.EventMask {
+	return mask & (waiter.ReadableEvents | waiter.WritableEvents)
+}
+
+// EventRegister does nothing: the readiness never changes.
+func (AlwaysReady) EventRegister(e *waiter.Entry) error { return nil }
+
+// EventUnregister does nothing.
+func (AlwaysReady) EventUnregister(e *waiter.Entry) {}
 
 // AuxHolder is implemented by inodes that keep a value for layers above
 // the filesystem, such as the pipe behind a FIFO (fifo(7)).

@@ -311,6 +311,7 @@ func (in *Inode) Setattr(ctx vfs.Context, a vfs.Setattr) error {
 
 // File is an open kernfs file.
 type File struct {
+	vfs.AlwaysReady
 	in    *Inode
 	ctx   vfs.Context
 	mu    sync.Mutex

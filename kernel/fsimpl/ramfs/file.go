@@ -11,6 +11,7 @@ import (
 // status flags. Its methods follow the system calls of the same names; like
 // them, and unlike io.Reader, Read returns 0, nil at end of file.
 type File struct {
+	vfs.AlwaysReady
 	fs  *FS
 	ino *Inode
 

@@ -30,14 +30,14 @@ func TestTmpfsOptions(t *testing.T) {
 			t.Errorf("%q: %+v %v", c.data, got, err)
 		}
 	}
-	fs, err := NewTmpfs(1 << 30)("none", 0, "size=8k")
+	fs, err := NewTmpfs(1<<30)("none", 0, "size=8k")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s := fs.Statfs(); s.Blocks != 2 || s.Type != unix.TMPFS_MAGIC || fs.Options() != "size=8k" {
 		t.Errorf("statfs %+v options %q", s, fs.Options())
 	}
-	other, _ := NewTmpfs(1 << 30)("none", 0, "")
+	other, _ := NewTmpfs(1<<30)("none", 0, "")
 	if fs.Root().Stat().Dev == other.Root().Stat().Dev || other.Options() != "" {
 		t.Error("tmpfs instances share st_dev or show default options")
 	}
