@@ -31,6 +31,12 @@ type Filesystem interface {
 	Options() string
 }
 
+// Remounter is implemented by filesystems whose options mount(2) with
+// MS_REMOUNT (without MS_BIND) may change: data is the new option string.
+type Remounter interface {
+	Remount(flags uint64, data string) error
+}
+
 // Inode is a file of a filesystem. The methods that act on a name (Lookup,
 // Create, Mkdir, ...) are called on directories; a filesystem returns
 // ENOTDIR for them on other inodes, EPERM or EACCES for operations it does

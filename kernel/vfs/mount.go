@@ -271,13 +271,18 @@ func cleanJoin(dir, name string) string {
 
 // Remount changes the flags of the mount whose root is target, as mount(2)
 // with MS_REMOUNT (EINVAL when target is not the root of a mount). With
-// MS_BIND only the per-mount flags change; otherwise the filesystem's
-// options would too, which memory filesystems accept and ignore.
-func (ns *Namespace) Remount(target Loc, flags uint64) error {
+// MS_BIND only the per-mount flags change; otherwise the filesystem takes
+// the options in data too (Remounter), if it has any.
+func (ns *Namespace) Remount(target Loc, flags uint64, data string) error {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
 	if target.In != target.M.root {
 		return unix.EINVAL
+	}
+	if r, ok := target.M.fs.(Remounter); ok && flags&MS_BIND == 0 {
+		if err := r.Remount(flags, data); err != nil {
+			return err
+		}
 	}
 	target.M.flags = flags & perMountFlags
 	return nil

@@ -610,7 +610,7 @@ func (f *FS) MountAt(ctx Context, source, target, fstype string, flags uint64, d
 	tpath := f.whereOf(tres).Path
 	switch {
 	case flags&MS_REMOUNT != 0:
-		return f.NS.Remount(tl, flags)
+		return f.NS.Remount(tl, flags, data)
 	case flags&MS_BIND != 0:
 		sres, err := f.resolve(ctx, Loc{}, source, walkFollow, 0)
 		if err != nil {

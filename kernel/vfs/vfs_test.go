@@ -242,6 +242,17 @@ func TestReadOnlyMount(t *testing.T) {
 	}
 	ok(t, f.MountAt(ctx, "", "/mnt", "", vfs.MS_REMOUNT, ""))
 	ok(t, open("/mnt/f", unix.O_WRONLY))
+	// A remount may change tmpfs's size, not below what is used.
+	ok(t, f.MountAt(ctx, "", "/mnt", "", vfs.MS_REMOUNT, "size=1m"))
+	if s := f.Statfs(l); s.Blocks != 256 || s.Flags&vfs.ST_RDONLY != 0 {
+		t.Errorf("statfs after remount %+v", s)
+	}
+	if !strings.Contains(string(f.NS.ProcMounts()), "none /mnt tmpfs rw,relatime,size=1024k 0 0\n") {
+		t.Errorf("mounts:\n%s", f.NS.ProcMounts())
+	}
+	write(t, f, "/mnt/big", strings.Repeat("x", 3*4096))
+	wantErr(t, "shrink below use", f.MountAt(ctx, "", "/mnt", "", vfs.MS_REMOUNT, "size=8k"), unix.EBUSY)
+	wantErr(t, "bad remount option", f.MountAt(ctx, "", "/mnt", "", vfs.MS_REMOUNT, "bogus"), unix.EINVAL)
 }
 
 func TestSymlinkLimit(t *testing.T) {

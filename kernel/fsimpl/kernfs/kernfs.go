@@ -135,7 +135,7 @@ type Inode struct {
 	path   string // from the root, "" for the root itself
 	parent *Inode
 	mu     sync.Mutex
-	kids   map[string]*Inode // inodes handed out, so that lookups return the same one
+	kids   map[string]*Inode // directories handed out, so that lookups return the same one
 }
 
 // Node returns the node of the inode.
@@ -186,19 +186,24 @@ func (in *Inode) Lookup(ctx vfs.Context, name string) (vfs.Inode, error) {
 	if c == nil {
 		return nil, unix.ENOENT
 	}
+	k := &Inode{fs: in.fs, node: c, path: in.path + "/" + name, parent: in}
+	if c.typ() != vfs.S_IFDIR {
+		return k.AsVFS(), nil
+	}
+	// A directory keeps its identity across lookups (a mount point, the
+	// working directory, ".." of what was looked up in it), with the
+	// fresh node.
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if k := in.kids[name]; k != nil && k.node.Mode == c.Mode {
-		// Keep the identity (mount points, "..") but take the fresh node.
-		k.node = c
-		return k.AsVFS(), nil
+	if old := in.kids[name]; old != nil {
+		old.node = c
+		return old, nil
 	}
 	if in.kids == nil {
 		in.kids = map[string]*Inode{}
 	}
-	k := &Inode{fs: in.fs, node: c, path: in.path + "/" + name, parent: in}
 	in.kids[name] = k
-	return k.AsVFS(), nil
+	return k, nil
 }
 
 // Readlink returns the target of a symbolic link; EINVAL otherwise.
@@ -451,9 +456,20 @@ func (f *File) entries() ([]vfs.Dirent, error) {
 	if in.parent == in {
 		ents[1].Ino = 2 // the root of the root filesystem
 	}
-	for _, c := range in.node.List(f.ctx) {
+	list := in.node.List(f.ctx)
+	names := make(map[string]bool, len(list))
+	for _, c := range list {
+		names[c.Name] = true
 		ents = append(ents, vfs.Dirent{Ino: Ino(in.path + "/" + c.Name), Type: vfs.DirentType(c.typ()), Name: c.Name})
 	}
+	// Forget the directories that are gone (a thread's /proc/1/task/N).
+	in.mu.Lock()
+	for name := range in.kids {
+		if !names[name] {
+			delete(in.kids, name)
+		}
+	}
+	in.mu.Unlock()
 	for i := range ents {
 		ents[i].Off = int64(i + 1)
 	}

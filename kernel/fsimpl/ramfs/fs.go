@@ -37,6 +37,12 @@ type FS struct {
 	typ     string // "tmpfs", "ramfs" or "rootfs"
 	opts    atomic.Pointer[string]
 
+	// tmpfs instances (NewTmpfs): the memory size their default size is
+	// half of, and their options (changed by Remount, under the mount
+	// table's lock).
+	tmpfsMem  int64
+	tmpfsOpts TmpfsOptions
+
 	random  atomic.Pointer[func(p []byte) (int, error)]
 	console atomic.Pointer[Device]
 }

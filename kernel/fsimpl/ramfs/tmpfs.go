@@ -123,28 +123,59 @@ func NewTmpfs(memBytes int64) vfs.FSType {
 		}
 		fs := New("tmpfs", o.Mode)
 		fs.SetDev(Mkdev(0, nextDev.Add(1)))
-		size := o.Size
-		if size == 0 {
-			size = roundUp(memBytes/2, pageSize)
-		}
-		fs.SetLimit(size)
+		fs.tmpfsMem = memBytes
 		fs.root.uid, fs.root.gid = o.UID, o.GID
-		// /proc/mounts shows the options that differ from the defaults,
-		// as shmem_show_options does.
-		var opts []string
-		if o.Size != 0 {
-			opts = append(opts, fmt.Sprintf("size=%dk", size>>10))
-		}
-		if o.Mode != 0o1777 {
-			opts = append(opts, fmt.Sprintf("mode=%o", o.Mode))
-		}
-		if o.UID != 0 {
-			opts = append(opts, fmt.Sprintf("uid=%d", o.UID))
-		}
-		if o.GID != 0 {
-			opts = append(opts, fmt.Sprintf("gid=%d", o.GID))
-		}
-		fs.SetOptions(strings.Join(opts, ","))
+		fs.applyTmpfs(o, TmpfsOptions{Mode: 0o1777})
 		return fs, nil
 	}
+}
+
+// applyTmpfs sets the size limit and the /proc/mounts options of a tmpfs
+// from o; fields of o left at their zero value keep those of old.
+func (fs *FS) applyTmpfs(o, old TmpfsOptions) {
+	if o.Size == 0 {
+		o.Size = old.Size
+	}
+	size := o.Size
+	if size == 0 {
+		size = roundUp(fs.tmpfsMem/2, pageSize)
+	}
+	fs.SetLimit(size)
+	fs.tmpfsOpts = o
+	// /proc/mounts shows the options that differ from the defaults, as
+	// shmem_show_options does.
+	var opts []string
+	if o.Size != 0 {
+		opts = append(opts, fmt.Sprintf("size=%dk", size>>10))
+	}
+	if o.Mode != 0o1777 {
+		opts = append(opts, fmt.Sprintf("mode=%o", o.Mode))
+	}
+	if o.UID != 0 {
+		opts = append(opts, fmt.Sprintf("uid=%d", o.UID))
+	}
+	if o.GID != 0 {
+		opts = append(opts, fmt.Sprintf("gid=%d", o.GID))
+	}
+	fs.SetOptions(strings.Join(opts, ","))
+}
+
+// Remount applies the options of mount(2) with MS_REMOUNT to a tmpfs: a
+// new size= (EBUSY below what is in use, as shmem_reconfigure); the root
+// directory's mode, uid and gid are not changed by a remount.
+func (fs *FS) Remount(flags uint64, data string) error {
+	if fs.typ != "tmpfs" || fs.tmpfsMem == 0 {
+		return nil
+	}
+	o, err := ParseTmpfsOptions(data, fs.tmpfsMem)
+	if err != nil {
+		return err
+	}
+	if o.Size != 0 && o.Size < fs.Used() {
+		return unix.EBUSY
+	}
+	old := fs.tmpfsOpts
+	o.Mode, o.UID, o.GID = old.Mode, old.UID, old.GID
+	fs.applyTmpfs(o, old)
+	return nil
 }
