@@ -55,19 +55,8 @@ func (f *fsFile) typ() uint32 { return f.f.Inode().Stat().Mode & vfs.S_IFMT }
 // size is st_size of the file.
 func (f *fsFile) size() int64 { return f.f.Inode().Stat().Size }
 
-// Ioctl answers FIONREAD for regular files (bytes between the offset and
-// the end, as Linux's file_ioctl); other requests are ENOTTY.
-func (f *fsFile) Ioctl(t *Task, req, arg uintptr) (uintptr, error) {
-	if req == fionread && f.typ() == vfs.S_IFREG {
-		off, err := f.f.Seek(0, unix.SEEK_CUR)
-		if err != nil {
-			return 0, err
-		}
-		n := max(f.size()-off, 0)
-		return 0, t.WriteU32(arg, uint32(min(n, 1<<31-1)))
-	}
-	return 0, unix.ENOTTY
-}
+// Ioctl passes the request to the filesystem's file.
+func (f *fsFile) Ioctl(t *Task, req, arg uintptr) (uintptr, error) { return f.f.Ioctl(t, req, arg) }
 
 // snapshot reports whether the file reads from a snapshot taken at open
 // (kernfs) rather than its st_size.

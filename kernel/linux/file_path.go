@@ -79,3 +79,7 @@ func (t *Task) Cred() *vfs.Cred { return rootCred }
 
 // ThreadID returns the task's thread id (vfs.Context).
 func (t *Task) ThreadID() int { return t.TID }
+
+// Interrupted is ready when a blocking operation of the task must end
+// with EINTR (vfs.Context).
+func (t *Task) Interrupted() <-chan struct{} { return t.interruptCh() }

@@ -88,17 +88,25 @@ type Inode interface {
 }
 
 // Context is the caller of an operation: the task, as far as filesystems
-// need to know it. kernel/linux's Task implements it; CredContext serves
-// callers without a task.
+// and files need to know it. kernel/linux's Task implements it;
+// CredContext serves callers without a task.
 type Context interface {
 	// Cred returns the credentials of permission checks.
 	Cred() *Cred
 	// ThreadID returns the caller's thread id (0 without a task), for
 	// /proc/thread-self.
 	ThreadID() int
+	// Interrupted is ready when a blocking operation must stop and return
+	// EINTR (a signal, the exit of the thread group); nil never is.
+	Interrupted() <-chan struct{}
+	// CopyIn and CopyOut reach the caller's memory (ioctl arguments):
+	// EFAULT for a bad address.
+	CopyIn(dst []byte, addr uintptr) error
+	CopyOut(addr uintptr, src []byte) error
 }
 
-// CredContext is a Context with credentials and no task.
+// CredContext is a Context with credentials and no task: nothing
+// interrupts it and it has no memory (EFAULT).
 type CredContext struct{ C Cred }
 
 // Cred returns the credentials.
@@ -106,6 +114,15 @@ func (c *CredContext) Cred() *Cred { return &c.C }
 
 // ThreadID returns 0.
 func (c *CredContext) ThreadID() int { return 0 }
+
+// Interrupted returns nil: never.
+func (c *CredContext) Interrupted() <-chan struct{} { return nil }
+
+// CopyIn fails with EFAULT.
+func (c *CredContext) CopyIn(dst []byte, addr uintptr) error { return unix.EFAULT }
+
+// CopyOut fails with EFAULT.
+func (c *CredContext) CopyOut(addr uintptr, src []byte) error { return unix.EFAULT }
 
 // RootContext is the context of the kernel's own operations: root, no task.
 var RootContext Context = &CredContext{}
@@ -135,6 +152,10 @@ type File interface {
 	ReadDir(p []byte) (int, error)
 	ReadDirLegacy(p []byte) (int, error)
 	Truncate(size int64) error
+	// Ioctl performs ioctl(2) request req with argument arg (an address
+	// in ctx's memory for most requests): ENOTTY when the file has no
+	// such request.
+	Ioctl(ctx Context, req, arg uintptr) (uintptr, error)
 	Flags() int
 	SetFlags(flags int)
 	Close() error

@@ -193,6 +193,9 @@ func (w *walker) followLink(l Loc, cur Loc, rest string) (next Loc, left string,
 	if err != nil {
 		return cur, "", false, err
 	}
+	if target == "" {
+		return cur, "", false, unix.ENOENT
+	}
 	if rest != "" {
 		target += "/" + rest
 	}

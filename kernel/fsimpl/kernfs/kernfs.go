@@ -406,6 +406,11 @@ func (f *File) Seek(off int64, whence int) (int64, error) {
 	return pos, nil
 }
 
+// Ioctl is ENOTTY: proc and sysfs files have no ioctls.
+func (f *File) Ioctl(ctx vfs.Context, req, arg uintptr) (uintptr, error) {
+	return 0, unix.ENOTTY
+}
+
 // Stat returns the inode's attributes.
 func (f *File) Stat() (vfs.Stat, error) { return f.in.Stat(), nil }
 

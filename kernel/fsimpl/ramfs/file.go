@@ -247,6 +247,20 @@ func (f *File) Seek(offset int64, whence int) (int64, error) {
 	return pos, nil
 }
 
+// Ioctl answers FIONREAD for regular files (the bytes between the offset
+// and the end, as Linux's file_ioctl); other requests are ENOTTY.
+func (f *File) Ioctl(ctx vfs.Context, req, arg uintptr) (uintptr, error) {
+	if req != fionread || f.ino.typ != S_IFREG || f.isPath() {
+		return 0, unix.ENOTTY
+	}
+	f.mu.Lock()
+	off := f.off
+	f.mu.Unlock()
+	n := uint32(min(max(f.ino.Size()-off, 0), 1<<31-1))
+	b := []byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)}
+	return 0, ctx.CopyOut(arg, b)
+}
+
 // Stat returns the attributes of the file, as fstat(2).
 func (f *File) Stat() (Stat, error) { return f.ino.Stat(), nil }
 
@@ -338,3 +352,6 @@ func (f *File) readDir(buf []byte, legacy bool) (int, error) {
 	}
 	return n, nil
 }
+
+// fionread is FIONREAD (TIOCINQ), ioctl_tty(2).
+const fionread = unix.TIOCINQ
