@@ -22,9 +22,12 @@ type locFile interface {
 
 func (f *fsFile) location() vfs.Loc { return f.loc }
 
-func (f *fsFile) Read(t *Task, p []byte) (int, error)       { return f.f.Read(p) }
-func (f *fsFile) Write(t *Task, p []byte) (int, error)      { return f.f.Write(p) }
-func (f *fsFile) Close() error                              { return f.f.Close() }
+func (f *fsFile) Read(t *Task, p []byte) (int, error)  { return f.f.Read(p) }
+func (f *fsFile) Write(t *Task, p []byte) (int, error) { return f.f.Write(p) }
+func (f *fsFile) Close() error {
+	f.loc.M.Release()
+	return f.f.Close()
+}
 func (f *fsFile) Seek(off int64, whence int) (int64, error) { return f.f.Seek(off, whence) }
 func (f *fsFile) Pread(p []byte, off int64) (int, error)    { return f.f.Pread(p, off) }
 func (f *fsFile) Pwrite(p []byte, off int64) (int, error)   { return f.f.Pwrite(p, off) }
@@ -139,3 +142,9 @@ type reopened struct {
 
 func (r *reopened) Inode() vfs.Inode { return r.in }
 func (r *reopened) Close() error     { return r.f.Close() }
+
+// Close closes the pipe end and releases the FIFO's mount.
+func (f *fifoFile) Close() error {
+	f.loc.M.Release()
+	return f.pipeEnd.Close()
+}

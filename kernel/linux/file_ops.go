@@ -176,8 +176,13 @@ func (t *Task) wrapFS(vf vfs.File, w vfs.Where, flags int) (File, error) {
 		return r.f, nil
 	}
 	if vf.Inode().Stat().Mode&vfs.S_IFMT == vfs.S_IFIFO && flags&unix.O_PATH == 0 {
-		return t.openFIFO(vf, w, flags)
+		f, err := t.openFIFO(vf, w, flags)
+		if err == nil {
+			w.Loc.M.Hold()
+		}
+		return f, err
 	}
+	w.Loc.M.Hold() // released by Close
 	return &fsFile{f: vf, loc: w.Loc, path: w.Path}, nil
 }
 

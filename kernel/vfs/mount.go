@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -66,7 +67,15 @@ type Mount struct {
 	source string
 	flags  uint64 // perMountFlags
 	dead   bool   // unmounted
+	users  atomic.Int64
 }
+
+// Hold records a user of the mount (an open file), which makes umount2
+// without MNT_DETACH fail with EBUSY until Release.
+func (m *Mount) Hold() { m.users.Add(1) }
+
+// Release ends a Hold.
+func (m *Mount) Release() { m.users.Add(-1) }
 
 // Filesystem returns the filesystem the mount shows.
 func (m *Mount) Filesystem() Filesystem { return m.fs }
@@ -338,9 +347,10 @@ func (ns *Namespace) isBelow(c, m *Mount) bool {
 
 // Umount detaches the mount whose root is target, as umount2(2): EINVAL
 // if target is not the root of a mount, EBUSY for the root mount, or when
-// mounts sit below it or busy (the working directory is in it) reports
-// true, unless MNT_DETACH (lazy unmount) is given, which detaches the
-// whole subtree at once.
+// mounts sit below it, files on it are open (Hold) or busy (the working
+// directory is in it) reports true, unless MNT_DETACH (lazy unmount) is
+// given, which detaches the whole subtree at once; open files keep
+// working.
 func (ns *Namespace) Umount(target Loc, flags int, busy func(*Mount) bool) error {
 	if flags&^(MNT_FORCE|MNT_DETACH|MNT_EXPIRE|UMOUNT_NOFOLLOW) != 0 ||
 		flags&MNT_EXPIRE != 0 && flags&(MNT_FORCE|MNT_DETACH) != 0 {
@@ -364,7 +374,7 @@ func (ns *Namespace) Umount(target Loc, flags int, busy func(*Mount) bool) error
 				return unix.EBUSY
 			}
 		}
-		if busy != nil && busy(m) {
+		if m.users.Load() > 0 || busy != nil && busy(m) {
 			return unix.EBUSY
 		}
 	}

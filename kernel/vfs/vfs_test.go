@@ -95,6 +95,12 @@ func TestMountCrossing(t *testing.T) {
 	}
 	wantErr(t, "umount busy cwd", f.Umount(ctx, "/mnt", 0), unix.EBUSY)
 	ok(t, f.Chdir(ctx, vfs.Loc{}, "/"))
+	// An open file keeps the mount busy until released.
+	_, w, err := f.Open(ctx, vfs.Loc{}, "/mnt/f", unix.O_RDONLY, 0)
+	ok(t, err)
+	w.Loc.M.Hold()
+	wantErr(t, "umount with an open file", f.Umount(ctx, "/mnt", 0), unix.EBUSY)
+	w.Loc.M.Release()
 	// Cross-mount link and rename are EXDEV, as is RESOLVE_NO_XDEV.
 	wantErr(t, "link across mounts", f.Link(ctx, vfs.Loc{}, "/etc/hostname", vfs.Loc{}, "/mnt/h", 0), unix.EXDEV)
 	wantErr(t, "rename across mounts", f.Rename(ctx, vfs.Loc{}, "/mnt/f", vfs.Loc{}, "/f", 0), unix.EXDEV)

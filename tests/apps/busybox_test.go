@@ -135,6 +135,9 @@ mounts();
 chdir "/mnt" or die;
 print "umount busy: ", umnt("/mnt", 0), "\n";
 chdir "/" or die;
+open($f, "<", "/mnt/f") or die;
+print "umount open: ", umnt("/mnt", 0), "\n";
+close $f;
 print "umount /tmp: ", umnt("/tmp", 0), "\n";
 print "bad type: ", mnt("none", "/mnt", "nosuchfs", 0, ""), "\n";
 print "umount: ", umnt("/mnt", 0), "\n";
@@ -152,6 +155,7 @@ remount: ok
 write ro: Read-only file system
 none /mnt tmpfs ro,relatime,size=64k 0 0
 umount busy: Device or resource busy
+umount open: Device or resource busy
 umount /tmp: Invalid argument
 bad type: No such device
 umount: ok
