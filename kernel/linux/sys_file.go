@@ -6,10 +6,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// File syscalls (open(2), read(2), write(2), ...). Paths are resolved in
-// the process's filesystem (kernel/fs), after the synthetic /proc and
-// /sys (procfs.go). This file holds the syscalls on file descriptors;
-// file_ops.go those on paths.
+// File syscalls (open(2), read(2), write(2), ...). Paths are resolved by
+// the VFS (kernel/vfs) in the process's mount table. This file holds the
+// syscalls on file descriptors; file_ops.go those on paths, file_mount.go
+// mount(2) and umount2(2).
 func init() {
 	register(unix.SYS_READ, "read", sysRead)
 	register(unix.SYS_WRITE, "write", sysWrite)
