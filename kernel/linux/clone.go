@@ -11,8 +11,8 @@ import (
 // of the Go runtime. A new process (fork, vfork, posix_spawn's
 // CLONE_VM|CLONE_VFORK) cannot exist in a unikernel: ENOSYS, logged once.
 func init() {
-	register(unix.SYS_CLONE, "clone", sysClone)
-	register(unix.SYS_CLONE3, "clone3", sysClone3)
+	registerPartial(unix.SYS_CLONE, "clone", "threads (CLONE_THREAD|CLONE_VM|...) only: a new process (fork) and namespaces are ENOSYS", sysClone)
+	registerPartial(unix.SYS_CLONE3, "clone3", "threads only, as clone; set_tid is ENOSYS", sysClone3)
 }
 
 const (
@@ -155,15 +155,10 @@ func (t *Task) clone(ca cloneArgs) (uintptr, error) {
 	child.sigmask = t.sigmask
 	p.sig.mu.Unlock()
 
-	p.mu.Lock()
-	if p.exiting {
-		p.mu.Unlock()
-		return 0, unix.EAGAIN
+	child.misc = newTaskState()
+	if err := p.addThread(child); err != nil {
+		return 0, err
 	}
-	child.TID = p.nextTID
-	p.nextTID++
-	p.tasks[child.TID] = child
-	p.mu.Unlock()
 
 	// Linux ignores faults on these two writes.
 	if f&unix.CLONE_PARENT_SETTID != 0 {

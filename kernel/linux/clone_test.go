@@ -203,7 +203,7 @@ func TestThreadExit(t *testing.T) {
 	child := (*started)[0]
 	joined := make(chan int64)
 	go func() { joined <- call(task, unix.SYS_FUTEX, ctid, futexWaitOp, 2, 0) }()
-	sgFutexWaiters(t, ctid)
+	sgFutexWaiters(t, p, ctid)
 	call(child, unix.SYS_EXIT, 7)
 	if r := <-joined; r != 0 {
 		t.Errorf("join: futex wait = %d", r)
@@ -223,7 +223,7 @@ func TestThreadExit(t *testing.T) {
 	blocked := make(chan int64)
 	task.WriteU32(buf+0x300, 0)
 	go func() { blocked <- call(task, unix.SYS_FUTEX, buf+0x300, futexWaitOp, 0, 0) }()
-	sgFutexWaiters(t, buf+0x300)
+	sgFutexWaiters(t, p, buf+0x300)
 	call(other, unix.SYS_EXIT_GROUP, 3)
 	if r := <-blocked; r != sgErr(unix.EINTR) {
 		t.Errorf("main thread's wait = %d, want -EINTR", r)
@@ -269,7 +269,7 @@ func TestRobustList(t *testing.T) {
 	}
 	woken := make(chan int64)
 	go func() { woken <- call(task, unix.SYS_FUTEX, word, futexWaitOp, futexWaiters|2, 0) }()
-	sgFutexWaiters(t, word)
+	sgFutexWaiters(t, task.P, word)
 	call(child, unix.SYS_EXIT, 0)
 	select {
 	case r := <-woken:

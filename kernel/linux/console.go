@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/waiter"
 )
 
 // Console is the app's terminal: stdin reads end of file; writes go to W
@@ -32,6 +33,20 @@ func (c *Console) Write(t *Task, p []byte) (int, error) {
 }
 
 func (c *Console) Close() error { return nil }
+
+// Readiness: reads return at once (end of file on stdin) and writes never
+// block, so a console is always readable and writable. Unlike a regular
+// file (AlwaysReady) it is pollable, so epoll accepts it as it accepts a
+// tty.
+func (c *Console) Readiness(mask waiter.EventMask) waiter.EventMask {
+	return waiter.EventMask(defaultPollMask) & mask
+}
+
+// EventRegister does nothing: a console's readiness never changes.
+func (c *Console) EventRegister(*waiter.Entry) error { return nil }
+
+// EventUnregister does nothing.
+func (c *Console) EventUnregister(*waiter.Entry) {}
 
 func (c *Console) Stat() (unix.Stat_t, error) {
 	return unix.Stat_t{Mode: unix.S_IFCHR | 0o620, Rdev: 0x8800, Blksize: 1024, Nlink: 1, Ino: 3}, nil

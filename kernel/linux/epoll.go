@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/waiter"
 )
 
 // epoll(7): epoll_create(2), epoll_create1(2), epoll_ctl(2),
@@ -36,53 +37,47 @@ type epollKey struct {
 	desc *fileFlags
 }
 
-// epollItem is one interest of an epoll instance.
+// epollItem is one interest of an epoll instance. Its entry sits on the
+// file's wait queue: the file's notifications put the item on the ready
+// list (Linux's ep_poll_callback).
 type epollItem struct {
-	key     epollKey
-	poller  Poller
-	events  uint32 // requested events | EPOLLERR | EPOLLHUP | flags; only flags after EPOLLONESHOT fired
-	data    uint64
-	changed chan struct{} // signalled by the file at each change; drained by collectLocked
-	queued  bool          // on the ready list
-	gone    bool          // deleted
-	cancel  [2]func()
+	ep    *epollFile
+	key   epollKey
+	file  waiter.Waitable
+	entry waiter.Entry
+	// events and data change with both ep.mu and ep.readyMu held.
+	events uint32 // requested events | EPOLLERR | EPOLLHUP | flags; only flags after EPOLLONESHOT fired
+	data   uint64
+	gone   bool // deleted; set with both locks held
+	queued bool // on the ready list, or being harvested; under ep.readyMu
 }
 
-// epollFile is an epoll instance. Each interest watches its file twice:
-// with its own channel, which tells which files changed (Linux's
-// ep_poll_callback; read synchronously, so a change made before
-// epoll_wait is always seen), and with the instance's kick channel, whose
-// pump goroutine wakes blocked waiters and watchers of the epoll fd.
-// epoll_wait moves changed interests to the ready list, polls them and
-// puts level-triggered ones back (ep_send_events).
+// epollFile is an epoll instance. Its mutex mu serialises epoll_ctl and
+// harvesting, which call into the watched files (Readiness,
+// EventRegister). The ready list has a lock of its own, readyMu, which
+// the items' wait-queue callbacks take: they run while a file notifies,
+// often with the file's own lock held, so they must not wait for mu (a
+// harvest holding mu may be waiting for the file's lock). epoll_wait
+// moves ready items out, checks their readiness and puts level-triggered
+// ones back (ep_send_events).
 type epollFile struct {
 	mu    sync.Mutex
 	items map[epollKey]*epollItem
-	ready []*epollItem
-	kick  chan struct{}
-	done  chan struct{}
-	// watchers are epoll_wait callers and pollers of the epoll fd itself.
-	watchers pollWatchers
+
+	readyMu sync.Mutex
+	ready   []*epollItem
+
+	// The queue holds epoll_wait callers and waiters on the epoll fd
+	// itself (poll, a nesting epoll); it is notified with eventsIn when
+	// an item becomes ready.
+	waitQueue
 }
 
 // epollLoopMu serialises adding epoll instances to each other, so the loop
 // check and the insertion are atomic (Linux's epnested_mutex).
 var epollLoopMu sync.Mutex
 
-func newEpoll() *epollFile {
-	ep := &epollFile{items: map[epollKey]*epollItem{}, kick: make(chan struct{}, 1), done: make(chan struct{})}
-	go func() {
-		for {
-			select {
-			case <-ep.kick:
-				ep.watchers.notify()
-			case <-ep.done:
-				return
-			}
-		}
-	}()
-	return ep
-}
+func newEpoll() *epollFile { return &epollFile{items: map[epollKey]*epollItem{}} }
 
 func (ep *epollFile) Read(t *Task, p []byte) (int, error)  { return 0, unix.EINVAL }
 func (ep *epollFile) Write(t *Task, p []byte) (int, error) { return 0, unix.EINVAL }
@@ -92,9 +87,10 @@ func (ep *epollFile) Close() error {
 	for _, it := range ep.items {
 		ep.dropLocked(it)
 	}
-	ep.ready = nil
 	ep.mu.Unlock()
-	close(ep.done)
+	ep.readyMu.Lock()
+	ep.ready = nil
+	ep.readyMu.Unlock()
 	return nil
 }
 
@@ -102,39 +98,70 @@ func (ep *epollFile) Stat() (unix.Stat_t, error) {
 	return unix.Stat_t{Mode: 0o600, Nlink: 1, Blksize: pageSize}, nil
 }
 
-// Poll: an epoll fd is readable when one of its interests has events.
-func (ep *epollFile) Poll() uint32 {
+// Readiness: an epoll fd is readable when one of its ready items has
+// events.
+func (ep *epollFile) Readiness(mask waiter.EventMask) waiter.EventMask {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
-	ep.collectLocked()
-	for _, it := range ep.ready {
-		if !it.gone && it.poller.Poll()&it.events&^epollPrivateBits != 0 {
-			return unix.EPOLLIN | unix.EPOLLRDNORM
+	ep.readyMu.Lock()
+	list := append([]*epollItem(nil), ep.ready...)
+	ep.readyMu.Unlock()
+	for _, it := range list {
+		if it.gone {
+			continue
+		}
+		want := it.events &^ epollPrivateBits
+		if uint32(it.file.Readiness(waiter.EventMask(want)))&want != 0 {
+			return waiter.EventMask(unix.EPOLLIN|unix.EPOLLRDNORM) & mask
 		}
 	}
 	return 0
 }
 
-func (ep *epollFile) Watch(ch chan<- struct{}) (cancel func()) { return ep.watchers.Watch(ch) }
+// notified is the wait-queue callback of an item: events of mask may have
+// happened on its file. It only queues the item; its readiness is checked
+// when harvested.
+func (it *epollItem) notified(mask waiter.EventMask) {
+	ep := it.ep
+	ep.readyMu.Lock()
+	if it.gone || it.queued || uint32(mask)&it.events&^epollPrivateBits == 0 {
+		ep.readyMu.Unlock()
+		return
+	}
+	it.queued = true
+	ep.ready = append(ep.ready, it)
+	ep.readyMu.Unlock()
+	ep.Notify(eventsIn)
+}
 
-// dropLocked removes it from the instance and stops watching its file.
+// dropLocked removes it from the instance and its entry from the file's
+// queue. ep.mu must be held.
 func (ep *epollFile) dropLocked(it *epollItem) {
 	if it.gone {
 		return
 	}
+	ep.readyMu.Lock()
 	it.gone = true
+	ep.readyMu.Unlock()
 	delete(ep.items, it.key)
-	it.cancel[0]()
-	it.cancel[1]()
+	it.file.EventUnregister(&it.entry)
 }
 
-// queueLocked puts it on the ready list if it is not there yet and has
-// events; it reports whether waiters must be notified.
-func (ep *epollFile) queueLocked(it *epollItem) bool {
-	if it.gone || it.queued || it.events&^epollPrivateBits == 0 {
+// setLocked sets the events and data of it, and queues it if its file has
+// events now; it reports whether waiters must be notified. ep.mu must be
+// held. The events are set before the readiness is read: a notification
+// that comes in between queues the item through notified.
+func (ep *epollFile) setLocked(it *epollItem, events uint32, data uint64) bool {
+	ep.readyMu.Lock()
+	it.events, it.data = events, data
+	ep.readyMu.Unlock()
+	want := events &^ epollPrivateBits
+	if want == 0 || uint32(it.file.Readiness(waiter.EventMask(want)))&want == 0 {
 		return false
 	}
-	if it.poller.Poll()&it.events&^epollPrivateBits == 0 {
+	ep.readyMu.Lock()
+	defer ep.readyMu.Unlock()
+	if it.queued {
 		return false
 	}
 	it.queued = true
@@ -142,25 +169,23 @@ func (ep *epollFile) queueLocked(it *epollItem) bool {
 	return true
 }
 
-// collectLocked queues the interests whose files signalled a change.
-func (ep *epollFile) collectLocked() {
-	for _, it := range ep.items {
-		select {
-		case <-it.changed:
-			ep.queueLocked(it)
-		default:
-		}
+// addLocked inserts an interest (EPOLL_CTL_ADD).
+func (ep *epollFile) addLocked(key epollKey, w waiter.Waitable, events uint32, data uint64) (bool, error) {
+	it := &epollItem{ep: ep, key: key, file: w}
+	// The entry takes every notification; notified filters by events,
+	// which EPOLL_CTL_MOD may change while it is registered.
+	it.entry.Init(waiter.EventListener(epollListener{it}), eventsAll)
+	if err := w.EventRegister(&it.entry); err != nil {
+		return false, err
 	}
+	ep.items[key] = it
+	return ep.setLocked(it, events, data), nil
 }
 
-// addLocked inserts an interest (EPOLL_CTL_ADD).
-func (ep *epollFile) addLocked(key epollKey, p Poller, events uint32, data uint64) bool {
-	it := &epollItem{key: key, poller: p, events: events, data: data, changed: make(chan struct{}, 1)}
-	it.cancel[0] = p.Watch(it.changed)
-	it.cancel[1] = p.Watch(ep.kick)
-	ep.items[key] = it
-	return ep.queueLocked(it)
-}
+// epollListener delivers an item's notifications to notified.
+type epollListener struct{ it *epollItem }
+
+func (l epollListener) NotifyEvent(mask waiter.EventMask) { l.it.notified(mask) }
 
 // alive reports whether the open file description of an interest is still
 // open in some fd (Linux removes interests when their file is closed).
@@ -177,18 +202,24 @@ type epollEvent struct {
 
 // harvest returns up to max events from the ready list (ep_send_events).
 // Level-triggered interests that reported go back to the end of the list;
-// edge-triggered ones wait for the next change; one-shot ones are disabled.
+// edge-triggered ones wait for the next notification; one-shot ones are
+// disabled. An item is marked not queued before its readiness is read, so
+// a notification that comes during the harvest queues it again.
 func (ep *epollFile) harvest(max int) []epollEvent {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
-	ep.collectLocked()
+	ep.readyMu.Lock()
+	list := ep.ready
+	ep.ready = nil
+	ep.readyMu.Unlock()
 	var out []epollEvent
 	var again []*epollItem
-	list := ep.ready
 	i := 0
 	for ; i < len(list) && len(out) < max; i++ {
 		it := list[i]
+		ep.readyMu.Lock()
 		it.queued = false
+		ep.readyMu.Unlock()
 		if it.gone {
 			continue
 		}
@@ -196,20 +227,33 @@ func (ep *epollFile) harvest(max int) []epollEvent {
 			ep.dropLocked(it)
 			continue
 		}
-		rev := it.poller.Poll() & it.events &^ epollPrivateBits
+		want := it.events &^ epollPrivateBits
+		rev := uint32(it.file.Readiness(waiter.EventMask(want))) & want
 		if rev == 0 {
 			continue
 		}
 		out = append(out, epollEvent{rev, it.data})
 		switch {
 		case it.events&unix.EPOLLONESHOT != 0:
+			ep.readyMu.Lock()
 			it.events &= epollPrivateBits
+			ep.readyMu.Unlock()
 		case it.events&unix.EPOLLET == 0:
-			it.queued = true
 			again = append(again, it)
 		}
 	}
-	ep.ready = append(append([]*epollItem(nil), list[i:]...), again...)
+	// Put back what was not looked at, ahead of what was queued meanwhile,
+	// and the level-triggered items that reported at the end.
+	ep.readyMu.Lock()
+	ready := append(list[i:len(list):len(list)], ep.ready...)
+	for _, it := range again {
+		if !it.queued {
+			it.queued = true
+			ready = append(ready, it)
+		}
+	}
+	ep.ready = ready
+	ep.readyMu.Unlock()
 	return out
 }
 
@@ -222,7 +266,7 @@ func (ep *epollFile) reaches(target *epollFile, depth int) bool {
 	ep.mu.Lock()
 	var nested []*epollFile
 	for _, it := range ep.items {
-		if e, ok := it.poller.(*epollFile); ok {
+		if e, ok := it.file.(*epollFile); ok {
 			nested = append(nested, e)
 		}
 	}
@@ -286,8 +330,8 @@ func sysEpollCtl(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	p, ok := tf.(Poller)
-	if !ok {
+	w, ok := tf.(waiter.Waitable)
+	if _, notPollable := tf.(interface{ notPollable() }); !ok || notPollable {
 		return 0, unix.EPERM
 	}
 	target, targetIsEpoll := tf.(*epollFile)
@@ -317,7 +361,7 @@ func sysEpollCtl(t *Task, a Args) (uintptr, error) {
 		if it != nil {
 			err = unix.EEXIST
 		} else {
-			notify = ep.addLocked(key, p, events, data)
+			notify, err = ep.addLocked(key, w, events, data)
 		}
 	case unix.EPOLL_CTL_MOD:
 		switch {
@@ -326,8 +370,7 @@ func sysEpollCtl(t *Task, a Args) (uintptr, error) {
 		case it.events&unix.EPOLLEXCLUSIVE != 0:
 			err = unix.EINVAL
 		default:
-			it.events, it.data = events, data
-			notify = ep.queueLocked(it)
+			notify = ep.setLocked(it, events, data)
 		}
 	case unix.EPOLL_CTL_DEL:
 		if it == nil {
@@ -340,14 +383,13 @@ func sysEpollCtl(t *Task, a Args) (uintptr, error) {
 	}
 	ep.mu.Unlock()
 	if notify {
-		ep.watchers.notify()
+		ep.Notify(eventsIn)
 	}
 	return 0, err
 }
 
 // epollWait implements the epoll_wait family; timeout < 0 waits forever.
 func epollWait(t *Task, epfd int, addr uintptr, maxevents int, timeout time.Duration) (uintptr, error) {
-	intr := t.interruptCh()
 	if maxevents <= 0 || maxevents > epollMaxEvents {
 		return 0, unix.EINVAL
 	}
@@ -364,7 +406,7 @@ func epollWait(t *Task, epfd int, addr uintptr, maxevents int, timeout time.Dura
 		evs = ep.harvest(maxevents)
 		return len(evs) > 0
 	}
-	if err := waitReady(intr, []Poller{ep}, timeout, scan); err != nil {
+	if err := t.waitReady([]waiter.Waitable{ep}, eventsIn, timeout, scan); err != nil {
 		return 0, err
 	}
 	if len(evs) == 0 {

@@ -7,7 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// evPlainFile is a File without Poller, like a regular file.
+// evPlainFile is a File without waiter.Waitable, like a regular file.
 type evPlainFile struct{}
 
 func (evPlainFile) Read(t *Task, p []byte) (int, error)  { return 0, nil }
@@ -190,7 +190,7 @@ func TestEpollWakeFromOtherThread(t *testing.T) {
 		r := call(task, unix.SYS_EPOLL_PWAIT, uintptr(ep), buf+0x1000, 128, ^uintptr(0), 0, 8)
 		done <- evEvents(task, buf+0x1000, r)
 	}()
-	evWatched(t, &f.(*epollFile).watchers, 1)
+	evWatched(t, &f.(*epollFile).waitQueue)
 	evWrite(other, efd, buf+0x2000, 1)
 	select {
 	case got := <-done:
@@ -234,7 +234,7 @@ func TestEpollTimeoutAndInterrupt(t *testing.T) {
 	f, _ := p.FDs.Get(int(ep))
 	done := make(chan int64)
 	go func() { r, _ := evWait(task, ep, buf+0x1000, 4, -1); done <- r }()
-	evWatched(t, &f.(*epollFile).watchers, 1)
+	evWatched(t, &f.(*epollFile).waitQueue)
 	task.Wake()
 	if r := <-done; r != evErr(unix.EINTR) {
 		t.Errorf("interrupted epoll_wait = %d, want -EINTR", r)
@@ -273,7 +273,7 @@ func TestEpollNested(t *testing.T) {
 	other := p.newTask()
 	done := make(chan []evEvent)
 	go func() { r, _ := evWait(task, outer, buf+0x1000, 4, -1); done <- evEvents(task, buf+0x1000, r) }()
-	evWatched(t, &f.(*epollFile).watchers, 1)
+	evWatched(t, &f.(*epollFile).waitQueue)
 	evWrite(other, efd, buf+0x2000, 1)
 	if got := <-done; len(got) != 1 || got[0] != (evEvent{unix.EPOLLIN, 2}) {
 		t.Errorf("outer wait = %+v, want the inner epoll readable", got)
@@ -282,5 +282,164 @@ func TestEpollNested(t *testing.T) {
 	task.CopyOut(buf+0x300, []byte{byte(inner), 0, 0, 0, unix.POLLIN, 0, 0, 0})
 	if r := call(task, unix.SYS_POLL, buf+0x300, 1, 0); r != 1 {
 		t.Errorf("poll on a ready epoll fd = %d", r)
+	}
+}
+
+// evPipe makes a non-blocking pipe and returns its read and write fds.
+func evPipe(t *testing.T, task *Task, buf uintptr) (r, w int64) {
+	t.Helper()
+	if rc := call(task, unix.SYS_PIPE2, buf, unix.O_NONBLOCK); rc != 0 {
+		t.Fatalf("pipe2 = %d", rc)
+	}
+	a, _ := task.ReadU64(buf)
+	return int64(uint32(a)), int64(uint32(a >> 32))
+}
+
+// Edge- and level-triggered interests in both ends of a pipe report what
+// Linux reports for the same steps (checked on the host): an
+// edge-triggered EPOLLIN fires at each write but not at a read that
+// leaves data; an edge-triggered EPOLLOUT fires when a read frees a slot
+// of a full pipe, not at further reads; closing the writer gives
+// EPOLLIN|EPOLLHUP, with no EPOLLRDHUP on a pipe.
+func TestEpollPipeEdges(t *testing.T) {
+	_, task, _, buf := newTestProcess(t)
+	r, w := evPipe(t, task, buf)
+	ep := call(task, unix.SYS_EPOLL_CREATE1, 0)
+	evCtl(task, ep, unix.EPOLL_CTL_ADD, r, unix.EPOLLIN|unix.EPOLLET|unix.EPOLLRDHUP, 1, buf)
+	evCtl(task, ep, unix.EPOLL_CTL_ADD, w, unix.EPOLLOUT|unix.EPOLLET, 2, buf)
+	data := buf + 0x8000
+	step := func(what string, want ...evEvent) {
+		t.Helper()
+		_, got := evWait(task, ep, buf+0x1000, 8, 0)
+		if len(got) != len(want) {
+			t.Errorf("%s: %+v, want %+v", what, got, want)
+			return
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("%s: %+v, want %+v", what, got, want)
+			}
+		}
+	}
+	step("initial", evEvent{unix.EPOLLOUT, 2})
+	step("again")
+	call(task, unix.SYS_WRITE, uintptr(w), data, 2)
+	step("after a write", evEvent{unix.EPOLLIN, 1})
+	step("again")
+	call(task, unix.SYS_READ, uintptr(r), data, 1)
+	step("after a partial read")
+	n := int64(0)
+	for {
+		k := call(task, unix.SYS_WRITE, uintptr(w), data, 4096)
+		if k < 0 {
+			if k != evErr(unix.EAGAIN) {
+				t.Fatalf("filling write = %d", k)
+			}
+			break
+		}
+		n += k
+	}
+	if n != 61440 {
+		t.Errorf("filled with %d bytes, want 61440", n)
+	}
+	step("filled", evEvent{unix.EPOLLIN, 1})
+	step("again")
+	call(task, unix.SYS_READ, uintptr(r), data, 100)
+	step("a read frees a slot", evEvent{unix.EPOLLOUT, 2})
+	call(task, unix.SYS_READ, uintptr(r), data, 8192)
+	step("a read of a pipe that was not full")
+	call(task, unix.SYS_CLOSE, uintptr(w))
+	step("writer closed", evEvent{unix.EPOLLIN | unix.EPOLLHUP, 1})
+}
+
+// One-shot and level-triggered interests in a pipe, and a pipe without
+// reader (EPOLLOUT|EPOLLERR, level-triggered: reported at every wait).
+func TestEpollPipeOneshot(t *testing.T) {
+	_, task, _, buf := newTestProcess(t)
+	r, w := evPipe(t, task, buf)
+	ep := call(task, unix.SYS_EPOLL_CREATE1, 0)
+	evCtl(task, ep, unix.EPOLL_CTL_ADD, r, unix.EPOLLIN|unix.EPOLLONESHOT, 3, buf)
+	call(task, unix.SYS_WRITE, uintptr(w), buf+0x8000, 1)
+	if n, got := evWait(task, ep, buf+0x1000, 8, 0); n != 1 || got[0] != (evEvent{unix.EPOLLIN, 3}) {
+		t.Errorf("one-shot = %+v", got)
+	}
+	call(task, unix.SYS_WRITE, uintptr(w), buf+0x8000, 1)
+	if n, got := evWait(task, ep, buf+0x1000, 8, 0); n != 0 {
+		t.Errorf("fired one-shot after a write = %+v", got)
+	}
+	evCtl(task, ep, unix.EPOLL_CTL_MOD, r, unix.EPOLLIN|unix.EPOLLONESHOT, 4, buf)
+	if n, got := evWait(task, ep, buf+0x1000, 8, 0); n != 1 || got[0] != (evEvent{unix.EPOLLIN, 4}) {
+		t.Errorf("re-armed one-shot = %+v", got)
+	}
+	call(task, unix.SYS_CLOSE, uintptr(r))
+	evCtl(task, ep, unix.EPOLL_CTL_ADD, w, unix.EPOLLOUT, 5, buf)
+	for i := range 2 {
+		if n, got := evWait(task, ep, buf+0x1000, 8, 0); n != 1 || got[0] != (evEvent{unix.EPOLLOUT | unix.EPOLLERR, 5}) {
+			t.Errorf("wait %d on a pipe without reader = %+v", i, got)
+		}
+	}
+}
+
+// A thread blocked in epoll_wait on a pipe wakes when another thread
+// writes to it, and one blocked on an outer epoll holding the first one
+// wakes as well. The interest is level-triggered, so both see it whatever
+// order they run in.
+func TestEpollPipeWake(t *testing.T) {
+	p, task, _, buf := newTestProcess(t)
+	r, w := evPipe(t, task, buf)
+	inner := call(task, unix.SYS_EPOLL_CREATE1, 0)
+	outer := call(task, unix.SYS_EPOLL_CREATE1, 0)
+	evCtl(task, inner, unix.EPOLL_CTL_ADD, r, unix.EPOLLIN, 7, buf)
+	fi, _ := p.FDs.Get(int(inner))
+	fo, _ := p.FDs.Get(int(outer))
+	t1, t2, other := p.newTask(), p.newTask(), p.newTask()
+	done1 := make(chan []evEvent)
+	done2 := make(chan []evEvent)
+	// The blocked epoll_wait on inner registers before the outer epoll
+	// puts its own entry on inner's queue.
+	go func() { n, _ := evWait(t1, inner, buf+0x1000, 4, -1); done1 <- evEvents(t1, buf+0x1000, n) }()
+	evWatched(t, &fi.(*epollFile).waitQueue)
+	evCtl(task, outer, unix.EPOLL_CTL_ADD, inner, unix.EPOLLIN, 8, buf)
+	go func() { n, _ := evWait(t2, outer, buf+0x2000, 4, -1); done2 <- evEvents(t2, buf+0x2000, n) }()
+	evWatched(t, &fo.(*epollFile).waitQueue)
+	call(other, unix.SYS_WRITE, uintptr(w), buf+0x8000, 1)
+	for _, c := range []struct {
+		ch   chan []evEvent
+		want evEvent
+	}{{done1, evEvent{unix.EPOLLIN, 7}}, {done2, evEvent{unix.EPOLLIN, 8}}} {
+		select {
+		case got := <-c.ch:
+			if len(got) != 1 || got[0] != c.want {
+				t.Errorf("woken wait = %+v, want %+v", got, c.want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("epoll_wait not woken by a pipe write")
+		}
+	}
+}
+
+// A file with AlwaysReady polls readable and writable but cannot be added
+// to an epoll instance, like a regular file; the console can.
+func TestEpollAlwaysReady(t *testing.T) {
+	p, task, _, buf := newTestProcess(t)
+	type readyFile struct {
+		evPlainFile
+		AlwaysReady
+	}
+	fd, _ := p.FDs.Install(readyFile{}, unix.O_RDWR, false, 0)
+	ep := call(task, unix.SYS_EPOLL_CREATE1, 0)
+	if r := evCtl(task, ep, unix.EPOLL_CTL_ADD, int64(fd), unix.EPOLLIN, 0, buf); r != evErr(unix.EPERM) {
+		t.Errorf("epoll_ctl ADD of an AlwaysReady file = %d, want -EPERM", r)
+	}
+	if r := evCtl(task, ep, unix.EPOLL_CTL_ADD, 1, unix.EPOLLOUT, 9, buf); r != 0 {
+		t.Errorf("epoll_ctl ADD of the console = %d", r)
+	}
+	if n, got := evWait(task, ep, buf+0x1000, 4, 0); n != 1 || got[0] != (evEvent{unix.EPOLLOUT, 9}) {
+		t.Errorf("console in epoll = %+v", got)
+	}
+	pfds := buf + 0x100
+	evPollfds(task, pfds, []int32{int32(fd)}, []int16{unix.POLLIN | unix.POLLOUT | unix.POLLPRI})
+	if r := call(task, unix.SYS_POLL, pfds, 1, 0); r != 1 || evRevents(task, pfds, 1)[0] != unix.POLLIN|unix.POLLOUT {
+		t.Errorf("poll of an AlwaysReady file = %d, revents %#x", r, evRevents(task, pfds, 1))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/waiter"
 )
 
 // eventfd(2) and eventfd2(2).
@@ -27,7 +28,7 @@ type eventFD struct {
 	count     uint64
 	semaphore bool
 	nonblock  nonblockFlag
-	watchers  pollWatchers
+	waitQueue // readers wait for eventsIn, writers for eventsOut
 }
 
 func newEventFD(t *Task, initval uint32, flags int) (uintptr, error) {
@@ -43,16 +44,19 @@ func (e *eventFD) Read(t *Task, p []byte) (int, error) {
 		return 0, unix.EINVAL
 	}
 	var v uint64
-	err := waitFor(t, &e.mu, &e.watchers, &e.nonblock, func() bool {
+	err := t.blockOn(e, eventsIn, e.nonblock.get(), func() (bool, error) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
 		if e.count == 0 {
-			return false
+			return false, nil
 		}
 		v = e.count
 		if e.semaphore {
 			v = 1
 		}
 		e.count -= v
-		return true
+		e.Notify(eventsOut)
+		return true, nil
 	})
 	if err != nil {
 		return 0, err
@@ -69,12 +73,15 @@ func (e *eventFD) Write(t *Task, p []byte) (int, error) {
 	if v == math.MaxUint64 {
 		return 0, unix.EINVAL
 	}
-	err := waitFor(t, &e.mu, &e.watchers, &e.nonblock, func() bool {
+	err := t.blockOn(e, eventsOut, e.nonblock.get(), func() (bool, error) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
 		if eventMax-e.count < v {
-			return false
+			return false, nil
 		}
 		e.count += v
-		return true
+		e.Notify(eventsIn)
+		return true, nil
 	})
 	if err != nil {
 		return 0, err
@@ -84,9 +91,9 @@ func (e *eventFD) Write(t *Task, p []byte) (int, error) {
 
 func (e *eventFD) Close() error { return nil }
 
-// Poll: readable while the counter is positive, writable while 1 can be
-// added (eventfd_poll).
-func (e *eventFD) Poll() uint32 {
+// Readiness: readable while the counter is positive, writable while 1
+// can be added (eventfd_poll).
+func (e *eventFD) Readiness(mask waiter.EventMask) waiter.EventMask {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var r uint32
@@ -96,10 +103,8 @@ func (e *eventFD) Poll() uint32 {
 	if e.count < eventMax {
 		r |= unix.EPOLLOUT
 	}
-	return r
+	return readyFor(r, mask)
 }
-
-func (e *eventFD) Watch(ch chan<- struct{}) (cancel func()) { return e.watchers.Watch(ch) }
 
 func (e *eventFD) Stat() (unix.Stat_t, error) {
 	return unix.Stat_t{Mode: 0o600, Nlink: 1, Blksize: pageSize}, nil

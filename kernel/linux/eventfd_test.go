@@ -11,18 +11,12 @@ import (
 // evErr is the RAX of a syscall failing with e.
 func evErr(e unix.Errno) int64 { return -int64(e) }
 
-// evWatched waits until w has at least n watchers: a blocked waiter has
-// registered, so a change made now must wake it.
-func evWatched(t *testing.T, w *pollWatchers, n int) {
+// evWatched waits until q has a waiter: a blocked task has registered,
+// so a change made now must wake it.
+func evWatched(t *testing.T, q *waitQueue) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		w.mu.Lock()
-		k := len(w.chs)
-		w.mu.Unlock()
-		if k >= n {
-			return
-		}
+	for q.IsEmpty() {
 		if time.Now().After(deadline) {
 			t.Fatalf("no waiter registered after 10s")
 		}
@@ -114,7 +108,7 @@ func TestEventfdBlockingRead(t *testing.T) {
 		r, v := evRead(task, fd, buf)
 		done <- result{r, v}
 	}()
-	evWatched(t, &f.(*eventFD).watchers, 1)
+	evWatched(t, &f.(*eventFD).waitQueue)
 	if r := evWrite(other, fd, buf+8, 42); r != 8 {
 		t.Fatalf("write = %d", r)
 	}
@@ -134,7 +128,7 @@ func TestEventfdInterruptAndNonblock(t *testing.T) {
 		r, _ := evRead(task, fd, buf)
 		done <- r
 	}()
-	evWatched(t, &f.(*eventFD).watchers, 1)
+	evWatched(t, &f.(*eventFD).waitQueue)
 	task.Wake()
 	if r := <-done; r != evErr(unix.EINTR) {
 		t.Errorf("interrupted read = %d, want -EINTR", r)

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/waiter"
 )
 
 // File is an open file description (open(2)): what an fd refers to.
@@ -30,13 +31,47 @@ type (
 		Ioctl(t *Task, req, arg uintptr) (uintptr, error)
 	}
 	DirReader interface{ ReadDir(p []byte) (int, error) }
-	// Poller reports ready events (EPOLLIN, EPOLLOUT, ...) and registers a
-	// channel that is signalled when readiness may have changed.
-	Poller interface {
-		Poll() uint32
-		Watch(ch chan<- struct{}) (cancel func())
-	}
 )
+
+// Readiness: a File that can block implements gVisor's waiter.Waitable.
+// Readiness(mask) returns the events (EventIn, EventOut, EventHUp,
+// EventErr, ... which equal the POLL* and EPOLL* bits) that hold now;
+// EventRegister puts a waiter.Entry on the file's waiter.Queue, which the
+// file notifies with the events that changed. A File without Waitable, or
+// one that embeds AlwaysReady, is always readable and writable, like a
+// regular file (sys_event.go has the rest).
+
+// AlwaysReady is the readiness of a file whose reads and writes never
+// block: regular files, ramfs and /proc files. It reports
+// defaultPollMask and never notifies. Like a Linux file without a poll
+// method (DEFAULT_POLLMASK), such a file cannot be added to an epoll
+// instance (EPERM).
+type AlwaysReady struct{}
+
+// Readiness reports readable and writable, within mask.
+func (AlwaysReady) Readiness(mask waiter.EventMask) waiter.EventMask {
+	return waiter.EventMask(defaultPollMask) & mask
+}
+
+// EventRegister does nothing: the readiness never changes.
+func (AlwaysReady) EventRegister(*waiter.Entry) error { return nil }
+
+// EventUnregister does nothing.
+func (AlwaysReady) EventUnregister(*waiter.Entry) {}
+
+// notPollable marks files that epoll_ctl refuses with EPERM.
+func (AlwaysReady) notPollable() {}
+
+// waitQueue is a waiter.Queue whose EventRegister has the signature of
+// waiter.Waitable, for files to embed: they add Readiness and call Notify
+// after each change of readiness.
+type waitQueue struct{ waiter.Queue }
+
+// EventRegister adds e to the queue.
+func (q *waitQueue) EventRegister(e *waiter.Entry) error {
+	q.Queue.EventRegister(e)
+	return nil
+}
 
 // fdEntry is one slot of the fd table.
 type fdEntry struct {
@@ -224,4 +259,58 @@ func (d *FDTable) Fds() []int {
 		out = append(out, fd)
 	}
 	return out
+}
+
+// HeldFile is an open file description taken out of the fd table with a
+// reference of its own: a file in flight in an SCM_RIGHTS message. It
+// stays open while held, even after every fd of it is closed.
+type HeldFile struct {
+	file  File
+	flags *fileFlags
+}
+
+// Hold takes a reference to the open file description of fd.
+func (d *FDTable) Hold(fd int) (*HeldFile, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.fds[fd]
+	if !ok {
+		return nil, unix.EBADF
+	}
+	e.flags.mu.Lock()
+	e.flags.refs++
+	e.flags.mu.Unlock()
+	return &HeldFile{e.file, e.flags}, nil
+}
+
+// Release drops the reference; the last one closes the file.
+func (h *HeldFile) Release() {
+	h.flags.mu.Lock()
+	h.flags.refs--
+	last := h.flags.refs == 0
+	h.flags.mu.Unlock()
+	if last {
+		h.file.Close()
+	}
+}
+
+// clone takes another reference to h's file.
+func (h *HeldFile) clone() *HeldFile {
+	h.flags.mu.Lock()
+	h.flags.refs++
+	h.flags.mu.Unlock()
+	return &HeldFile{h.file, h.flags}
+}
+
+// InstallHeld gives h's reference to a new fd, the lowest free one.
+func (d *FDTable) InstallHeld(h *HeldFile, cloexec bool) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for fd := 0; fd < d.limit; fd++ {
+		if _, ok := d.fds[fd]; !ok {
+			d.fds[fd] = &fdEntry{file: h.file, cloexec: cloexec, flags: h.flags}
+			return fd, nil
+		}
+	}
+	return -1, unix.EMFILE
 }

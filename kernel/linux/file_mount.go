@@ -8,7 +8,7 @@ import (
 // namespace (kernel/vfs). The app is root, so there is no EPERM. x86-64
 // has no umount(2) syscall: umount(8) calls umount2 with flags 0.
 func init() {
-	register(unix.SYS_MOUNT, "mount", sysMount)
+	registerPartial(unix.SYS_MOUNT, "mount", "filesystems tmpfs, proc, sysfs and devtmpfs; MS_BIND, MS_REMOUNT, MS_MOVE; propagation flags are accepted and do nothing (one mount namespace)", sysMount)
 	register(unix.SYS_UMOUNT2, "umount2", sysUmount2)
 }
 

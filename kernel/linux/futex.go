@@ -7,8 +7,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Futexes are keyed by app virtual address: there is one address space,
-// so private and shared futexes are the same thing.
+// Futexes are keyed by app virtual address within one address space (MM):
+// its threads share the table. Until processes have address spaces of
+// their own, private and shared futexes are the same thing.
 
 // futexWaiter is one thread blocked in FUTEX_WAIT.
 type futexWaiter struct {
@@ -22,12 +23,13 @@ type futexTable struct {
 	waiters map[uintptr][]*futexWaiter
 }
 
-var futexes = futexTable{waiters: map[uintptr][]*futexWaiter{}}
+func newFutexTable() *futexTable { return &futexTable{waiters: map[uintptr][]*futexWaiter{}} }
 
 // futexWait blocks while *addr == val until a wake with an intersecting
 // bitset, the deadline (zero: none), or an interrupt of the task.
 // Errors: EAGAIN (value differs), ETIMEDOUT, EINTR, EFAULT (futex(2)).
 func (t *Task) futexWait(addr uintptr, val, bitset uint32, deadline time.Time) error {
+	futexes := t.P.MM.futexes
 	if addr%4 != 0 {
 		return unix.EINVAL
 	}
@@ -90,6 +92,7 @@ func (ft *futexTable) remove(w *futexWaiter) bool {
 
 // futexWake wakes up to n waiters on addr whose bitset intersects bitset.
 func (p *Process) futexWake(addr uintptr, n int, bitset uint32) int {
+	futexes := p.MM.futexes
 	futexes.mu.Lock()
 	defer futexes.mu.Unlock()
 	return futexes.wakeLocked(addr, n, bitset)
@@ -120,6 +123,7 @@ func (ft *futexTable) wakeLocked(addr uintptr, n int, bitset uint32) int {
 // to addr2 (FUTEX_REQUEUE). With cmp, *addr must equal val3 first, checked
 // under the futex lock (FUTEX_CMP_REQUEUE; EAGAIN otherwise).
 func (t *Task) futexRequeue(addr, addr2 uintptr, n, n2 int, cmp bool, val3 uint32) (int, error) {
+	futexes := t.P.MM.futexes
 	if addr%4 != 0 || addr2%4 != 0 {
 		return 0, unix.EINVAL
 	}

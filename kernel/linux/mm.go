@@ -46,10 +46,11 @@ type MM struct {
 	vmas     []VMA // sorted by Start, non-overlapping
 	brkStart uintptr
 	brk      uintptr
+	futexes  *futexTable // futex waiters by address (futex.go)
 }
 
 // NewMM returns an empty memory map.
-func NewMM(p Pager, mem Mem) *MM { return &MM{pager: p, mem: mem} }
+func NewMM(p Pager, mem Mem) *MM { return &MM{pager: p, mem: mem, futexes: newFutexTable()} }
 
 // VMAs returns a copy of the mappings, sorted.
 func (m *MM) VMAs() []VMA {

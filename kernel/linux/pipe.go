@@ -8,6 +8,7 @@ import (
 
 	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/waiter"
 )
 
 // Pipes and FIFOs (pipe(7), fifo(7)), with the buffer of Linux's
@@ -18,10 +19,10 @@ import (
 // new data only once a reader has emptied a whole slot. Reads block while
 // the pipe is empty and has writers, and return 0 (end of file) once every
 // writer is gone; writes block while no slot is free; writing with no
-// reader left raises SIGPIPE and fails with EPIPE. Both also wait on the
-// task's interrupt channel (EINTR). O_DIRECT makes a "packet" pipe
-// (pipe2(2)): each write of up to a page is one packet and each read
-// returns at most one packet.
+// reader left raises SIGPIPE and fails with EPIPE. Both wait through the
+// pipe's wait queue (Task.waitOn), so a signal ends them with EINTR.
+// O_DIRECT makes a "packet" pipe (pipe2(2)): each write of up to a page
+// is one packet and each read returns at most one packet.
 
 const (
 	pipeBuf     = pageSize // PIPE_BUF
@@ -51,9 +52,9 @@ type pipe struct {
 	readers, writers int
 	rOpens, wOpens   uint64 // opens so far, for the blocking opens of a FIFO
 
-	changed  chan struct{} // closed and replaced at every change
-	watchers map[int]chan<- struct{}
-	nextW    int
+	// The queue wakes blocked readers, writers and openers and the
+	// waiters on both ends (poll, epoll).
+	waitQueue
 
 	ino   uint64
 	ctime vfs.Timespec
@@ -61,62 +62,41 @@ type pipe struct {
 
 func newPipe() *pipe {
 	return &pipe{
-		slots:    pipeDefault,
-		changed:  make(chan struct{}),
-		watchers: map[int]chan<- struct{}{},
-		ino:      pipeInos.Add(1),
-		ctime:    vfs.TimespecOf(time.Now()),
+		slots: pipeDefault,
+		ino:   pipeInos.Add(1),
+		ctime: vfs.TimespecOf(time.Now()),
 	}
 }
 
 // capacity is F_GETPIPE_SZ.
 func (p *pipe) capacity() int { return p.slots * pageSize }
 
-// notifyLocked wakes blocked readers, writers and openers and signals the
-// Poller watchers. p.mu must be held.
-func (p *pipe) notifyLocked() {
-	close(p.changed)
-	p.changed = make(chan struct{})
-	for _, ch := range p.watchers {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// waitLocked releases p.mu until the pipe changes or t is interrupted,
-// then takes it again.
-func (p *pipe) waitLocked(t *Task) error {
-	ch := p.changed
-	p.mu.Unlock()
-	var err error
-	select {
-	case <-ch:
-	case <-t.interruptCh():
-		err = unix.EINTR
-	}
-	p.mu.Lock()
-	return err
-}
+// A pipe notifies its queue with eventsIn at every write, eventsOut when
+// a read frees a slot of a full pipe, and eventsAll at opens, closes and
+// resizes, as pipe_write, pipe_read and pipe_release wake their waiters.
 
 func (p *pipe) read(t *Task, b []byte, nonblock bool) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for len(p.bufs) == 0 {
-		if p.writers == 0 {
-			return 0, nil
+	k := 0
+	err := t.blockOn(p, eventsIn|waiter.EventHUp, nonblock, func() (bool, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if len(p.bufs) == 0 {
+			return p.writers == 0, nil // end of file once every writer is gone
 		}
-		if nonblock {
-			return 0, unix.EAGAIN
-		}
-		if err := p.waitLocked(t); err != nil {
-			return 0, err
-		}
-	}
+		k = p.readLocked(b)
+		return true, nil
+	})
+	return k, err
+}
+
+// readLocked moves data from the ring to b. p.mu must be held. Like
+// pipe_read, it wakes writers only when the pipe was full: only then can
+// a writer be blocked, and an edge-triggered EPOLLOUT fires only then.
+func (p *pipe) readLocked(b []byte) int {
+	wasFull := len(p.bufs) >= p.slots
 	k := 0
 	for k < len(b) && len(p.bufs) > 0 {
 		s := &p.bufs[0]
@@ -142,8 +122,10 @@ func (p *pipe) read(t *Task, b []byte, nonblock bool) (int, error) {
 	if len(p.bufs) == 0 {
 		p.bufs = nil
 	}
-	p.notifyLocked()
-	return k, nil
+	if wasFull && len(p.bufs) < p.slots {
+		p.Notify(eventsOut)
+	}
+	return k
 }
 
 func (p *pipe) write(t *Task, b []byte, nonblock, packet bool) (int, error) {
@@ -161,32 +143,35 @@ func (p *pipe) write(t *Task, b []byte, nonblock, packet bool) (int, error) {
 	return n, err
 }
 
+// doWrite writes b, waiting for free slots; a write cut short by
+// O_NONBLOCK or a signal returns the bytes written so far, if any.
 func (p *pipe) doWrite(t *Task, b []byte, nonblock, packet bool) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.readers == 0 {
-		return 0, unix.EPIPE
-	}
 	done := 0
-	// Top up the last slot with the sub-page part of the write.
-	if chars := len(b) % pageSize; chars > 0 && len(p.bufs) > 0 && !packet {
-		s := &p.bufs[len(p.bufs)-1]
-		if !s.packet && s.off+s.n+chars <= pageSize {
-			copy(s.page[s.off+s.n:], b[:chars])
-			s.n += chars
-			p.n += chars
-			done = chars
-			p.notifyLocked()
-			if done == len(b) {
-				return done, nil
+	first := true
+	err := t.blockOn(p, eventsOut|waiter.EventErr, nonblock, func() (bool, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.readers == 0 {
+			return false, unix.EPIPE
+		}
+		if first {
+			first = false
+			// Top up the last slot with the sub-page part of the write.
+			if chars := len(b) % pageSize; chars > 0 && len(p.bufs) > 0 && !packet {
+				s := &p.bufs[len(p.bufs)-1]
+				if !s.packet && s.off+s.n+chars <= pageSize {
+					copy(s.page[s.off+s.n:], b[:chars])
+					s.n += chars
+					p.n += chars
+					done = chars
+					p.Notify(eventsIn)
+					if done == len(b) {
+						return true, nil
+					}
+				}
 			}
 		}
-	}
-	for {
-		if p.readers == 0 {
-			return done, unix.EPIPE
-		}
-		if len(p.bufs) < p.slots {
+		for len(p.bufs) < p.slots {
 			page := p.spare
 			if page == nil {
 				page = make([]byte, pageSize)
@@ -196,25 +181,17 @@ func (p *pipe) doWrite(t *Task, b []byte, nonblock, packet bool) (int, error) {
 			p.bufs = append(p.bufs, pipeSlot{page: page, n: c, packet: packet})
 			p.n += c
 			done += c
-			p.notifyLocked()
+			p.Notify(eventsIn)
 			if done == len(b) {
-				return done, nil
+				return true, nil
 			}
-			continue
 		}
-		if nonblock {
-			if done > 0 {
-				return done, nil
-			}
-			return 0, unix.EAGAIN
-		}
-		if err := p.waitLocked(t); err != nil {
-			if done > 0 {
-				return done, nil
-			}
-			return 0, err
-		}
+		return false, nil
+	})
+	if err != nil && err != unix.EPIPE && done > 0 {
+		return done, nil
 	}
+	return done, err
 }
 
 // setSize implements F_SETPIPE_SZ: the capacity becomes n rounded up to a
@@ -237,7 +214,7 @@ func (p *pipe) setSize(n uint32) (int, error) {
 		return 0, unix.EBUSY
 	}
 	p.slots = size / pageSize
-	p.notifyLocked()
+	p.Notify(eventsAll)
 	return size, nil
 }
 
@@ -289,7 +266,7 @@ func (e *pipeEnd) Close() error {
 		// The last close frees the buffer: a FIFO opened later is empty.
 		p.bufs, p.n, p.spare = nil, 0, nil
 	}
-	p.notifyLocked()
+	p.Notify(eventsAll)
 	p.mu.Unlock()
 	return nil
 }
@@ -321,10 +298,10 @@ func (e *pipeEnd) Ioctl(t *Task, req, arg uintptr) (uintptr, error) {
 	return 0, t.WriteU32(arg, uint32(n))
 }
 
-// Poll reports EPOLLIN when there is data, EPOLLHUP when all writers are
-// gone (read side), EPOLLOUT when a slot is free, EPOLLERR when no reader
-// is left (write side), as pipe_poll does.
-func (e *pipeEnd) Poll() uint32 {
+// Readiness reports EPOLLIN when there is data, EPOLLHUP when all
+// writers are gone (read side), EPOLLOUT when a slot is free, EPOLLERR
+// when no reader is left (write side), as pipe_poll does.
+func (e *pipeEnd) Readiness(mask waiter.EventMask) waiter.EventMask {
 	p := e.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -345,24 +322,14 @@ func (e *pipeEnd) Poll() uint32 {
 			ev |= unix.EPOLLERR
 		}
 	}
-	return ev
+	return readyFor(ev, mask)
 }
 
-// Watch registers ch to be signalled (without blocking) whenever the pipe
-// changes.
-func (e *pipeEnd) Watch(ch chan<- struct{}) (cancel func()) {
-	p := e.p
-	p.mu.Lock()
-	id := p.nextW
-	p.nextW++
-	p.watchers[id] = ch
-	p.mu.Unlock()
-	return func() {
-		p.mu.Lock()
-		delete(p.watchers, id)
-		p.mu.Unlock()
-	}
-}
+// EventRegister adds en to the pipe's queue, shared by both ends.
+func (e *pipeEnd) EventRegister(en *waiter.Entry) error { return e.p.EventRegister(en) }
+
+// EventUnregister removes en from the pipe's queue.
+func (e *pipeEnd) EventUnregister(en *waiter.Entry) { e.p.EventUnregister(en) }
 
 // newPipeFiles creates a pipe and its two ends (pipe2(2)).
 func newPipeFiles(flags int) (r, w *pipeEnd) {
@@ -435,48 +402,65 @@ func (t *Task) openFIFO(ff vfs.File, w vfs.Where, flags int) (File, error) {
 	p := aux.LoadOrStoreAux(newPipe()).(*pipe)
 	nonblock := flags&unix.O_NONBLOCK != 0
 	st := ff.Flags() &^ unix.O_ACCMODE
+	// waitPartner waits until cond holds, with p.mu held while it runs.
+	waitPartner := func(cond func() bool) error {
+		return t.waitOn([]eventSource{p}, eventsAll, -1, func() (bool, error) {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return cond(), nil
+		})
+	}
+	// undo withdraws an open whose wait was interrupted.
+	undo := func(r, w int) {
+		p.mu.Lock()
+		p.readers -= r
+		p.writers -= w
+		p.Notify(eventsAll)
+		p.mu.Unlock()
+	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	var e *pipeEnd
 	switch flags & unix.O_ACCMODE {
 	case unix.O_RDONLY:
 		p.readers++
 		p.rOpens++
-		p.notifyLocked()
+		p.Notify(eventsAll)
 		e = newPipeEnd(p, true, false, unix.O_RDONLY|st)
-		e.wSeen = p.wOpens
+		seen := p.wOpens
+		e.wSeen = seen
+		p.mu.Unlock()
 		if !nonblock {
-			for seen := p.wOpens; p.writers == 0 && p.wOpens == seen; {
-				if err := p.waitLocked(t); err != nil {
-					p.readers--
-					p.notifyLocked()
-					return nil, err
-				}
+			// Wait for a writer: one open now, or one that opened (and
+			// maybe closed again) since.
+			if err := waitPartner(func() bool { return p.writers > 0 || p.wOpens != seen }); err != nil {
+				undo(1, 0)
+				return nil, err
 			}
 			e.wSeen = 0
 		}
 	case unix.O_WRONLY:
 		if nonblock && p.readers == 0 {
+			p.mu.Unlock()
 			return nil, unix.ENXIO
 		}
 		p.writers++
 		p.wOpens++
-		p.notifyLocked()
+		p.Notify(eventsAll)
 		e = newPipeEnd(p, false, true, unix.O_WRONLY|st)
-		for seen := p.rOpens; p.readers == 0 && p.rOpens == seen; {
-			if err := p.waitLocked(t); err != nil {
-				p.writers--
-				p.notifyLocked()
-				return nil, err
-			}
+		seen := p.rOpens
+		p.mu.Unlock()
+		if err := waitPartner(func() bool { return p.readers > 0 || p.rOpens != seen }); err != nil {
+			undo(0, 1)
+			return nil, err
 		}
 	default:
 		p.readers++
 		p.writers++
 		p.rOpens++
 		p.wOpens++
-		p.notifyLocked()
+		p.Notify(eventsAll)
 		e = newPipeEnd(p, true, true, unix.O_RDWR|st)
+		p.mu.Unlock()
 	}
 	return &fifoFile{pipeEnd: e, f: ff, loc: w.Loc, path: w.Path}, nil
 }
@@ -505,6 +489,6 @@ func reopenPipe(e *pipeEnd, flags int) File {
 		p.wOpens++
 		ne = newPipeEnd(p, true, true, unix.O_RDWR|st)
 	}
-	p.notifyLocked()
+	p.Notify(eventsAll)
 	return ne
 }

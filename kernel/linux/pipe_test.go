@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/waiter"
 )
 
 // pipe2 creates a pipe and returns its read and write fds.
@@ -261,38 +262,64 @@ func TestPipePoll(t *testing.T) {
 	r, w := f.pipe2(0)
 	rf, _ := f.p.FDs.Get(int(r))
 	wf, _ := f.p.FDs.Get(int(w))
-	rp, wp := rf.(Poller), wf.(Poller)
-	if ev := rp.Poll(); ev != 0 {
+	rp, wp := rf.(waiter.Waitable), wf.(waiter.Waitable)
+	all := waiter.EventMask(0xffff)
+	if ev := rp.Readiness(all); ev != 0 {
 		t.Errorf("empty pipe read end: %#x", ev)
 	}
-	if ev := wp.Poll(); ev != unix.EPOLLOUT|unix.EPOLLWRNORM {
+	if ev := wp.Readiness(all); ev != unix.EPOLLOUT|unix.EPOLLWRNORM {
 		t.Errorf("empty pipe write end: %#x", ev)
 	}
-	ch := make(chan struct{}, 1)
-	cancel := rp.Watch(ch)
-	f.write(w, "x")
-	select {
-	case <-ch:
-	default:
-		t.Error("watcher not signalled by a write")
+	// Readiness reports what the mask asks for, plus EPOLLERR and EPOLLHUP.
+	if ev := wp.Readiness(waiter.EventIn); ev != 0 {
+		t.Errorf("write end asked for EPOLLIN: %#x", ev)
 	}
-	if ev := rp.Poll(); ev != unix.EPOLLIN|unix.EPOLLRDNORM {
+	e, ch := waiter.NewChannelEntry(waiter.EventIn)
+	rp.EventRegister(&e)
+	// A reader waiting for data is not woken by room made for writers.
+	wake := func() bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+	f.write(w, "x")
+	if !wake() {
+		t.Error("EventIn entry not notified by a write")
+	}
+	if ev := rp.Readiness(all); ev != unix.EPOLLIN|unix.EPOLLRDNORM {
 		t.Errorf("pipe with data: %#x", ev)
 	}
-	cancel()
-	f.ok(unix.SYS_CLOSE, w)
-	select {
-	case <-ch:
-		t.Error("cancelled watcher signalled")
-	default:
+	buf := f.alloc(8)
+	f.write(w, "yz")
+	wake()
+	f.ok(unix.SYS_READ, r, buf, 1)
+	if wake() {
+		t.Error("EventIn entry notified by a read")
 	}
-	if ev := rp.Poll(); ev != unix.EPOLLIN|unix.EPOLLRDNORM|unix.EPOLLHUP {
+	rp.EventUnregister(&e)
+	f.ok(unix.SYS_CLOSE, w)
+	if wake() {
+		t.Error("unregistered entry notified")
+	}
+	if ev := rp.Readiness(all); ev != unix.EPOLLIN|unix.EPOLLRDNORM|unix.EPOLLHUP {
 		t.Errorf("pipe with data and no writer: %#x", ev)
+	}
+	if ev := rp.Readiness(waiter.EventOut); ev != unix.EPOLLHUP {
+		t.Errorf("read end asked for EPOLLOUT after the writer closed: %#x", ev)
 	}
 	r, w = f.pipe2(0)
 	wf, _ = f.p.FDs.Get(int(w))
+	e, ch = waiter.NewChannelEntry(waiter.EventOut)
+	wf.(waiter.Waitable).EventRegister(&e)
 	f.ok(unix.SYS_CLOSE, r)
-	if ev := wf.(Poller).Poll(); ev != unix.EPOLLOUT|unix.EPOLLWRNORM|unix.EPOLLERR {
+	if !wake() {
+		t.Error("EventOut entry not notified when the reader closed")
+	}
+	wf.(waiter.Waitable).EventUnregister(&e)
+	if ev := wf.(waiter.Waitable).Readiness(all); ev != unix.EPOLLOUT|unix.EPOLLWRNORM|unix.EPOLLERR {
 		t.Errorf("pipe without reader: %#x", ev)
 	}
 }

@@ -2,6 +2,7 @@ package linux
 
 import (
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"sync"
 
@@ -30,9 +31,10 @@ type Runner interface {
 	Interrupt(t *Task)
 }
 
-// Process is the one app gosv runs: its address space, files, threads
-// and signal dispositions. Its pid is 1.
+// Process is a thread group: an address space, files, threads and signal
+// dispositions. The first one (pid 1) is the app gosv was asked to run.
 type Process struct {
+	K      *Kernel
 	FS     *vfs.FS
 	MM     *MM
 	FDs    *FDTable
@@ -47,21 +49,32 @@ type Process struct {
 	symOnce    sync.Once
 	syms       *Symbols
 
-	mu      sync.Mutex
-	tasks   map[int]*Task
-	nextTID int
-	exiting bool
-	status  int
-	done    chan struct{}
+	mu       sync.Mutex
+	pid      int
+	parent   *Process         // nil for the first process
+	children map[int]*Process // by pid, guarded by mu
+	tasks    map[int]*Task    // live threads by tid
+	exiting  bool
+	status   int
+	done     chan struct{}
 
 	sig signalState
+	res procState // credentials, rlimits, nice, personality... (sys_res.go)
 }
 
-// NewProcess creates an empty process over fsys.
+// NewProcess creates an empty first process over fsys in a new kernel.
 func NewProcess(fsys *vfs.FS, mem Mem, pager Pager, runner Runner, log io.Writer) *Process {
+	return NewKernel().NewProcess(fsys, mem, pager, runner, log)
+}
+
+// NewProcess creates an empty process over fsys with no parent. Its pid is
+// the id of its first thread (newTask), so it holds none until then.
+func (k *Kernel) NewProcess(fsys *vfs.FS, mem Mem, pager Pager, runner Runner, log io.Writer) *Process {
 	return &Process{
+		K:  k,
 		FS: fsys, MM: NewMM(pager, mem), FDs: NewFDTable(), Mem: mem, Runner: runner, Log: log,
-		tasks: map[int]*Task{}, nextTID: 1, done: make(chan struct{}),
+		tasks: map[int]*Task{}, children: map[int]*Process{}, done: make(chan struct{}),
+		res: newProcState(),
 	}
 }
 
@@ -71,17 +84,53 @@ func (p *Process) logf(format string, args ...any) {
 	}
 }
 
-// Pid is the process id the app sees.
-func (p *Process) Pid() int { return 1 }
-
-// newTask registers a task with a fresh tid (the first is 1 = pid).
-func (p *Process) newTask() *Task {
+// Pid is the process id (the thread-group id: its first thread's id).
+func (p *Process) Pid() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	t := &Task{P: p, TID: p.nextTID}
-	p.nextTID++
+	return p.pid
+}
+
+// Parent is the parent process, nil for the first one.
+func (p *Process) Parent() *Process { return p.parent }
+
+// newTask registers a task with a fresh tid. The first task of a process
+// is its leader: its tid is the pid, and the process joins the kernel's
+// process table.
+func (p *Process) newTask() *Task {
+	t := &Task{P: p, misc: newTaskState()}
+	t.TID = p.K.allocID(t)
+	p.mu.Lock()
+	first := p.pid == 0
+	if first {
+		p.pid = t.TID
+	}
 	p.tasks[t.TID] = t
+	p.mu.Unlock()
+	if first {
+		p.K.addProcess(p, nil)
+	}
 	return t
+}
+
+// addThread registers child, a new thread of p (clone with CLONE_THREAD);
+// EAGAIN when the process is exiting.
+func (p *Process) addThread(child *Task) error {
+	p.mu.Lock()
+	if p.exiting {
+		p.mu.Unlock()
+		return errExiting
+	}
+	p.mu.Unlock()
+	child.TID = p.K.allocID(child)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.exiting {
+		p.K.releaseID(child.TID)
+		return errExiting
+	}
+	p.tasks[child.TID] = child
+	return nil
 }
 
 // Task returns the task with tid, or nil.
@@ -134,7 +183,11 @@ func (p *Process) taskExit(t *Task, status int) {
 	delete(p.tasks, t.TID)
 	last := len(p.tasks) == 0
 	p.mu.Unlock()
+	p.K.releaseID(t.TID)
 	if last {
 		p.Exit(status)
 	}
 }
+
+// errExiting is the error of adding a thread to a dying process.
+var errExiting = unix.EAGAIN

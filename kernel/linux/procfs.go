@@ -343,11 +343,7 @@ func (p *Process) tids() []int {
 	return out
 }
 
-func (p *Process) lastTID() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.nextTID - 1
-}
+func (p *Process) lastTID() int { return p.K.LastID() }
 
 // comm is the name of thread tid (Task.Comm), or of the executable when
 // the thread is gone.

@@ -1,25 +1,31 @@
 package linux
 
 import (
-	"sync"
+	"math"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/waiter"
 )
 
 // Readiness syscalls: poll(2), ppoll(2), select(2), pselect6(2). epoll(7)
 // lives in epoll.go and eventfd(2) in eventfd.go.
 //
-// Readiness comes from the optional Poller interface of a File: Poll
-// returns the EPOLL* bits that hold now (EPOLLIN, EPOLLOUT, EPOLLHUP, ...,
-// which equal the POLL* bits), and Watch registers a channel that the file
-// signals, without blocking, whenever its readiness may have changed.
-// Watchers pass a channel with a buffer of one and check readiness after
-// registering, so no change is lost. A File can implement Watch by
-// embedding pollWatchers and calling notify after each change. A File
-// without Poller is always readable and writable, like a regular file
-// (DEFAULT_POLLMASK).
+// Readiness comes from gVisor's wait queue (gvisor.dev/gvisor/pkg/waiter).
+// A File that can block implements waiter.Waitable: Readiness returns the
+// events that hold now (waiter.EventIn, EventOut, EventHUp, ..., which
+// equal the POLL* and EPOLL* bits), and EventRegister puts an entry on
+// the file's waiter.Queue, which the file notifies with the events that
+// may have changed. Files embed waitQueue for the queue. A File without
+// Waitable, or with AlwaysReady, is always readable and writable, like a
+// regular file (DEFAULT_POLLMASK).
+//
+// Every blocking wait goes through Task.waitOn: try the operation; if it
+// cannot complete, register a channel entry on each file, try again (a
+// change made between the first try and the registration is seen then,
+// and one made after it leaves a token in the channel), then wait for the
+// channel, the task's interrupt channel (EINTR) or the deadline.
 func init() {
 	register(unix.SYS_POLL, "poll", sysPoll)
 	register(unix.SYS_PPOLL, "ppoll", sysPpoll)
@@ -27,7 +33,8 @@ func init() {
 	register(unix.SYS_PSELECT6, "pselect6", sysPselect6)
 }
 
-// Poll bits (poll(2)); the EPOLL* constants have the same values.
+// Poll bits (poll(2)); the EPOLL* constants and waiter.Event* have the
+// same values.
 const (
 	pollIn     = unix.POLLIN
 	pollPri    = unix.POLLPRI
@@ -40,46 +47,114 @@ const (
 	pollWrNorm = unix.EPOLLWRNORM
 	pollWrBand = unix.EPOLLWRBAND
 
-	// defaultPollMask is the readiness of a file without Poller.
+	// defaultPollMask is the readiness of a file without Waitable.
 	defaultPollMask = pollIn | pollOut | pollRdNorm | pollWrNorm
 )
 
-// pollWatchers is the set of channels registered with Watch on one file.
-// Embed it to implement Poller.Watch; call notify after every change of
-// readiness.
-type pollWatchers struct {
-	mu   sync.Mutex
-	next uint64
-	chs  map[uint64]chan<- struct{}
+// Event masks that files notify with.
+const (
+	// eventsIn is what a file notifies when it may have become readable.
+	eventsIn = waiter.EventIn | waiter.EventRdNorm
+	// eventsOut is what a file notifies when it may have become writable.
+	eventsOut = waiter.EventOut | waiter.EventWrNorm
+	// eventsAll wakes every waiter whatever it waits for: a change of
+	// state such as the last writer closing (Linux wakes without a key).
+	eventsAll = waiter.EventMask(math.MaxUint32)
+)
+
+// readyFor is what Readiness returns for the events r: those in mask,
+// plus EventErr and EventHUp, which hold whatever the caller asked for.
+func readyFor(r uint32, mask waiter.EventMask) waiter.EventMask {
+	return waiter.EventMask(r) & (mask | waiter.EventErr | waiter.EventHUp)
 }
 
-// Watch registers ch; cancel unregisters it.
-func (w *pollWatchers) Watch(ch chan<- struct{}) (cancel func()) {
-	w.mu.Lock()
-	if w.chs == nil {
-		w.chs = map[uint64]chan<- struct{}{}
+// waitableOf returns the readiness of f: f itself when it implements
+// waiter.Waitable, else AlwaysReady.
+func waitableOf(f File) waiter.Waitable {
+	if w, ok := f.(waiter.Waitable); ok {
+		return w
 	}
-	id := w.next
-	w.next++
-	w.chs[id] = ch
-	w.mu.Unlock()
-	return func() {
-		w.mu.Lock()
-		delete(w.chs, id)
-		w.mu.Unlock()
-	}
+	return AlwaysReady{}
 }
 
-// notify signals every watcher without blocking.
-func (w *pollWatchers) notify() {
-	w.mu.Lock()
-	for _, ch := range w.chs {
-		select {
-		case ch <- struct{}{}:
-		default:
+// eventSource is what waitOn registers with: a waiter.Waitable, or an
+// object that owns a waiter queue without reporting readiness itself
+// (the pipe behind its ends).
+type eventSource interface {
+	EventRegister(e *waiter.Entry) error
+	EventUnregister(e *waiter.Entry)
+}
+
+// errTimedOut is what waitOn returns when the timeout passes.
+const errTimedOut = unix.ETIMEDOUT
+
+// waitOn runs try until it reports done or fails, and returns its error.
+// While try reports not done, the task waits for a notification of mask
+// from any of srcs, then tries again: it registers a channel entry on
+// each source only after the first try failed and tries once more before
+// it waits, so no wakeup is lost. It returns EINTR when the task is
+// interrupted, and errTimedOut once timeout has passed (timeout < 0:
+// never) and a last try failed too. With timeout 0, try runs once and
+// nothing is registered.
+func (t *Task) waitOn(srcs []eventSource, mask waiter.EventMask, timeout time.Duration, try func() (bool, error)) error {
+	if done, err := try(); done || err != nil {
+		return err
+	}
+	if timeout == 0 {
+		return errTimedOut
+	}
+	intr := t.interruptCh()
+	ch := make(chan struct{}, 1)
+	entries := make([]waiter.Entry, len(srcs))
+	for i, s := range srcs {
+		entries[i].Init(waiter.ChannelNotifier(ch), mask)
+		if err := s.EventRegister(&entries[i]); err != nil {
+			for j := range i {
+				srcs[j].EventUnregister(&entries[j])
+			}
+			return err
 		}
 	}
-	w.mu.Unlock()
+	defer func() {
+		for i, s := range srcs {
+			s.EventUnregister(&entries[i])
+		}
+	}()
+	var expired <-chan time.Time
+	if timeout > 0 {
+		tm := time.NewTimer(timeout)
+		defer tm.Stop()
+		expired = tm.C
+	}
+	for {
+		if done, err := try(); done || err != nil {
+			return err
+		}
+		select {
+		case <-ch:
+		case <-expired:
+			if done, err := try(); done || err != nil {
+				return err
+			}
+			return errTimedOut
+		case <-intr:
+			return unix.EINTR
+		}
+	}
+}
+
+// blockOn is waitOn for a read or write on one file with no deadline:
+// EAGAIN instead of waiting when nonblock (O_NONBLOCK).
+// The first try is made here, so an operation that need not wait
+// allocates nothing for waiting.
+func (t *Task) blockOn(src eventSource, mask waiter.EventMask, nonblock bool, try func() (bool, error)) error {
+	if done, err := try(); done || err != nil {
+		return err
+	}
+	if nonblock {
+		return unix.EAGAIN
+	}
+	return t.waitOn([]eventSource{src}, mask, -1, try)
 }
 
 // nonblockFlag tells whether O_NONBLOCK is set on the open file
@@ -120,85 +195,20 @@ func installNonblocking(t *Task, f File, n *nonblockFlag, nonblock, cloexec bool
 	return uintptr(fd), nil
 }
 
-// waitFor runs try with mu held until it succeeds, then notifies w's
-// watchers; while it fails the task waits for a change signalled through
-// w. EAGAIN when nonblock, EINTR when the task is interrupted.
-func waitFor(t *Task, mu *sync.Mutex, w *pollWatchers, nonblock *nonblockFlag, try func() bool) error {
-	var intr <-chan struct{}
-	var wake chan struct{}
-	for {
-		mu.Lock()
-		ok := try()
-		mu.Unlock()
-		if ok {
-			w.notify()
-			return nil
-		}
-		if nonblock.get() {
-			return unix.EAGAIN
-		}
-		if wake == nil { // register, then try again
-			intr = t.interruptCh()
-			wake = make(chan struct{}, 1)
-			cancel := w.Watch(wake)
-			defer cancel()
-			continue
-		}
-		select {
-		case <-wake:
-		case <-intr:
-			return unix.EINTR
-		}
-	}
-}
-
-// pollFile returns the readiness of f: Poller.Poll, or defaultPollMask.
-func pollFile(f File) uint32 {
-	if p, ok := f.(Poller); ok {
-		return p.Poll()
-	}
-	return defaultPollMask
-}
-
-// Console readiness: reads return at once (end of file on stdin) and
-// writes never block, so a console is always readable and writable.
-func (c *Console) Poll() uint32 { return defaultPollMask }
-
-// Watch: a console's readiness never changes.
-func (c *Console) Watch(ch chan<- struct{}) (cancel func()) { return func() {} }
-
 // waitReady runs scan until it reports true, the timeout passes (timeout
-// < 0: never) or intr is closed (EINTR). Every Poller in ps is watched
-// while waiting; scan runs once more after the timeout. With timeout 0,
-// scan runs once and nothing is watched.
-func waitReady(intr <-chan struct{}, ps []Poller, timeout time.Duration, scan func() bool) error {
-	if scan() || timeout == 0 {
+// < 0: never) or the task is interrupted (EINTR), waiting for events of
+// mask from ws in between (poll, select, epoll_wait). scan runs once more
+// after the timeout; with timeout 0 it runs once.
+func (t *Task) waitReady(ws []waiter.Waitable, mask waiter.EventMask, timeout time.Duration, scan func() bool) error {
+	srcs := make([]eventSource, len(ws))
+	for i, w := range ws {
+		srcs[i] = w
+	}
+	err := t.waitOn(srcs, mask, timeout, func() (bool, error) { return scan(), nil })
+	if err == errTimedOut {
 		return nil
 	}
-	wake := make(chan struct{}, 1)
-	for _, p := range ps {
-		cancel := p.Watch(wake)
-		defer cancel()
-	}
-	var expired <-chan time.Time
-	if timeout > 0 {
-		tm := time.NewTimer(timeout)
-		defer tm.Stop()
-		expired = tm.C
-	}
-	for {
-		if scan() {
-			return nil
-		}
-		select {
-		case <-wake:
-		case <-expired:
-			scan()
-			return nil
-		case <-intr:
-			return unix.EINTR
-		}
-	}
+	return err
 }
 
 // timespecTimeout reads a relative timeout for ppoll, pselect6 and
@@ -247,7 +257,6 @@ func (t *Task) nofileLimit() int {
 // doPoll implements poll and ppoll over the pollfd array at addr
 // (struct pollfd {int fd; short events; short revents}).
 func doPoll(t *Task, addr uintptr, nfds uint64, timeout time.Duration) (uintptr, error) {
-	intr := t.interruptCh()
 	if nfds > uint64(t.nofileLimit()) {
 		return 0, unix.EINVAL
 	}
@@ -255,18 +264,18 @@ func doPoll(t *Task, addr uintptr, nfds uint64, timeout time.Duration) (uintptr,
 	if err := t.CopyIn(buf, addr); err != nil {
 		return 0, err
 	}
-	files := make([]File, nfds)
-	var ps []Poller
+	files := make([]waiter.Waitable, nfds)
+	var ws []waiter.Waitable
+	var mask waiter.EventMask
 	for i := range files {
 		fd := int32(le.Uint32(buf[8*i:]))
 		if fd < 0 {
 			continue
 		}
 		if f, err := t.P.FDs.Get(int(fd)); err == nil {
-			files[i] = f
-			if p, ok := f.(Poller); ok {
-				ps = append(ps, p)
-			}
+			files[i] = waitableOf(f)
+			ws = append(ws, files[i])
+			mask |= waiter.EventMask(le.Uint16(buf[8*i+4:])) | pollErr | pollHup
 		}
 	}
 	n := 0
@@ -280,8 +289,8 @@ func doPoll(t *Task, addr uintptr, nfds uint64, timeout time.Duration) (uintptr,
 			case f == nil:
 				rev = pollNval
 			default:
-				events := uint32(le.Uint16(buf[8*i+4:]))
-				rev = pollFile(f) & (events | pollErr | pollHup)
+				events := uint32(le.Uint16(buf[8*i+4:])) | pollErr | pollHup
+				rev = uint32(f.Readiness(waiter.EventMask(events))) & events
 			}
 			le.PutUint16(buf[8*i+6:], uint16(rev))
 			if rev != 0 {
@@ -290,7 +299,7 @@ func doPoll(t *Task, addr uintptr, nfds uint64, timeout time.Duration) (uintptr,
 		}
 		return n > 0
 	}
-	if err := waitReady(intr, ps, timeout, scan); err != nil {
+	if err := t.waitReady(ws, mask, timeout, scan); err != nil {
 		return 0, err
 	}
 	if err := t.CopyOut(addr, buf); err != nil {
@@ -335,7 +344,6 @@ const (
 // doSelect implements select and pselect6 over the fd_set bitmaps at
 // sets[0..2] (read, write, except; 0 = none) for fds below nfds.
 func doSelect(t *Task, nfds int, sets [3]uintptr, timeout time.Duration) (uintptr, error) {
-	intr := t.interruptCh()
 	if nfds < 0 {
 		return 0, unix.EINVAL
 	}
@@ -353,11 +361,12 @@ func doSelect(t *Task, nfds int, sets [3]uintptr, timeout time.Duration) (uintpt
 	}
 	type entry struct {
 		fd   int
-		f    File
+		w    waiter.Waitable
 		want [3]bool
 	}
 	var entries []entry
-	var ps []Poller
+	var ws []waiter.Waitable
+	var mask waiter.EventMask
 	for fd := 0; fd < nfds; fd++ {
 		var e entry
 		wanted := false
@@ -373,10 +382,13 @@ func doSelect(t *Task, nfds int, sets [3]uintptr, timeout time.Duration) (uintpt
 		if err != nil {
 			return 0, unix.EBADF
 		}
-		e.fd, e.f = fd, f
+		e.fd, e.w = fd, waitableOf(f)
 		entries = append(entries, e)
-		if p, ok := f.(Poller); ok {
-			ps = append(ps, p)
+		ws = append(ws, e.w)
+		for i, m := range [3]waiter.EventMask{selectIn, selectOut, selectEx} {
+			if e.want[i] {
+				mask |= m
+			}
 		}
 	}
 	var out [3][]byte
@@ -392,7 +404,7 @@ func doSelect(t *Task, nfds int, sets [3]uintptr, timeout time.Duration) (uintpt
 			clear(out[i])
 		}
 		for _, e := range entries {
-			ready := pollFile(e.f)
+			ready := uint32(e.w.Readiness(mask))
 			for i, mask := range [3]uint32{selectIn, selectOut, selectEx} {
 				if e.want[i] && ready&mask != 0 {
 					out[i][e.fd/8] |= 1 << (e.fd % 8)
@@ -402,7 +414,7 @@ func doSelect(t *Task, nfds int, sets [3]uintptr, timeout time.Duration) (uintpt
 		}
 		return n > 0
 	}
-	if err := waitReady(intr, ps, timeout, scan); err != nil {
+	if err := t.waitReady(ws, mask, timeout, scan); err != nil {
 		return 0, err
 	}
 	for i, addr := range sets {

@@ -1,10 +1,12 @@
 package linux
 
 import (
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/waiter"
 )
 
 // evPollfds writes struct pollfd entries {fd, events} at addr.
@@ -85,7 +87,7 @@ func TestPollBlocksAndTimesOut(t *testing.T) {
 	other := p.newTask()
 	done := make(chan int64)
 	go func() { done <- call(task, unix.SYS_POLL, pfds, 1, ^uintptr(0)) }()
-	evWatched(t, &f.(*eventFD).watchers, 1)
+	evWatched(t, &f.(*eventFD).waitQueue)
 	evWrite(other, efd, buf+0x2000, 3)
 	if r := <-done; r != 1 || evRevents(task, pfds, 1)[0] != unix.POLLIN {
 		t.Errorf("poll woken by a write = %d revents %#x", r, evRevents(task, pfds, 1))
@@ -224,7 +226,7 @@ func TestSelectTimeoutAndWake(t *testing.T) {
 	other := p.newTask()
 	done := make(chan int64)
 	go func() { done <- call(task, unix.SYS_PSELECT6, uintptr(efd+1), rd, 0, 0, 0, sig) }()
-	evWatched(t, &f.(*eventFD).watchers, 1)
+	evWatched(t, &f.(*eventFD).waitQueue)
 	evWrite(other, int64(efd), buf+0x2000, 1)
 	if r := <-done; r != 1 {
 		t.Errorf("pselect6 woken by a write = %d", r)
@@ -253,5 +255,166 @@ func TestConsolePollable(t *testing.T) {
 	}
 	if r, got := evWait(task, ep, buf+0x1000, 4, 0); r != 1 || got[0].events != unix.EPOLLIN {
 		t.Errorf("epoll_wait on stdin = %d %+v", r, got)
+	}
+}
+
+// waitOnResult runs task.waitOn in a goroutine and returns its result
+// channel.
+func waitOnResult(task *Task, q *waitQueue, timeout time.Duration, try func() (bool, error)) <-chan error {
+	done := make(chan error, 1)
+	go func() { done <- task.waitOn([]eventSource{q}, waiter.EventIn, timeout, try) }()
+	return done
+}
+
+func waitOnDone(t *testing.T, done <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("waitOn did not return")
+		return nil
+	}
+}
+
+// A change notified after the first try but before the entry is on the
+// queue reaches nobody; waitOn still sees it, because it tries again once
+// registered.
+func TestWaitOnChangeBeforeRegister(t *testing.T) {
+	_, task, _, _ := newTestProcess(t)
+	var q waitQueue
+	ready := false
+	calls := 0
+	done := waitOnResult(task, &q, -1, func() (bool, error) {
+		calls++
+		if calls == 1 {
+			// Another thread makes the object ready and notifies now,
+			// while no entry is registered.
+			ready = true
+			q.Notify(waiter.EventIn)
+			return false, nil
+		}
+		if q.IsEmpty() {
+			t.Error("second try before the entry was registered")
+		}
+		return ready, nil
+	})
+	if err := waitOnDone(t, done); err != nil || calls != 2 {
+		t.Errorf("waitOn = %v after %d tries, want nil after 2", err, calls)
+	}
+	if !q.IsEmpty() {
+		t.Error("entry left on the queue")
+	}
+}
+
+// A change notified after the entry is registered, between a failed try
+// and the wait, leaves a token that ends the wait.
+func TestWaitOnChangeBeforeWait(t *testing.T) {
+	_, task, _, _ := newTestProcess(t)
+	var q waitQueue
+	ready := false
+	calls := 0
+	done := waitOnResult(task, &q, -1, func() (bool, error) {
+		calls++
+		if calls == 2 {
+			ready = true
+			q.Notify(waiter.EventIn)
+			return false, nil
+		}
+		return ready, nil
+	})
+	if err := waitOnDone(t, done); err != nil || calls != 3 {
+		t.Errorf("waitOn = %v after %d tries, want nil after 3", err, calls)
+	}
+}
+
+// A blocked waitOn wakes at a notification from another goroutine, not at
+// one outside its mask; try's error ends it.
+func TestWaitOnNotifyAndError(t *testing.T) {
+	_, task, _, _ := newTestProcess(t)
+	var q waitQueue
+	var mu sync.Mutex
+	state := 0 // 1: ready, 2: failing
+	tries := make(chan int, 10)
+	try := func() (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		tries <- state
+		switch state {
+		case 1:
+			return true, nil
+		case 2:
+			return false, unix.EPIPE
+		}
+		return false, nil
+	}
+	for _, c := range []struct {
+		state int
+		want  error
+	}{{1, nil}, {2, unix.EPIPE}} {
+		mu.Lock()
+		state = 0
+		mu.Unlock()
+		done := waitOnResult(task, &q, -1, try)
+		<-tries
+		<-tries // the try after registering: now it waits
+		q.Notify(waiter.EventOut)
+		mu.Lock()
+		state = c.state
+		mu.Unlock()
+		q.Notify(waiter.EventIn)
+		if err := waitOnDone(t, done); err != c.want {
+			t.Errorf("waitOn = %v, want %v", err, c.want)
+		}
+		// A third try that still saw state 0 would have been woken by
+		// the EventOut notification.
+		for len(tries) > 0 {
+			if s := <-tries; s == 0 {
+				t.Error("waitOn woken by an event outside its mask")
+			}
+		}
+	}
+}
+
+// An interrupt ends a blocked waitOn with EINTR.
+func TestWaitOnInterrupt(t *testing.T) {
+	_, task, _, _ := newTestProcess(t)
+	var q waitQueue
+	done := waitOnResult(task, &q, -1, func() (bool, error) { return false, nil })
+	evWatched(t, &q)
+	task.Wake()
+	if err := waitOnDone(t, done); err != unix.EINTR {
+		t.Errorf("interrupted waitOn = %v, want EINTR", err)
+	}
+}
+
+// With a timeout waitOn gives up with errTimedOut after a last try; with
+// timeout 0 it tries once and registers nothing; blockOn turns that into
+// EAGAIN for a non-blocking file.
+func TestWaitOnTimeout(t *testing.T) {
+	_, task, _, _ := newTestProcess(t)
+	var q waitQueue
+	calls := 0
+	start := time.Now()
+	err := task.waitOn([]eventSource{&q}, waiter.EventIn, 30*time.Millisecond, func() (bool, error) {
+		calls++
+		return false, nil
+	})
+	if d := time.Since(start); err != errTimedOut || d < 30*time.Millisecond || d > 5*time.Second || calls != 3 {
+		t.Errorf("waitOn(30ms) = %v after %v and %d tries, want ETIMEDOUT after 30ms and 3", err, d, calls)
+	}
+	calls = 0
+	err = task.waitOn([]eventSource{&q}, waiter.EventIn, 0, func() (bool, error) {
+		calls++
+		if !q.IsEmpty() {
+			t.Error("entry registered with timeout 0")
+		}
+		return false, nil
+	})
+	if err != errTimedOut || calls != 1 {
+		t.Errorf("waitOn(0) = %v after %d tries, want ETIMEDOUT after 1", err, calls)
+	}
+	if err := task.blockOn(&q, waiter.EventIn, true, func() (bool, error) { return false, nil }); err != unix.EAGAIN {
+		t.Errorf("non-blocking blockOn = %v, want EAGAIN", err)
 	}
 }

@@ -8,7 +8,7 @@ import "golang.org/x/sys/unix"
 // because the app is the only process).
 func init() {
 	register(unix.SYS_BRK, "brk", sysBrk)
-	register(unix.SYS_MMAP, "mmap", sysMmap)
+	registerPartial(unix.SYS_MMAP, "mmap", "private file mappings are copies (later writes to the file are not seen); shared writable file mappings are refused", sysMmap)
 	register(unix.SYS_MUNMAP, "munmap", sysMunmap)
 	register(unix.SYS_MPROTECT, "mprotect", sysMprotect)
 	register(unix.SYS_MADVISE, "madvise", sysMadvise)

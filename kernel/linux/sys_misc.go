@@ -56,8 +56,16 @@ func init() {
 	register(unix.SYS_GETRANDOM, "getrandom", sysGetrandom)
 	register(unix.SYS_GETCPU, "getcpu", sysGetcpu)
 	register(unix.SYS_MEMBARRIER, "membarrier", sysMembarrier)
-	// fork, vfork and execve have no handler: one program per VM (the
-	// unknown-syscall path answers ENOSYS and logs them once).
+
+	// Processes come with the multi-process work: until then one program
+	// runs per VM.
+	const oneProcess = "one process per VM for now"
+	registerUnsupported(unix.SYS_FORK, "fork", oneProcess)
+	registerUnsupported(unix.SYS_VFORK, "vfork", oneProcess)
+	registerUnsupported(unix.SYS_EXECVE, "execve", oneProcess)
+	registerUnsupported(unix.SYS_EXECVEAT, "execveat", oneProcess)
+	registerUnsupported(unix.SYS_WAIT4, "wait4", oneProcess)
+	registerUnsupported(unix.SYS_WAITID, "waitid", oneProcess)
 }
 
 // Capabilities (capabilities(7)): the app starts as root with all of them.
@@ -400,11 +408,10 @@ type taskState struct {
 	timerslack uint64
 }
 
-var taskStates sideTable[Task, taskState]
+// newTaskState is the misc state of a new thread (timer slack 50 µs).
+func newTaskState() taskState { return taskState{timerslack: 50000} }
 
-func (t *Task) miscState() *taskState {
-	return taskStates.get(t, func() *taskState { return &taskState{timerslack: 50000} })
-}
+func (t *Task) miscState() *taskState { return &t.misc }
 
 func (p *Process) miscState() *procState { return p.state() }
 

@@ -2,10 +2,8 @@ package linux
 
 import (
 	"math"
-	"runtime"
 	"sync"
 	"time"
-	"weak"
 
 	"golang.org/x/sys/unix"
 )
@@ -54,34 +52,6 @@ var MemInfo = func() MemStats {
 	return MemStats{Total: 1 << 30, Free: 768 << 20, Available: 768 << 20}
 }
 
-// sideTable attaches state of type V to objects of type K without keeping
-// them alive (process.go and task.go belong to other families).
-type sideTable[K, V any] struct {
-	mu sync.Mutex
-	m  map[weak.Pointer[K]]*V
-}
-
-// get returns the state of k, creating it with init on first use.
-func (s *sideTable[K, V]) get(k *K, init func() *V) *V {
-	wp := weak.Make(k)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if v, ok := s.m[wp]; ok {
-		return v
-	}
-	if s.m == nil {
-		s.m = map[weak.Pointer[K]]*V{}
-	}
-	v := init()
-	s.m[wp] = v
-	runtime.AddCleanup(k, func(wp weak.Pointer[K]) {
-		s.mu.Lock()
-		delete(s.m, wp)
-		s.mu.Unlock()
-	}, wp)
-	return v
-}
-
 // procState is the per-process state of the misc and resource families.
 type procState struct {
 	mu          sync.Mutex
@@ -97,15 +67,14 @@ type procState struct {
 	membarrier  uint32 // registered MEMBARRIER_CMD_REGISTER_* commands
 }
 
-var procStates sideTable[Process, procState]
-
-func (p *Process) state() *procState {
-	return procStates.get(p, func() *procState {
-		s := &procState{dumpable: 1, cred: rootCreds}
-		s.rlim = defaultRlimits
-		return s
-	})
+// newProcState is the state of a process at start: root's credentials,
+// dumpable, the default limits.
+func newProcState() procState {
+	return procState{dumpable: 1, cred: rootCreds, rlim: defaultRlimits}
 }
+
+// state is the process's resource, credential and misc state.
+func (p *Process) state() *procState { return &p.res }
 
 const (
 	rlimCount    = 16 // RLIM_NLIMITS
@@ -279,9 +248,7 @@ func sysSysinfo(t *Task, a Args) (uintptr, error) {
 	le.PutUint64(b[32:], m.Total)
 	le.PutUint64(b[40:], m.Free)
 	le.PutUint64(b[56:], m.Buffers)
-	t.P.mu.Lock()
-	procs := len(t.P.tasks)
-	t.P.mu.Unlock()
+	procs := t.P.K.Threads()
 	le.PutUint16(b[80:], uint16(procs))
 	le.PutUint32(b[104:], 1) // mem_unit
 	return 0, t.CopyOut(a[0], b[:])

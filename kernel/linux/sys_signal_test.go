@@ -881,12 +881,13 @@ func sgSyscall(c *machine.AppContext, nr uint64, args ...uint64) {
 }
 
 // sgFutexWaiters waits until addr has a futex waiter.
-func sgFutexWaiters(t *testing.T, addr uintptr) {
+func sgFutexWaiters(t *testing.T, p *Process, addr uintptr) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; runtime.Gosched() {
-		futexes.mu.Lock()
-		n := len(futexes.waiters[addr])
-		futexes.mu.Unlock()
+		ft := p.MM.futexes
+		ft.mu.Lock()
+		n := len(ft.waiters[addr])
+		ft.mu.Unlock()
 		if n > 0 {
 			return
 		}
@@ -916,7 +917,7 @@ func TestSyscallRestart(t *testing.T) {
 			func(c *machine.AppContext) {
 				sgSyscall(c, unix.SYS_FUTEX, uint64(word), futexWaitOp|futexPrivateFlag, 0, 0)
 				go func() {
-					sgFutexWaiters(t, word)
+					sgFutexWaiters(t, p, word)
 					p.sendSignal(task, siginfo{Signo: int32(unix.SIGUSR1), Code: siTkill, Pid: 1})
 				}()
 			},
@@ -989,7 +990,7 @@ func TestProcessSignalTarget(t *testing.T) {
 	main.WriteU32(word, 0)
 	done := make(chan int64, 1)
 	go func() { done <- call(child, unix.SYS_FUTEX, word, futexWaitOp, 0, 0) }()
-	sgFutexWaiters(t, word)
+	sgFutexWaiters(t, main.P, word)
 	call(main, unix.SYS_KILL, 1, uintptr(unix.SIGUSR1))
 	if r := <-done; r != sgErr(unix.EINTR) {
 		t.Errorf("thread's futex wait = %d, want -EINTR", r)
@@ -1057,7 +1058,7 @@ func TestKillTargetsOneThread(t *testing.T) {
 	main.WriteU32(word, 0)
 	done := make(chan int64, 1)
 	go func() { done <- call(main, unix.SYS_FUTEX, word, futexWaitOp, 0, 0) }()
-	sgFutexWaiters(t, word)
+	sgFutexWaiters(t, main.P, word)
 	call(child, unix.SYS_KILL, 1, uintptr(unix.SIGALRM))
 	if info, _, ok := child.dequeueSignal(); ok {
 		t.Errorf("the sender took signal %d", info.Signo)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/waiter"
 )
 
 // Time syscalls: clock_gettime(2), clock_getres(2), gettimeofday(2),
@@ -226,15 +227,15 @@ func sysClockNanosleep(t *Task, a Args) (uintptr, error) {
 // timerFD is a timerfd (timerfd_create(2)): a timer on a clock whose
 // expirations accumulate in a counter that read takes.
 type timerFD struct {
-	mu       sync.Mutex
-	clock    int
-	interval time.Duration
-	next     int64  // next expiry in ns of clock; 0: disarmed
-	ticks    uint64 // expirations not read yet
-	timer    *time.Timer
-	gen      uint64 // invalidates the callbacks of replaced timers
-	nonblock nonblockFlag
-	watchers pollWatchers
+	mu        sync.Mutex
+	clock     int
+	interval  time.Duration
+	next      int64  // next expiry in ns of clock; 0: disarmed
+	ticks     uint64 // expirations not read yet
+	timer     *time.Timer
+	gen       uint64 // invalidates the callbacks of replaced timers
+	nonblock  nonblockFlag
+	waitQueue // notified with eventsIn at each expiry
 }
 
 func sysTimerfdCreate(t *Task, a Args) (uintptr, error) {
@@ -288,7 +289,7 @@ func (f *timerFD) fire(gen uint64) {
 	f.ticks += n
 	f.armLocked()
 	f.mu.Unlock()
-	f.watchers.notify()
+	f.Notify(eventsIn)
 }
 
 // Read takes the expiration count (8 bytes), blocking while it is 0.
@@ -297,9 +298,11 @@ func (f *timerFD) Read(t *Task, p []byte) (int, error) {
 		return 0, unix.EINVAL
 	}
 	var v uint64
-	err := waitFor(t, &f.mu, &f.watchers, &f.nonblock, func() bool {
+	err := t.blockOn(f, eventsIn, f.nonblock.get(), func() (bool, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
 		v, f.ticks = f.ticks, 0
-		return v > 0
+		return v > 0, nil
 	})
 	if err != nil {
 		return 0, err
@@ -318,16 +321,15 @@ func (f *timerFD) Close() error {
 	return nil
 }
 
-func (f *timerFD) Poll() uint32 {
+// Readiness: readable while expirations wait to be read.
+func (f *timerFD) Readiness(mask waiter.EventMask) waiter.EventMask {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.ticks > 0 {
-		return unix.EPOLLIN
+		return readyFor(unix.EPOLLIN, mask)
 	}
 	return 0
 }
-
-func (f *timerFD) Watch(ch chan<- struct{}) (cancel func()) { return f.watchers.Watch(ch) }
 
 func (f *timerFD) Stat() (unix.Stat_t, error) {
 	return unix.Stat_t{Mode: 0o600, Nlink: 1, Blksize: pageSize}, nil
@@ -404,4 +406,17 @@ func sysTimerfdGettime(t *Task, a Args) (uintptr, error) {
 	cur := f.getLocked()
 	f.mu.Unlock()
 	return 0, t.CopyOut(a[1], cur[:])
+}
+
+// POSIX interval timers and alarms are not served yet (timerfd is).
+func init() {
+	const noTimers = "POSIX timers and alarm(2) are not implemented yet; timerfd is"
+	registerUnsupported(unix.SYS_ALARM, "alarm", noTimers)
+	registerUnsupported(unix.SYS_GETITIMER, "getitimer", noTimers)
+	registerUnsupported(unix.SYS_SETITIMER, "setitimer", noTimers)
+	registerUnsupported(unix.SYS_TIMER_CREATE, "timer_create", noTimers)
+	registerUnsupported(unix.SYS_TIMER_SETTIME, "timer_settime", noTimers)
+	registerUnsupported(unix.SYS_TIMER_GETTIME, "timer_gettime", noTimers)
+	registerUnsupported(unix.SYS_TIMER_GETOVERRUN, "timer_getoverrun", noTimers)
+	registerUnsupported(unix.SYS_TIMER_DELETE, "timer_delete", noTimers)
 }

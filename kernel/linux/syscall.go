@@ -14,20 +14,67 @@ type Args [6]uintptr
 // non-nil error must be a unix.Errno and becomes -errno in RAX.
 type SyscallFn func(t *Task, a Args) (uintptr, error)
 
+// Support says how completely gosv implements a syscall (gVisor's
+// support levels).
+type Support int
+
+const (
+	// Supported: Linux semantics for every flag and argument.
+	Supported Support = iota + 1
+	// Partial: the common uses work; the entry's note says what does not.
+	Partial
+	// Unsupported: the syscall fails with ENOSYS and is logged once with
+	// the entry's note.
+	Unsupported
+)
+
+func (s Support) String() string {
+	switch s {
+	case Supported:
+		return "supported"
+	case Partial:
+		return "partial"
+	case Unsupported:
+		return "unsupported"
+	}
+	return "unknown"
+}
+
 type syscallEntry struct {
-	name string
-	fn   SyscallFn
+	name    string
+	fn      SyscallFn
+	support Support
+	note    string
 }
 
 // table is indexed by the x86-64 syscall number. Families register their
-// handlers in init functions with register.
+// handlers in init functions of the family's file with register,
+// registerPartial or registerUnsupported.
 var table [512]syscallEntry
 
-func register(nr int, name string, fn SyscallFn) {
+// register adds a fully supported syscall.
+func register(nr int, name string, fn SyscallFn) { add(nr, name, fn, Supported, "") }
+
+// registerPartial adds a syscall of which note names what is missing.
+func registerPartial(nr int, name, note string, fn SyscallFn) { add(nr, name, fn, Partial, note) }
+
+// registerUnsupported records a known syscall gosv does not implement:
+// it fails with ENOSYS and is logged once, with note saying why.
+func registerUnsupported(nr int, name, note string) {
+	add(nr, name, func(t *Task, a Args) (uintptr, error) {
+		t.logUnsupported(uintptr(nr), note)
+		return 0, unix.ENOSYS
+	}, Unsupported, note)
+}
+
+func add(nr int, name string, fn SyscallFn, support Support, note string) {
 	if table[nr].fn != nil {
 		panic(fmt.Sprintf("syscall %d (%s) registered twice", nr, name))
 	}
-	table[nr] = syscallEntry{name, fn}
+	if support != Supported && note == "" {
+		panic(fmt.Sprintf("syscall %s: a %v entry needs a note", name, support))
+	}
+	table[nr] = syscallEntry{name, fn, support, note}
 }
 
 var (
@@ -48,13 +95,25 @@ func (t *Task) Dispatch(nr uintptr, a Args) uintptr {
 		}
 		return r
 	}
-	unknownMu.Lock()
-	if !unknownSeen[nr] {
-		unknownSeen[nr] = true
-		t.P.logf("gosv: unsupported syscall %s (%d): ENOSYS", SyscallName(nr), nr)
-	}
-	unknownMu.Unlock()
+	t.logUnsupported(nr, "")
 	return errnoRet(unix.ENOSYS)
+}
+
+// logUnsupported logs once per syscall number that the app called a
+// syscall gosv does not implement, with why when known.
+func (t *Task) logUnsupported(nr uintptr, note string) {
+	unknownMu.Lock()
+	seen := unknownSeen[nr]
+	unknownSeen[nr] = true
+	unknownMu.Unlock()
+	if seen {
+		return
+	}
+	if note != "" {
+		t.P.logf("gosv: unsupported syscall %s (%d): ENOSYS (%s)", SyscallName(nr), nr, note)
+		return
+	}
+	t.P.logf("gosv: unsupported syscall %s (%d): ENOSYS", SyscallName(nr), nr)
 }
 
 func retString(r uintptr, err error) string {
@@ -81,13 +140,34 @@ func SyscallName(nr uintptr) string {
 	return fmt.Sprintf("syscall_%d", nr)
 }
 
-// Implemented lists the names of the syscalls with a handler, by number.
+// Implemented lists the names of the syscalls with a handler that is
+// supported or partial, by number.
 func Implemented() []string {
 	var names []string
 	for _, e := range table {
-		if e.fn != nil {
+		if e.fn != nil && e.support != Unsupported {
 			names = append(names, e.name)
 		}
 	}
 	return names
+}
+
+// TableEntry describes one syscall of the table (the README's list is
+// generated from these).
+type TableEntry struct {
+	Nr      int
+	Name    string
+	Support Support
+	Note    string
+}
+
+// Table lists every registered syscall by number.
+func Table() []TableEntry {
+	var out []TableEntry
+	for nr, e := range table {
+		if e.fn != nil {
+			out = append(out, TableEntry{nr, e.name, e.support, e.note})
+		}
+	}
+	return out
 }

@@ -40,6 +40,8 @@ type Task struct {
 
 	// noReturnValue keeps RAX as the handler left it (rt_sigreturn).
 	noReturnValue bool
+
+	misc taskState // comm, pdeathsig, timer slack (sys_misc.go)
 }
 
 // startTask runs a new thread's goroutine (tests replace it).
@@ -176,6 +178,7 @@ func (t *Task) exitRobustList() {
 // waiter that set FUTEX_WAITERS either is seen here or fails its
 // FUTEX_WAIT value check and looks again.
 func (t *Task) futexDeath(addr uintptr, pi, pendingOp bool) {
+	futexes := t.P.MM.futexes
 	if addr%4 != 0 {
 		return
 	}

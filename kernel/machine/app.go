@@ -136,7 +136,9 @@ func privateSyscall(c *cpuData, f *frame, n int) {
 		}
 		ret(f, 0)
 	default:
-		ret(f, negErrno(eNOSYS))
+		if !deviceSyscall(c, f, n) {
+			ret(f, negErrno(eNOSYS))
+		}
 	}
 }
 

@@ -57,6 +57,9 @@ func boot0() {
 	c.idle = newIdleThread()
 	c.lapicID = lapicID()
 	setTimerDeadline(0)
+	initACPI(c.lapicID)
+	initIOAPICs()
+	initPCI()
 	startAPs(MaxCPUs)
 	mark(stSMP)
 

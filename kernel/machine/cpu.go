@@ -3,6 +3,9 @@ package machine
 func outb(port uint16, v uint8)
 func inb(port uint16) uint8
 func outl(port uint16, v uint32)
+func outw(port uint16, v uint16)
+func inw(port uint16) uint16
+func inl(port uint16) uint32
 func rdtsc() uint64
 func rdmsr(msr uint32) uint64
 func wrmsr(msr uint32, v uint64)

@@ -229,3 +229,24 @@ TEXT ·copyUserFixupAddr(SB),NOSPLIT,$0-8
 	MOVQ	$·copyUserFixup(SB), AX
 	MOVQ	AX, ret+0(FP)
 	RET
+
+// func outw(port uint16, v uint16)
+TEXT ·outw(SB),NOSPLIT,$0-4
+	MOVW	port+0(FP), DX
+	MOVW	v+2(FP), AX
+	OUTW
+	RET
+
+// func inw(port uint16) uint16
+TEXT ·inw(SB),NOSPLIT,$0-10
+	MOVW	port+0(FP), DX
+	INW
+	MOVW	AX, ret+8(FP)
+	RET
+
+// func inl(port uint16) uint32
+TEXT ·inl(SB),NOSPLIT,$0-12
+	MOVW	port+0(FP), DX
+	INL
+	MOVL	AX, ret+8(FP)
+	RET

@@ -16,7 +16,8 @@ package machine
 //	0x4000_0000_0000 .. 0x4080_0000_0000  direct map: virtual = DirectMapBase + physical
 //	0x4080_0000_0000 .. 0x7000_0000_0000  kernel mmap area for Go arena hints (0x40c0_0000_0000, ...)
 //	0x7000_0000_0000 .. 0x7800_0000_0000  kernel mmap area for addr=0 requests
-//	0x7800_0000_0000 .. 0x8000_0000_0000  kernel stacks (each with an unmapped guard page below)
+//	0x7800_0000_0000 .. 0x7f00_0000_0000  kernel stacks (each with an unmapped guard page below)
+//	0x7f00_0000_0000 .. 0x8000_0000_0000  uncached device memory (MapMMIO), a guard page after each mapping
 //
 // The kernel window is every address with bit 46 set; app code never runs
 // there, which is how the syscall entry tells the kernel's runtime from the app.
@@ -30,7 +31,9 @@ const (
 	mmapAreaStart = 0x7000_0000_0000
 	mmapAreaEnd   = 0x7800_0000_0000
 	stackAreaBase = 0x7800_0000_0000
-	stackAreaEnd  = 0x8000_0000_0000
+	stackAreaEnd  = 0x7f00_0000_0000
+	mmioAreaStart = 0x7f00_0000_0000
+	mmioAreaEnd   = 0x8000_0000_0000
 
 	// AppLimit is the first address above the app's part of the address space.
 	AppLimit = WindowStart

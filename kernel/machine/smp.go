@@ -66,8 +66,7 @@ func startAPs(want int) {
 	if want <= 1 {
 		return
 	}
-	findMADT(lapicID())
-	if nCPUsFound < 2 {
+	if nCPUsFound < 2 { // initACPI found the CPUs in the MADT
 		return
 	}
 	// Boot page table for APs: the kernel's PML4 plus the identity map of

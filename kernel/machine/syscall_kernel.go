@@ -47,9 +47,12 @@ const (
 	eBADF              = 9
 	eAGAIN             = 11
 	eNOMEM             = 12
+	eBUSY              = 16
+	eNODEV             = 19
 	eFAULT             = 14
 	eINVAL             = 22
 	eMFILE             = 24
+	eNOSPC             = 28
 	eNOSYS             = 38
 	eTIMEDOUT          = 110
 	futexWait          = 0

@@ -41,6 +41,7 @@ const (
 	waitFutex
 	waitSleep
 	waitEpoll
+	waitIRQ // WaitVector (irq.go)
 )
 
 var (

@@ -133,6 +133,8 @@ func trap(fp uintptr) {
 	case f.vector == vecSpurious:
 	case f.vector == vecAppSyscall:
 		appSyscall(c, f)
+	case isDeviceVector(uintptr(f.vector)):
+		deviceInterrupt(c, f, uint8(f.vector))
 	case f.vector >= 32:
 		lapicEOI()
 	default:

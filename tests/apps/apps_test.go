@@ -86,7 +86,7 @@ func buildPrograms(root string) error {
 	if out, err := cgo.CombinedOutput(); err != nil {
 		return fmt.Errorf("building gocgo: %v\n%s", err, out)
 	}
-	for _, p := range []string{"gohello", "goparallel"} {
+	for _, p := range []string{"gohello", "goparallel", "gonet"} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, p), "./tests/apps/src/"+p)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -1,0 +1,126 @@
+package linux
+
+import (
+	"sort"
+	"sync"
+)
+
+// Kernel is what every process of the VM shares: the PID table (Linux's
+// single PID namespace: thread ids and process ids come from one counter)
+// and the process tree. A process is one of several: nothing assumes
+// there is only the first one, whose pid is 1 and whose exit status is the
+// VM's.
+type Kernel struct {
+	mu      sync.Mutex
+	lastID  int              // the last id handed out
+	tasks   map[int]*Task    // every live thread by tid
+	procs   map[int]*Process // every process (thread group) by pid, zombies included
+	initPID int              // the first process (pid 1)
+	net     sockets          // the network stack and AF_UNIX names (socket_file.go)
+}
+
+// NewKernel returns a kernel with no process.
+func NewKernel() *Kernel {
+	return &Kernel{tasks: map[int]*Task{}, procs: map[int]*Process{}}
+}
+
+// pidMax is /proc/sys/kernel/pid_max: ids wrap around below it.
+const pidMax = 1 << 22
+
+// allocID returns a free id (pid or tid) and registers t under it. The
+// first id is 1.
+func (k *Kernel) allocID(t *Task) int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for {
+		k.lastID++
+		if k.lastID >= pidMax {
+			k.lastID = 300 // Linux's RESERVED_PIDS
+		}
+		if _, used := k.tasks[k.lastID]; used {
+			continue
+		}
+		if _, used := k.procs[k.lastID]; used {
+			continue
+		}
+		k.tasks[k.lastID] = t
+		return k.lastID
+	}
+}
+
+// releaseID forgets thread id tid.
+func (k *Kernel) releaseID(tid int) {
+	k.mu.Lock()
+	delete(k.tasks, tid)
+	k.mu.Unlock()
+}
+
+// TaskByID returns the live thread with id tid, or nil.
+func (k *Kernel) TaskByID(tid int) *Task {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.tasks[tid]
+}
+
+// Process returns the process with id pid, or nil.
+func (k *Kernel) Process(pid int) *Process {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.procs[pid]
+}
+
+// PIDs lists the ids of every process, ascending.
+func (k *Kernel) PIDs() []int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := make([]int, 0, len(k.procs))
+	for pid := range k.procs {
+		out = append(out, pid)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// LastID is the id most recently handed out (/proc/loadavg's last pid).
+func (k *Kernel) LastID() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.lastID
+}
+
+// Threads counts the live threads of every process (sysinfo's procs).
+func (k *Kernel) Threads() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.tasks)
+}
+
+// addProcess registers p under its pid, as a child of parent (nil for the
+// first process).
+func (k *Kernel) addProcess(p *Process, parent *Process) {
+	k.mu.Lock()
+	k.procs[p.pid] = p
+	if k.initPID == 0 {
+		k.initPID = p.pid
+	}
+	k.mu.Unlock()
+	if parent != nil {
+		parent.mu.Lock()
+		parent.children[p.pid] = p
+		parent.mu.Unlock()
+		p.parent = parent
+	}
+}
+
+// removeProcess forgets p once it has been reaped (or, for the first
+// process, once the VM ends with it).
+func (k *Kernel) removeProcess(p *Process) {
+	k.mu.Lock()
+	delete(k.procs, p.pid)
+	k.mu.Unlock()
+	if parent := p.parent; parent != nil {
+		parent.mu.Lock()
+		delete(parent.children, p.pid)
+		parent.mu.Unlock()
+	}
+}
