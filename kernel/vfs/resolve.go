@@ -115,8 +115,17 @@ func (r *walkResult) checkSlash() error {
 	return nil
 }
 
-func isDir(in Inode) bool { return in.Stat().Mode&S_IFMT == S_IFDIR }
+// typer is implemented by inodes that tell their type without a full
+// Stat (the type of an inode never changes): path walks ask it of every
+// component.
+type typer interface{ Type() uint32 }
+
+func isDir(in Inode) bool { return typeOf(in) == S_IFDIR }
+
 func typeOf(in Inode) uint32 {
+	if t, ok := in.(typer); ok {
+		return t.Type() & S_IFMT
+	}
 	return in.Stat().Mode & S_IFMT
 }
 

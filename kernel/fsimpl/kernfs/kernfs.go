@@ -151,6 +151,9 @@ func Ino(path string) uint64 {
 	return h.Sum64()&0xffffffff | 0x1000
 }
 
+// Type returns the S_IFMT bits of the node.
+func (in *Inode) Type() uint32 { return in.node.typ() }
+
 // Stat reports size 0 as Linux does for proc and sysfs files, the boot
 // time as the times, root as the owner.
 func (in *Inode) Stat() vfs.Stat {
