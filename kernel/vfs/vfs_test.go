@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gosv/gosv/kernel/fsimpl/kernfs"
 	"github.com/gosv/gosv/kernel/fsimpl/ramfs"
 	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
@@ -418,11 +419,27 @@ func FuzzResolve(f *testing.F) {
 	f.Add("/mnt/../etc/./hostname", uint64(0), 0)
 	f.Add("a/b/../../c//", uint64(vfs.RESOLVE_BENEATH), unix.O_CREAT|unix.O_WRONLY)
 	f.Add("/tmp/loop/x", uint64(vfs.RESOLVE_IN_ROOT), unix.O_RDONLY|unix.O_DIRECTORY)
+	f.Add("/k/etc/hostname", uint64(0), unix.O_RDONLY)
+	f.Add("../k/mnt/../k/up/m/", uint64(vfs.RESOLVE_NO_MAGICLINKS), unix.O_PATH)
 	f.Fuzz(func(t *testing.T, path string, resolve uint64, flags int) {
 		fsys := newFS(t)
 		ok(t, fsys.MountAt(ctx, "none", "/mnt", "tmpfs", 0, ""))
 		fsys.Symlink(ctx, "loop", vfs.Loc{}, "/tmp/loop")
 		fsys.Symlink(ctx, "/mnt", vfs.Loc{}, "/tmp/m")
+		// A kernfs with a magic link to /etc and one to the mount.
+		ok(t, fsys.Mkdir(ctx, vfs.Loc{}, "/k", 0o555))
+		magic := func(path string) *kernfs.Node {
+			return &kernfs.Node{Name: path[1:], Mode: vfs.S_IFLNK | 0o777,
+				Link: func(vfs.Context) (string, error) { return path, nil },
+				Magic: func(c vfs.Context, at vfs.Loc) (vfs.Loc, error) {
+					return fsys.Lookup(c, vfs.Loc{}, path, 0)
+				}}
+		}
+		kroot := kernfs.Dir("", 0o555, func(vfs.Context) []*kernfs.Node {
+			return []*kernfs.Node{magic("/etc"), magic("/mnt"), kernfs.SymlinkTo("up", "../tmp"),
+				kernfs.Dir("d", 0o555, func(vfs.Context) []*kernfs.Node { return []*kernfs.Node{kernfs.Text("f", "x")} })}
+		})
+		ok(t, fsys.MountFilesystem(ctx, kernfs.New("k", 1, 1, kernfs.Errors{Create: unix.EPERM, CreateOpen: unix.EACCES}, kroot), "k", "/k", 0))
 		h := vfs.OpenHow{Flags: uint64(uint32(flags)), Resolve: resolve}
 		if h.Check() != nil {
 			return
