@@ -223,9 +223,3 @@ func putU64(b []byte, v uint64) {
 		b[i] = byte(v >> (8 * i))
 	}
 }
-
-// errnoOf returns err as an Errno when it is one.
-func isErrno(err error, e unix.Errno) bool {
-	got, ok := err.(unix.Errno)
-	return ok && got == e
-}

@@ -224,48 +224,39 @@ func (ns *Namespace) Bind(src Loc, srcPath string, target Loc, targetPath string
 		flags: src.M.flags&^MS_RDONLY | flags&MS_RDONLY}
 	var below []*Mount
 	if rec {
-		below = ns.below(src)
+		below = ns.below(src, srcPath)
 	}
 	ns.attach(m, target, targetPath)
-	for _, c := range below {
-		// The copies keep their place relative to src.
-		rel := strings.TrimPrefix(c.path, src.M.pathOf(src.In))
-		ns.attach(&Mount{ID: ns.allocID(), fs: c.fs, root: c.root, within: c.within, source: c.source, flags: c.flags},
-			Loc{m, c.point}, cleanJoin(targetPath, rel))
+	// With MS_REC, copies of the mounts below src, and of those below
+	// them, keep their place relative to src.
+	var copyBelow func(cp *Mount, children []*Mount)
+	copyBelow = func(cp *Mount, children []*Mount) {
+		for _, c := range children {
+			nc := &Mount{ID: ns.allocID(), fs: c.fs, root: c.root, within: c.within, source: c.source, flags: c.flags}
+			ns.attach(nc, Loc{cp, c.point}, cleanJoin(targetPath, strings.TrimPrefix(c.path, srcPath)))
+			var grand []*Mount
+			for _, g := range ns.mounts {
+				if g.parent == c {
+					grand = append(grand, g)
+				}
+			}
+			copyBelow(nc, grand)
+		}
 	}
+	copyBelow(m, below)
 	return nil
 }
 
-// below lists the mounts whose mount point is under the directory src, in
-// mount order. ns.mu held.
-func (ns *Namespace) below(src Loc) []*Mount {
-	prefix := src.M.pathOf(src.In)
+// below lists the mounts of src's mount whose mount point is under the
+// directory src (at srcPath), in mount order. ns.mu held.
+func (ns *Namespace) below(src Loc, srcPath string) []*Mount {
 	var out []*Mount
 	for _, c := range ns.mounts {
-		if c.parent == src.M && c != src.M && (prefix == "/" || c.path == prefix || strings.HasPrefix(c.path, prefix+"/")) {
+		if c.parent == src.M && (srcPath == "/" || c.path == srcPath || strings.HasPrefix(c.path, srcPath+"/")) {
 			out = append(out, c)
 		}
 	}
 	return out
-}
-
-// pathOf returns the absolute path of in, a directory of mount m, from the
-// mount's recorded mount point and the parent links inside the filesystem.
-func (m *Mount) pathOf(in Inode) string {
-	var parts []string
-	for in != m.root {
-		p, name := in.Parent()
-		if p == in {
-			break // outside the bind mount's root: give up climbing
-		}
-		parts = append(parts, name)
-		in = p
-	}
-	s := m.path
-	for i := len(parts) - 1; i >= 0; i-- {
-		s = cleanJoin(s, parts[i])
-	}
-	return s
 }
 
 func cleanJoin(dir, name string) string {

@@ -199,6 +199,22 @@ func TestBindMount(t *testing.T) {
 	_, _, err := f.Open(ctx, vfs.Loc{}, "/mnt/hostname", unix.O_WRONLY, 0)
 	wantErr(t, "write via ro bind", err, unix.EROFS)
 	write(t, f, "/etc/hostname", "still\n")
+	// MS_BIND|MS_REC takes the mounts below along, and theirs.
+	ok(t, f.Mkdir(ctx, vfs.Loc{}, "/etc/sub/deep", 0o755))
+	ok(t, f.MountAt(ctx, "a", "/etc/sub", "tmpfs", 0, ""))
+	ok(t, f.Mkdir(ctx, vfs.Loc{}, "/etc/sub/in", 0o755))
+	ok(t, f.MountAt(ctx, "b", "/etc/sub/in", "tmpfs", 0, ""))
+	write(t, f, "/etc/sub/in/g", "deep")
+	ok(t, f.Mkdir(ctx, vfs.Loc{}, "/tmp/r", 0o755))
+	ok(t, f.MountAt(ctx, "/etc", "/tmp/r", "", vfs.MS_BIND|vfs.MS_REC, ""))
+	if s := read(t, f, "/tmp/r/sub/in/g"); s != "deep" {
+		t.Errorf("recursive bind: %q", s)
+	}
+	if m := string(f.NS.ProcMounts()); !strings.Contains(m, "b /tmp/r/sub/in tmpfs") {
+		t.Errorf("mounts after a recursive bind:\n%s", m)
+	}
+	ok(t, f.Umount(ctx, "/tmp/r", vfs.MNT_DETACH))
+	ok(t, f.Umount(ctx, "/etc/sub", vfs.MNT_DETACH))
 	// MS_MOVE moves the bind mount.
 	ok(t, f.MountAt(ctx, "/mnt", "/mnt2", "", vfs.MS_MOVE, ""))
 	if s := read(t, f, "/mnt2/hostname"); s != "still\n" {
