@@ -119,7 +119,10 @@ func (f *FS) OpenResolve(ctx Context, dir Loc, path string, flags int, mode uint
 		if err := res.checkSlash(); err != nil {
 			return nil, Where{}, err
 		}
-		if flags&unix.O_PATH == 0 && writesData(flags, typeOf(res.loc.In)) {
+		// Writing or truncating a regular file needs a writable mount
+		// (EROFS); a directory or a symlink fails in Open first, with
+		// EISDIR or ELOOP, as may_open does.
+		if flags&unix.O_PATH == 0 && typeOf(res.loc.In) == S_IFREG && writesData(flags, S_IFREG) {
 			if err := readOnly(res.loc.M); err != nil {
 				return nil, Where{}, err
 			}
@@ -516,12 +519,14 @@ func (f *FS) Access(ctx Context, dir Loc, path string, mode uint32, flags int) e
 	if mode == 0 {
 		return nil
 	}
-	if mode&MayWrite != 0 && writesData(unix.O_WRONLY, typeOf(l.In)) {
-		if err := readOnly(l.M); err != nil {
-			return err
-		}
+	if err := l.In.Permission(ctx, mode); err != nil {
+		return err
 	}
-	return l.In.Permission(ctx, mode)
+	// "SuS v2 requires we report a read only fs too" (do_faccessat).
+	if mode&MayWrite != 0 && writesData(unix.O_WRONLY, typeOf(l.In)) {
+		return readOnly(l.M)
+	}
+	return nil
 }
 
 // Stat returns the attributes of path, as stat(2)/fstatat(2)/statx(2)

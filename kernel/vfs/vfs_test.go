@@ -245,6 +245,7 @@ func TestReadOnlyMount(t *testing.T) {
 	wantErr(t, "open for writing", open("/mnt/f", unix.O_WRONLY), unix.EROFS)
 	wantErr(t, "O_TRUNC", open("/mnt/f", unix.O_RDONLY|unix.O_TRUNC), unix.EROFS)
 	wantErr(t, "create", open("/mnt/g", unix.O_WRONLY|unix.O_CREAT), unix.EROFS)
+	wantErr(t, "directory for writing", open("/mnt/d", unix.O_WRONLY), unix.EISDIR)
 	wantErr(t, "O_CREAT|O_EXCL on existing", open("/mnt/f", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL), unix.EEXIST)
 	wantErr(t, "O_TMPFILE", open("/mnt", unix.O_WRONLY|unix.O_TMPFILE), unix.EROFS)
 	wantErr(t, "mkdir", f.Mkdir(ctx, vfs.Loc{}, "/mnt/e", 0o755), unix.EROFS)
