@@ -310,6 +310,10 @@ func (f *FS) Unlink(ctx Context, dir Loc, path string) error {
 	if res.kind != lastNorm {
 		return unix.EISDIR
 	}
+	// The mount is checked before the name is looked up, as do_unlinkat.
+	if err := readOnly(res.parent.M); err != nil {
+		return err
+	}
 	if !res.exists() {
 		return unix.ENOENT
 	}
@@ -318,9 +322,6 @@ func (f *FS) Unlink(ctx Context, dir Loc, path string) error {
 	}
 	if res.slash {
 		return unix.ENOTDIR
-	}
-	if err := readOnly(res.parent.M); err != nil {
-		return err
 	}
 	if f.isMountpoint(res.parent.M, res.under) {
 		return unix.EBUSY
@@ -345,14 +346,14 @@ func (f *FS) Rmdir(ctx Context, dir Loc, path string) error {
 	case lastRoot:
 		return unix.EBUSY
 	}
+	if err := readOnly(res.parent.M); err != nil {
+		return err
+	}
 	if !res.exists() {
 		return unix.ENOENT
 	}
 	if !isDir(res.under) {
 		return unix.ENOTDIR
-	}
-	if err := readOnly(res.parent.M); err != nil {
-		return err
 	}
 	if f.isMountpoint(res.parent.M, res.under) {
 		return unix.EBUSY
@@ -384,6 +385,11 @@ func (f *FS) Rename(ctx Context, olddir Loc, oldpath string, newdir Loc, newpath
 	if err != nil {
 		return err
 	}
+	// Both names must be on one mount, a writable one, before they are
+	// looked up (do_renameat2).
+	if o.parent.M != n.parent.M {
+		return unix.EXDEV
+	}
 	if o.kind != lastNorm {
 		return unix.EBUSY
 	}
@@ -392,6 +398,9 @@ func (f *FS) Rename(ctx Context, olddir Loc, oldpath string, newdir Loc, newpath
 			return unix.EEXIST
 		}
 		return unix.EBUSY
+	}
+	if err := readOnly(o.parent.M); err != nil {
+		return err
 	}
 	if !o.exists() {
 		return unix.ENOENT
@@ -409,12 +418,6 @@ func (f *FS) Rename(ctx Context, olddir Loc, oldpath string, newdir Loc, newpath
 	}
 	if !isDir(o.under) && (o.slash || n.slash) {
 		return unix.ENOTDIR
-	}
-	if o.parent.M != n.parent.M {
-		return unix.EXDEV
-	}
-	if err := readOnly(o.parent.M); err != nil {
-		return err
 	}
 	if f.isMountpoint(o.parent.M, o.under) || n.exists() && f.isMountpoint(n.parent.M, n.under) {
 		return unix.EBUSY

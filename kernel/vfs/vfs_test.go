@@ -253,6 +253,7 @@ func TestReadOnlyMount(t *testing.T) {
 	wantErr(t, "mknod", f.Mknod(ctx, vfs.Loc{}, "/mnt/p", unix.S_IFIFO|0o644, 0), unix.EROFS)
 	wantErr(t, "symlink", f.Symlink(ctx, "x", vfs.Loc{}, "/mnt/l"), unix.EROFS)
 	wantErr(t, "unlink", f.Unlink(ctx, vfs.Loc{}, "/mnt/f"), unix.EROFS)
+	wantErr(t, "unlink missing", f.Unlink(ctx, vfs.Loc{}, "/mnt/none"), unix.EROFS)
 	wantErr(t, "rmdir", f.Rmdir(ctx, vfs.Loc{}, "/mnt/d"), unix.EROFS)
 	wantErr(t, "rename", f.Rename(ctx, vfs.Loc{}, "/mnt/f", vfs.Loc{}, "/mnt/g", 0), unix.EROFS)
 	wantErr(t, "chmod", f.Chmod(ctx, vfs.Loc{}, "/mnt/f", 0o600, 0), unix.EROFS)
