@@ -3,18 +3,21 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"github.com/gosv/gosv/internal/bootproto"
-	"github.com/gosv/gosv/kernel/dev/virtio"
 	"os"
 	"path"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/gosv/gosv/internal/bootproto"
+	"github.com/gosv/gosv/kernel/dev/virtio"
+
 	"github.com/gosv/gosv/kernel/bootopts"
-	"github.com/gosv/gosv/kernel/fs"
+	"github.com/gosv/gosv/kernel/fsimpl/devfs"
+	"github.com/gosv/gosv/kernel/fsimpl/ramfs"
 	"github.com/gosv/gosv/kernel/linux"
 	"github.com/gosv/gosv/kernel/machine"
+	"github.com/gosv/gosv/kernel/vfs"
 )
 
 // machineMem, machinePager and machineRunner connect package linux to the
@@ -56,10 +59,11 @@ func (w consoleWriter) Write(p []byte) (int, error) {
 // runApp unpacks the initrd into the root filesystem, starts the app and
 // returns its exit status.
 func runApp(opts bootopts.Options, argv []string, slots []virtio.MMIODevice) int {
-	root := fs.NewRoot()
+	root := ramfs.NewRoot()
 	// Like tmpfs, the root filesystem may not outgrow memory: writes past
 	// that fail with ENOSPC instead of exhausting the kernel's heap.
-	if total, _, _ := machine.MemStats(); total > 0 {
+	total, _, _ := machine.MemStats()
+	if total > 0 {
 		root.SetLimit(int64(total) / 2)
 	}
 	root.SetConsole(consoleWriter(1).Write, func([]byte) (int, error) { return 0, nil })
@@ -85,14 +89,19 @@ func runApp(opts bootopts.Options, argv []string, slots []virtio.MMIODevice) int
 		fmt.Fprintf(os.Stderr, "gosv: %v\n", err)
 		return bootproto.ExitRunnerFailed
 	}
+	fsys := vfs.NewFS(vfs.NewNamespace(root, "tmpfs", 0))
 	if haveNIC {
-		addFile(root, "/etc/resolv.conf", netCfg.ResolvConf())
+		addFile(fsys, "/etc/resolv.conf", netCfg.ResolvConf())
 	}
-	p := k.NewProcess(root, machineMem{}, machinePager{}, machineRunner{}, consoleWriter(2))
+	p := k.NewProcess(fsys, machineMem{}, machinePager{}, machineRunner{}, consoleWriter(2))
+	if err := mountFilesystems(p, int64(total)); err != nil {
+		fmt.Fprintf(os.Stderr, "gosv: %v\n", err)
+		return bootproto.ExitRunnerFailed
+	}
 	p.Strace = opts.Strace
-	p.FDs.InstallAt(0, &linux.Console{TTY: false}, syscall.O_RDONLY, false)
-	p.FDs.InstallAt(1, &linux.Console{W: consoleWriter(1), TTY: false}, syscall.O_WRONLY, false)
-	p.FDs.InstallAt(2, &linux.Console{W: consoleWriter(2), TTY: false}, syscall.O_WRONLY, false)
+	p.FDs.InstallAt(0, &linux.Console{TTY: false, Name: "/dev/console"}, syscall.O_RDONLY, false)
+	p.FDs.InstallAt(1, &linux.Console{W: consoleWriter(1), TTY: false, Name: "/dev/console"}, syscall.O_WRONLY, false)
+	p.FDs.InstallAt(2, &linux.Console{W: consoleWriter(2), TTY: false, Name: "/dev/console"}, syscall.O_WRONLY, false)
 
 	env := []string{"PATH=" + DefaultPath, "HOME=/"}
 	for _, kv := range opts.Env {
@@ -100,12 +109,12 @@ func runApp(opts bootopts.Options, argv []string, slots []virtio.MMIODevice) int
 		env = setEnv(env, k, kv)
 	}
 	if opts.Cwd != "" {
-		if err := root.Chdir(nil, opts.Cwd); err != nil {
+		if err := fsys.Chdir(vfs.RootContext, vfs.Loc{}, opts.Cwd); err != nil {
 			fmt.Fprintf(os.Stderr, "gosv: --cwd=%s: %v\n", opts.Cwd, err)
 			return bootproto.ExitRunnerFailed
 		}
 	}
-	exe, err := lookPath(root, argv[0], env)
+	exe, err := lookPath(fsys, argv[0], env)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gosv: %s: %v\n", argv[0], err)
 		return bootproto.ExitNotFound
@@ -143,9 +152,10 @@ func setEnv(env []string, key, kv string) []string {
 
 // lookPath finds argv[0] like execvp(3): names with a slash as they are,
 // others in $PATH.
-func lookPath(root *fs.FS, name string, env []string) (string, error) {
+func lookPath(root *vfs.FS, name string, env []string) (string, error) {
+	ctx := vfs.RootContext
 	if strings.Contains(name, "/") {
-		if _, err := root.Stat(nil, name, 0); err != nil {
+		if _, err := root.Stat(ctx, vfs.Loc{}, name, 0); err != nil {
 			return "", err
 		}
 		if !path.IsAbs(name) {
@@ -162,7 +172,7 @@ func lookPath(root *fs.FS, name string, env []string) (string, error) {
 	}
 	for _, d := range strings.Split(dirs, ":") {
 		p := path.Join(d, name)
-		if st, err := root.Stat(nil, p, 0); err == nil && st.Mode&syscall.S_IFMT == syscall.S_IFREG {
+		if st, err := root.Stat(ctx, vfs.Loc{}, p, 0); err == nil && st.Mode&syscall.S_IFMT == syscall.S_IFREG {
 			return p, nil
 		}
 	}
@@ -178,18 +188,62 @@ var defaultFiles = []struct{ path, content string }{
 	{"/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"},
 }
 
-func addDefaultFiles(root *fs.FS) {
-	root.Mkdir(nil, "/etc", 0o755)
-	root.Mkdir(nil, "/root", 0o700)
-	root.Mkdir(nil, "/sys", 0o555) // served by procfs.go; listed in /
-	for _, f := range defaultFiles {
-		addFile(root, f.path, f.content)
+func addDefaultFiles(root *ramfs.FS) {
+	fsys := vfs.NewFS(vfs.NewNamespace(root, "tmpfs", 0))
+	ctx := vfs.RootContext
+	// Mount points and the usual directories, unless the image has them.
+	for _, d := range []struct {
+		path string
+		perm uint32
+	}{{"/etc", 0o755}, {"/root", 0o700}, {"/proc", 0o555}, {"/sys", 0o555}, {"/dev", 0o755}} {
+		fsys.Mkdir(ctx, vfs.Loc{}, d.path, d.perm)
 	}
+	for _, f := range defaultFiles {
+		addFile(fsys, f.path, f.content)
+	}
+	// Every Linux system has /etc/mtab, as a link to the mount table.
+	fsys.Symlink(ctx, "../proc/self/mounts", vfs.Loc{}, "/etc/mtab")
+}
+
+// mountFilesystems mounts the kernel's filesystems over the root from the
+// initrd, as an init system would: /proc, /sys, /dev (devtmpfs) and
+// /dev/shm (a tmpfs); and makes tmpfs, proc, sysfs and devtmpfs available
+// to mount(2). memBytes sizes tmpfs instances (half of it by default).
+func mountFilesystems(p *linux.Process, memBytes int64) error {
+	ns := p.FS.NS
+	tmpfs := ramfs.NewTmpfs(memBytes)
+	ns.RegisterType("tmpfs", tmpfs)
+	ns.RegisterType("proc", func(string, uint64, string) (vfs.Filesystem, error) { return p.ProcFS(), nil })
+	ns.RegisterType("sysfs", func(string, uint64, string) (vfs.Filesystem, error) { return linux.SysFS(), nil })
+	ns.RegisterType("devtmpfs", func(string, uint64, string) (vfs.Filesystem, error) {
+		return devfs.New(consoleWriter(1).Write), nil
+	})
+	shm, err := tmpfs("tmpfs", 0, "")
+	if err != nil {
+		return err
+	}
+	const virt = vfs.MS_NOSUID | vfs.MS_NODEV | vfs.MS_NOEXEC
+	for _, m := range []struct {
+		fs     vfs.Filesystem
+		source string
+		target string
+		flags  uint64
+	}{
+		{p.ProcFS(), "proc", "/proc", virt},
+		{linux.SysFS(), "sysfs", "/sys", virt},
+		{devfs.New(consoleWriter(1).Write), "devtmpfs", "/dev", vfs.MS_NOSUID},
+		{shm, "tmpfs", "/dev/shm", vfs.MS_NOSUID | vfs.MS_NODEV},
+	} {
+		if err := p.FS.MountFilesystem(vfs.RootContext, m.fs, m.source, m.target, m.flags); err != nil {
+			return fmt.Errorf("mount %s on %s: %w", m.source, m.target, err)
+		}
+	}
+	return nil
 }
 
 // addFile creates path with content unless the image has it already.
-func addFile(root *fs.FS, path, content string) {
-	file, err := root.Open(nil, path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL, 0o644)
+func addFile(fsys *vfs.FS, path, content string) {
+	file, _, err := fsys.Open(vfs.RootContext, vfs.Loc{}, path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL, 0o644)
 	if err != nil {
 		return // the image has its own
 	}

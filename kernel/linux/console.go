@@ -11,9 +11,13 @@ import (
 // (the VM console for stdout, the stderr port for stderr). It answers the
 // terminal ioctls TCGETS and TIOCGWINSZ so the app sees a tty.
 type Console struct {
-	W   io.Writer
-	TTY bool // answer TCGETS (isatty) as a terminal
+	W    io.Writer
+	TTY  bool   // answer TCGETS (isatty) as a terminal
+	Name string // the device path it stands for (/proc/self/fd/N shows it)
 }
+
+// Path is the console's device path, for /proc/self/fd and maps.
+func (c *Console) Path() string { return c.Name }
 
 func (c *Console) Read(t *Task, p []byte) (int, error) { return 0, nil }
 

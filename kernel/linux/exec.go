@@ -11,6 +11,7 @@ import (
 	"github.com/gosv/gosv/internal/elfexec"
 	kelf "github.com/gosv/gosv/kernel/elf"
 	"github.com/gosv/gosv/kernel/machine"
+	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -40,7 +41,7 @@ func (m loaderMem) Write(addr uint64, b []byte) error { return m.p.Mem.CopyOut(u
 
 // readFile reads a whole guest file.
 func (p *Process) readFile(path string) ([]byte, error) {
-	f, err := p.FS.Open(nil, path, unix.O_RDONLY, 0)
+	f, _, err := p.FS.Open(vfs.RootContext, vfs.Loc{}, path, unix.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -5,8 +5,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gosv/gosv/kernel/fs"
+	"github.com/gosv/gosv/kernel/fsimpl/devfs"
+	"github.com/gosv/gosv/kernel/fsimpl/ramfs"
 	"github.com/gosv/gosv/kernel/machine"
+	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -84,6 +86,40 @@ type fakeRunner struct{}
 func (fakeRunner) Run(t *Task)       { t.exit(0, true) }
 func (fakeRunner) Interrupt(t *Task) { t.Wake() }
 
+// newTestFS returns a mount table whose root is a fresh root filesystem,
+// with tmpfs available to mount(2).
+func newTestFS(t testing.TB) *vfs.FS {
+	root := ramfs.NewRoot()
+	ns := vfs.NewNamespace(root, "tmpfs", 0)
+	ns.RegisterType("tmpfs", ramfs.NewTmpfs(1<<30))
+	return vfs.NewFS(ns)
+}
+
+// mountTestFilesystems mounts /proc, /sys, /dev and /dev/shm as the
+// kernel does at boot (kernel/app.go).
+func mountTestFilesystems(t testing.TB, p *Process) {
+	t.Helper()
+	ctx := vfs.RootContext
+	p.FS.Mkdir(ctx, vfs.Loc{}, "/sys", 0o555)
+	const virt = vfs.MS_NOSUID | vfs.MS_NODEV | vfs.MS_NOEXEC
+	shm, _ := ramfs.NewTmpfs(1<<30)("tmpfs", 0, "")
+	for _, m := range []struct {
+		fs     vfs.Filesystem
+		source string
+		target string
+		flags  uint64
+	}{
+		{p.ProcFS(), "proc", "/proc", virt},
+		{SysFS(), "sysfs", "/sys", virt},
+		{devfs.New(nil), "devtmpfs", "/dev", vfs.MS_NOSUID},
+		{shm, "tmpfs", "/dev/shm", vfs.MS_NOSUID | vfs.MS_NODEV},
+	} {
+		if err := p.FS.MountFilesystem(ctx, m.fs, m.source, m.target, m.flags); err != nil {
+			t.Fatalf("mount %s: %v", m.target, err)
+		}
+	}
+}
+
 // newTestProcess returns a process over a fresh root filesystem with fake
 // memory, a console on fds 0-2 writing into out, and one task with a
 // 64 KiB read-write scratch mapping at scratch.
@@ -91,10 +127,11 @@ func newTestProcess(t testing.TB) (p *Process, task *Task, out *bytes.Buffer, sc
 	t.Helper()
 	mem := newFakeMem()
 	out = &bytes.Buffer{}
-	p = NewProcess(fs.NewRoot(), mem, mem, fakeRunner{}, out)
-	p.FDs.InstallAt(0, &Console{}, unix.O_RDONLY, false)
-	p.FDs.InstallAt(1, &Console{W: out}, unix.O_WRONLY, false)
-	p.FDs.InstallAt(2, &Console{W: out}, unix.O_WRONLY, false)
+	p = NewProcess(newTestFS(t), mem, mem, fakeRunner{}, out)
+	mountTestFilesystems(t, p)
+	p.FDs.InstallAt(0, &Console{Name: "/dev/console"}, unix.O_RDONLY, false)
+	p.FDs.InstallAt(1, &Console{W: out, Name: "/dev/console"}, unix.O_WRONLY, false)
+	p.FDs.InstallAt(2, &Console{W: out, Name: "/dev/console"}, unix.O_WRONLY, false)
 	task = p.newTask()
 	task.Ctx = &machine.AppContext{}
 	var err error

@@ -1,9 +1,7 @@
 package linux
 
 import (
-	"path"
-
-	"github.com/gosv/gosv/kernel/fs"
+	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,6 +17,7 @@ func init() {
 	register(unix.SYS_OPENAT, "openat", func(t *Task, a Args) (uintptr, error) {
 		return t.openat(int(int32(a[0])), a[1], int(int32(a[2])), uint32(a[3]))
 	})
+	register(unix.SYS_OPENAT2, "openat2", sysOpenat2)
 	register(unix.SYS_CREAT, "creat", func(t *Task, a Args) (uintptr, error) {
 		return t.openat(unix.AT_FDCWD, a[0], unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, uint32(a[1]))
 	})
@@ -102,14 +101,34 @@ func init() {
 	register(unix.SYS_STATFS, "statfs", sysStatfs)
 }
 
-// fallbackToProc reports whether an FS error may come from a symlink into
-// /proc or /sys, which the FS cannot follow.
-func fallbackToProc(tg pathTarget, err error) bool {
-	return (err == unix.ENOENT || err == unix.ENOTDIR) && tg.path != "" && tg.proc == "" && tg.file == nil
-}
-
 // openat opens a file as openat(2) and installs it.
 func (t *Task) openat(dirfd int, addr uintptr, flags int, mode uint32) (uintptr, error) {
+	return t.openat2(dirfd, addr, flags, mode&0o7777, 0)
+}
+
+// sysOpenat2 is openat2(2): struct open_how {u64 flags, mode, resolve}
+// of size bytes, checked as Linux does (vfs.ParseOpenHow).
+func sysOpenat2(t *Task, a Args) (uintptr, error) {
+	size := a[3]
+	if size < vfs.OpenHowSizeVer0 {
+		return 0, unix.EINVAL
+	}
+	if size > vfs.OpenHowSizeMax {
+		return 0, unix.E2BIG
+	}
+	b := make([]byte, size)
+	if err := t.CopyIn(b, a[2]); err != nil {
+		return 0, err
+	}
+	how, err := vfs.ParseOpenHow(b)
+	if err != nil {
+		return 0, err
+	}
+	return t.openat2(int(int32(a[0])), a[1], int(how.Flags), uint32(how.Mode), how.Resolve)
+}
+
+// openat2 opens a file with RESOLVE_* flags and installs it.
+func (t *Task) openat2(dirfd int, addr uintptr, flags int, mode uint32, resolve uint64) (uintptr, error) {
 	if flags&unix.O_CREAT != 0 && flags&unix.O_DIRECTORY != 0 {
 		return 0, unix.EINVAL
 	}
@@ -124,7 +143,11 @@ func (t *Task) openat(dirfd int, addr uintptr, flags int, mode uint32) (uintptr,
 	if err != nil {
 		return 0, err
 	}
-	f, err := t.openTarget(tg, flags, mode&0o7777)
+	vf, where, err := t.P.FS.OpenResolve(t, tg.dir, tg.path, flags, mode, resolve)
+	if err != nil {
+		return 0, err
+	}
+	f, err := t.wrapFS(vf, where, flags)
 	if err != nil {
 		return 0, err
 	}
@@ -145,74 +168,31 @@ func (t *Task) openat(dirfd int, addr uintptr, flags int, mode uint32) (uintptr,
 	return uintptr(fd), nil
 }
 
-// openTarget opens what tg names with open(2) flags and mode.
-func (t *Task) openTarget(tg pathTarget, flags int, mode uint32) (File, error) {
-	if tg.proc != "" {
-		return t.openProcPath(tg.proc, flags, mode)
+// wrapFS makes the File of a file the VFS opened: a file reached through
+// /proc/self/fd/N that lives outside the mount tree is that file opened
+// again; a FIFO becomes a pipe end.
+func (t *Task) wrapFS(vf vfs.File, w vfs.Where, flags int) (File, error) {
+	if r, ok := vf.(*reopened); ok {
+		return r.f, nil
 	}
-	ff, err := t.P.FS.Open(tg.dir, tg.path, flags, mode)
-	if fallbackToProc(tg, err) {
-		if v, ok := t.fsLinkIntoProc(tg.dir, tg.path, flags&unix.O_NOFOLLOW == 0); ok {
-			return t.openProcPath(v, flags, mode)
+	if vf.Inode().Stat().Mode&vfs.S_IFMT == vfs.S_IFIFO && flags&unix.O_PATH == 0 {
+		f, err := t.openFIFO(vf, w, flags)
+		if err == nil {
+			w.Loc.M.Hold()
 		}
+		return f, err
 	}
-	if err != nil {
-		return nil, err
-	}
-	return t.wrapFS(ff, tg.dir, tg.path, flags)
+	w.Loc.M.Hold() // released by Close
+	return &fsFile{f: vf, loc: w.Loc, path: w.Path}, nil
 }
 
-// wrapFS makes the File of a file opened in the FS at (dir, p).
-func (t *Task) wrapFS(ff *fs.File, dir *fs.Inode, p string, flags int) (File, error) {
-	ino := ff.Inode()
-	name := canonicalPath(t.P.FS, dir, p, ino, ino.Type() != fs.S_IFLNK)
-	if ino.Type() == fs.S_IFIFO && flags&unix.O_PATH == 0 {
-		return t.openFIFO(ff, flags, name)
-	}
-	return &fsFile{f: ff, path: name}, nil
-}
-
-// openProcPath opens a /proc or /sys path.
-func (t *Task) openProcPath(p string, flags int, mode uint32) (File, error) {
-	follow := flags&unix.O_NOFOLLOW == 0 && flags&(unix.O_CREAT|unix.O_EXCL) != unix.O_CREAT|unix.O_EXCL
-	r, err := t.procWalk(p, follow)
-	if err == unix.ENOENT && flags&unix.O_CREAT != 0 && !isProcPath(path.Clean(p)) {
-		if _, perr := t.procWalk(p+"/..", true); perr == nil {
-			return nil, unix.EACCES // sysfs has no create operation
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case r.fsPath != "":
-		ff, err := t.P.FS.Open(nil, r.fsPath, flags, mode)
-		if err != nil {
-			return nil, err
-		}
-		return t.wrapFS(ff, nil, r.fsPath, flags)
-	case r.file != nil:
-		return t.reopen(r.file, flags)
-	}
-	return t.openProc(r, flags)
-}
-
-// reopen opens the file behind a /proc/self/fd/N link again, as a new
-// open file description with its own flags.
-func (t *Task) reopen(f File, flags int) (File, error) {
+// reopen opens the file behind a /proc/self/fd/N link that has no place
+// in the mount tree again, as a new open file description with its own
+// flags.
+func reopen(f File, flags int) (File, error) {
 	switch f := f.(type) {
-	case *fsFile:
-		ff, err := t.P.FS.Open(nil, f.path, flags&^(unix.O_CREAT|unix.O_EXCL), 0)
-		if err != nil {
-			return nil, err
-		}
-		return t.wrapFS(ff, nil, f.path, flags)
-	case *fifoFile:
-		return t.openFIFO(f.f, flags, f.path)
 	case *pipeEnd:
 		return reopenPipe(f, flags), nil
-	case *procFile, *procDir:
-		return t.openProcPath(filePath(f), flags, 0)
 	case *Console:
 		return f, nil
 	}
@@ -221,12 +201,9 @@ func (t *Task) reopen(f File, flags int) (File, error) {
 
 // statTarget returns the attributes of what tg names (the final symlink
 // followed with follow) and whether it has a creation time.
-func (t *Task) statTarget(tg pathTarget, follow bool) (fs.Stat, bool, error) {
-	switch {
-	case tg.file != nil:
+func (t *Task) statTarget(tg pathTarget, follow bool) (vfs.Stat, bool, error) {
+	if tg.file != nil {
 		return statOf(tg.file)
-	case tg.proc != "":
-		return t.statProc(tg.proc, follow)
 	}
 	flags := 0
 	if !follow {
@@ -235,32 +212,8 @@ func (t *Task) statTarget(tg pathTarget, follow bool) (fs.Stat, bool, error) {
 	if tg.empty {
 		flags |= unix.AT_EMPTY_PATH
 	}
-	st, err := t.P.FS.Stat(tg.dir, tg.path, flags)
-	if fallbackToProc(tg, err) {
-		if v, ok := t.fsLinkIntoProc(tg.dir, tg.path, follow); ok {
-			return t.statProc(v, follow)
-		}
-	}
-	return st, err == nil, err
-}
-
-func (t *Task) statProc(p string, follow bool) (fs.Stat, bool, error) {
-	r, err := t.procWalk(p, follow)
-	if err != nil {
-		return fs.Stat{}, false, err
-	}
-	switch {
-	case r.fsPath != "":
-		flags := 0
-		if !follow {
-			flags = unix.AT_SYMLINK_NOFOLLOW
-		}
-		st, err := t.P.FS.Stat(nil, r.fsPath, flags)
-		return st, err == nil, err
-	case r.file != nil:
-		return statOf(r.file)
-	}
-	return procStat(r.path, r.node.mode), false, nil
+	st, err := t.P.FS.Stat(t, tg.dir, tg.path, flags)
+	return st, err == nil && st.Btime != (vfs.Timespec{}), err
 }
 
 // statPathArg reads the path argument of newfstatat and statx: NULL with
@@ -310,7 +263,7 @@ func sysStatx(t *Task, a Args) (uintptr, error) {
 		return 0, err
 	}
 	if !btime {
-		st.Btime = fs.Timespec{}
+		st.Btime = vfs.Timespec{}
 	}
 	b := st.MarshalStatx()
 	if !btime {
@@ -328,7 +281,10 @@ func sysReadlinkat(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	target, err := t.readlinkTarget(tg)
+	if tg.file != nil {
+		return 0, unix.ENOENT
+	}
+	target, err := t.P.FS.Readlink(t, tg.dir, tg.path)
 	if err != nil {
 		return 0, err
 	}
@@ -336,78 +292,21 @@ func sysReadlinkat(t *Task, a Args) (uintptr, error) {
 	return uintptr(len(b)), t.CopyOut(a[2], b)
 }
 
-func (t *Task) readlinkTarget(tg pathTarget) (string, error) {
-	switch {
-	case tg.file != nil:
-		if pf, ok := tg.file.(*procFile); ok && pf.mode&fs.S_IFMT == fs.S_IFLNK {
-			return t.readlinkProc(pf.path)
-		}
-		return "", unix.ENOENT
-	case tg.proc != "":
-		return t.readlinkProc(tg.proc)
-	}
-	s, err := t.P.FS.Readlink(tg.dir, tg.path)
-	if fallbackToProc(tg, err) {
-		if v, ok := t.fsLinkIntoProc(tg.dir, tg.path, false); ok {
-			return t.readlinkProc(v)
-		}
-	}
-	return s, err
-}
-
-func (t *Task) readlinkProc(p string) (string, error) {
-	r, err := t.procWalk(p, false)
-	if err != nil {
-		return "", err
-	}
-	switch {
-	case r.fsPath != "":
-		return t.P.FS.Readlink(nil, r.fsPath)
-	case r.file != nil || !r.node.isLink():
-		return "", unix.EINVAL
-	}
-	return r.node.link()
-}
-
-// procModify is the answer of /proc and /sys to syscalls that change the
-// namespace or attributes: ENOENT (or EEXIST for creations) as the path
-// says, else EPERM (they have no such operations). A missing name in /proc
-// is ENOENT even to create it, as proc's lookup fails; sysfs lets the
-// creation reach its missing operation (EPERM).
-func (t *Task) procModify(p string, create bool) error {
-	_, err := t.procWalk(p, false)
-	switch {
-	case err == nil && create:
-		return unix.EEXIST
-	case err == unix.ENOENT && create && !isProcPath(path.Clean(p)):
-		if _, perr := t.procWalk(p+"/..", true); perr != nil {
-			return perr
-		}
-		return unix.EPERM
-	case err != nil:
-		return err
-	}
-	return unix.EPERM
-}
-
 func sysMkdirat(t *Task, a Args) (uintptr, error) {
 	tg, err := t.resolveArgs(a[0], a[1], false)
 	if err != nil {
 		return 0, err
 	}
-	if tg.proc != "" {
-		return 0, t.procModify(tg.proc, true)
-	}
-	return 0, t.P.FS.Mkdir(tg.dir, tg.path, uint32(a[2]))
+	return 0, t.P.FS.Mkdir(t, tg.dir, tg.path, uint32(a[2]))
 }
 
 // sysMknodat creates regular files and FIFOs; device nodes are EPERM
 // (gosv has no device drivers behind them).
 func sysMknodat(t *Task, a Args) (uintptr, error) {
 	mode := uint32(a[2])
-	switch mode & fs.S_IFMT {
-	case 0, fs.S_IFREG, fs.S_IFIFO, fs.S_IFSOCK:
-	case fs.S_IFCHR, fs.S_IFBLK, fs.S_IFDIR:
+	switch mode & vfs.S_IFMT {
+	case 0, vfs.S_IFREG, vfs.S_IFIFO, vfs.S_IFSOCK:
+	case vfs.S_IFCHR, vfs.S_IFBLK, vfs.S_IFDIR:
 		return 0, unix.EPERM
 	default:
 		return 0, unix.EINVAL
@@ -416,10 +315,7 @@ func sysMknodat(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	if tg.proc != "" {
-		return 0, t.procModify(tg.proc, true)
-	}
-	return 0, t.P.FS.Mknod(tg.dir, tg.path, mode, 0)
+	return 0, t.P.FS.Mknod(t, tg.dir, tg.path, mode, 0)
 }
 
 func sysUnlinkat(t *Task, a Args) (uintptr, error) {
@@ -431,17 +327,14 @@ func sysUnlinkat(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	if tg.proc != "" {
-		return 0, t.procModify(tg.proc, false)
-	}
 	if flags&unix.AT_REMOVEDIR != 0 {
-		return 0, t.P.FS.Rmdir(tg.dir, tg.path)
+		return 0, t.P.FS.Rmdir(t, tg.dir, tg.path)
 	}
-	return 0, t.P.FS.Unlink(tg.dir, tg.path)
+	return 0, t.P.FS.Unlink(t, tg.dir, tg.path)
 }
 
-// twoPaths resolves the two paths of rename and link; one in /proc or /sys
-// and the other in the FS is EXDEV.
+// twoPaths resolves the two paths of rename and link; a file outside the
+// mount tree (AT_EMPTY_PATH on a pipe) cannot be linked: EXDEV.
 func (t *Task) twoPaths(a Args, oldEmpty bool) (pathTarget, pathTarget, error) {
 	o, err := t.resolveArgs(a[0], a[1], oldEmpty)
 	if err != nil {
@@ -451,10 +344,7 @@ func (t *Task) twoPaths(a Args, oldEmpty bool) (pathTarget, pathTarget, error) {
 	if err != nil {
 		return o, n, err
 	}
-	switch {
-	case o.proc != "" && n.proc != "":
-		return o, n, t.procModify(o.proc, false)
-	case o.proc != "" || n.proc != "" || o.file != nil:
+	if o.file != nil {
 		return o, n, unix.EXDEV
 	}
 	return o, n, nil
@@ -465,7 +355,7 @@ func sysRenameat2(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	return 0, t.P.FS.Rename(o.dir, o.path, n.dir, n.path, uint(uint32(a[4])))
+	return 0, t.P.FS.Rename(t, o.dir, o.path, n.dir, n.path, uint(uint32(a[4])))
 }
 
 func sysLinkat(t *Task, a Args) (uintptr, error) {
@@ -477,7 +367,7 @@ func sysLinkat(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	return 0, t.P.FS.Link(o.dir, o.path, n.dir, n.path, flags)
+	return 0, t.P.FS.Link(t, o.dir, o.path, n.dir, n.path, flags)
 }
 
 func sysSymlinkat(t *Task, a Args) (uintptr, error) {
@@ -489,10 +379,7 @@ func sysSymlinkat(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	if tg.proc != "" {
-		return 0, t.procModify(tg.proc, true)
-	}
-	return 0, t.P.FS.Symlink(target, tg.dir, tg.path)
+	return 0, t.P.FS.Symlink(t, target, tg.dir, tg.path)
 }
 
 func sysFaccessat2(t *Task, a Args) (uintptr, error) {
@@ -504,28 +391,18 @@ func sysFaccessat2(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	if tg.file != nil || tg.proc != "" {
-		st, _, err := t.statTarget(tg, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
+	if tg.file != nil {
+		st, _, err := statOf(tg.file)
 		if err != nil {
 			return 0, err
 		}
 		// The caller is root: only execution needs an x bit.
-		if mode&unix.X_OK != 0 && st.Mode&fs.S_IFMT != fs.S_IFDIR && st.Mode&0o111 == 0 {
+		if mode&unix.X_OK != 0 && st.Mode&vfs.S_IFMT != vfs.S_IFDIR && st.Mode&0o111 == 0 {
 			return 0, unix.EACCES
 		}
 		return 0, nil
 	}
-	err = t.P.FS.Access(tg.dir, tg.path, mode, flags)
-	if fallbackToProc(tg, err) {
-		if v, ok := t.fsLinkIntoProc(tg.dir, tg.path, flags&unix.AT_SYMLINK_NOFOLLOW == 0); ok {
-			tg = pathTarget{proc: v}
-			if _, _, err := t.statTarget(tg, flags&unix.AT_SYMLINK_NOFOLLOW == 0); err != nil {
-				return 0, err
-			}
-			return 0, nil
-		}
-	}
-	return 0, err
+	return 0, t.P.FS.Access(t, tg.dir, tg.path, mode, flags)
 }
 
 func sysFchmodat2(t *Task, a Args) (uintptr, error) {
@@ -537,13 +414,10 @@ func sysFchmodat2(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	switch {
-	case tg.proc != "":
-		return 0, t.procModify(tg.proc, false)
-	case tg.file != nil:
+	if tg.file != nil {
 		return 0, nil
 	}
-	return 0, t.P.FS.Chmod(tg.dir, tg.path, uint32(a[2]), flags)
+	return 0, t.P.FS.Chmod(t, tg.dir, tg.path, uint32(a[2]), flags)
 }
 
 func sysFchownat(t *Task, a Args) (uintptr, error) {
@@ -555,29 +429,25 @@ func sysFchownat(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	switch {
-	case tg.proc != "":
-		return 0, t.procModify(tg.proc, false)
-	case tg.file != nil:
+	if tg.file != nil {
 		return 0, nil
 	}
-	return 0, t.P.FS.Chown(tg.dir, tg.path, int(int32(a[2])), int(int32(a[3])), flags)
+	return 0, t.P.FS.Chown(t, tg.dir, tg.path, int(int32(a[2])), int(int32(a[3])), flags)
 }
 
 // utimens sets the times of (dirfd, path at addr); addr 0 means dirfd
 // itself (futimens).
-func (t *Task) utimens(dirfd int, addr uintptr, times *[2]fs.Timespec, flags int) error {
+func (t *Task) utimens(dirfd int, addr uintptr, times *[2]vfs.Timespec, flags int) error {
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return unix.EINVAL
 	}
 	if times != nil {
 		for _, ts := range times {
-			if ts.Nsec != fs.UTIME_NOW && ts.Nsec != fs.UTIME_OMIT && (ts.Nsec < 0 || ts.Nsec >= 1e9) {
+			if ts.Nsec != vfs.UTIME_NOW && ts.Nsec != vfs.UTIME_OMIT && (ts.Nsec < 0 || ts.Nsec >= 1e9) {
 				return unix.EINVAL
 			}
 		}
 	}
-	var tg pathTarget
 	if addr == 0 {
 		if dirfd == unix.AT_FDCWD {
 			return unix.EFAULT
@@ -592,13 +462,8 @@ func (t *Task) utimens(dirfd int, addr uintptr, times *[2]fs.Timespec, flags int
 		if isOPath(f) {
 			return unix.EBADF
 		}
-		switch f := f.(type) {
-		case *fsFile:
-			return f.f.Utimens(times)
-		case *fifoFile:
-			return f.f.Utimens(times)
-		case *procFile, *procDir:
-			return unix.EPERM
+		if lf, ok := f.(locFile); ok {
+			return t.P.FS.UtimensLoc(t, lf.location(), times)
 		}
 		return nil
 	}
@@ -606,26 +471,24 @@ func (t *Task) utimens(dirfd int, addr uintptr, times *[2]fs.Timespec, flags int
 	if err != nil {
 		return err
 	}
-	if tg, err = t.resolveAt(dirfd, p, flags&unix.AT_EMPTY_PATH != 0); err != nil {
+	tg, err := t.resolveAt(dirfd, p, flags&unix.AT_EMPTY_PATH != 0)
+	if err != nil {
 		return err
 	}
-	switch {
-	case tg.proc != "":
-		return t.procModify(tg.proc, false)
-	case tg.file != nil:
+	if tg.file != nil {
 		return nil
 	}
-	return t.P.FS.Utimens(tg.dir, tg.path, times, flags)
+	return t.P.FS.Utimens(t, tg.dir, tg.path, times, flags)
 }
 
 func sysUtimensat(t *Task, a Args) (uintptr, error) {
-	var times *[2]fs.Timespec
+	var times *[2]vfs.Timespec
 	if a[2] != 0 {
 		var b [32]byte
 		if err := t.CopyIn(b[:], a[2]); err != nil {
 			return 0, err
 		}
-		times = &[2]fs.Timespec{
+		times = &[2]vfs.Timespec{
 			{Sec: int64(le.Uint64(b[0:])), Nsec: int64(le.Uint64(b[8:]))},
 			{Sec: int64(le.Uint64(b[16:])), Nsec: int64(le.Uint64(b[24:]))},
 		}
@@ -635,19 +498,19 @@ func sysUtimensat(t *Task, a Args) (uintptr, error) {
 
 // futimesat implements utimes(2) and futimesat(2): struct timeval times.
 func futimesat(t *Task, dirfd int, path, tv uintptr) (uintptr, error) {
-	var times *[2]fs.Timespec
+	var times *[2]vfs.Timespec
 	if tv != 0 {
 		var b [32]byte
 		if err := t.CopyIn(b[:], tv); err != nil {
 			return 0, err
 		}
-		times = new([2]fs.Timespec)
+		times = new([2]vfs.Timespec)
 		for i := range times {
 			sec, usec := int64(le.Uint64(b[16*i:])), int64(le.Uint64(b[16*i+8:]))
 			if usec < 0 || usec >= 1e6 {
 				return 0, unix.EINVAL
 			}
-			times[i] = fs.Timespec{Sec: sec, Nsec: usec * 1000}
+			times[i] = vfs.Timespec{Sec: sec, Nsec: usec * 1000}
 		}
 	}
 	if path == 0 {
@@ -658,13 +521,13 @@ func futimesat(t *Task, dirfd int, path, tv uintptr) (uintptr, error) {
 
 // sysUtime implements utime(2): struct utimbuf {time_t actime, modtime}.
 func sysUtime(t *Task, a Args) (uintptr, error) {
-	var times *[2]fs.Timespec
+	var times *[2]vfs.Timespec
 	if a[1] != 0 {
 		var b [16]byte
 		if err := t.CopyIn(b[:], a[1]); err != nil {
 			return 0, err
 		}
-		times = &[2]fs.Timespec{{Sec: int64(le.Uint64(b[0:]))}, {Sec: int64(le.Uint64(b[8:]))}}
+		times = &[2]vfs.Timespec{{Sec: int64(le.Uint64(b[0:]))}, {Sec: int64(le.Uint64(b[8:]))}}
 	}
 	if a[0] == 0 {
 		return 0, unix.EFAULT
@@ -690,35 +553,7 @@ func sysChdir(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	if tg.proc == "" {
-		err := t.P.FS.Chdir(tg.dir, tg.path)
-		if !fallbackToProc(tg, err) {
-			return 0, err
-		}
-		v, ok := t.fsLinkIntoProc(tg.dir, tg.path, true)
-		if !ok {
-			return 0, err
-		}
-		tg.proc = v
-	}
-	r, err := t.procWalk(tg.proc, true)
-	switch {
-	case err != nil:
-		return 0, err
-	case r.fsPath != "":
-		return 0, t.P.FS.Chdir(nil, r.fsPath)
-	case r.file != nil:
-		if ff, ok := r.file.(*fsFile); ok {
-			return 0, t.P.FS.SetCwd(ff.Inode())
-		}
-		if _, ok := r.file.(*procDir); !ok {
-			return 0, unix.ENOTDIR
-		}
-	case !r.node.isDir():
-		return 0, unix.ENOTDIR
-	}
-	// The working directory lives in the root filesystem.
-	return 0, unix.EACCES
+	return 0, t.P.FS.Chdir(t, tg.dir, tg.path)
 }
 
 func sysTruncate(t *Task, a Args) (uintptr, error) {
@@ -726,20 +561,7 @@ func sysTruncate(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	if tg.proc != "" {
-		r, err := t.procWalk(tg.proc, true)
-		if err != nil {
-			return 0, err
-		}
-		if r.fsPath != "" {
-			return 0, t.P.FS.Truncate(nil, r.fsPath, int64(a[1]))
-		}
-		if r.node != nil && r.node.isDir() {
-			return 0, unix.EISDIR
-		}
-		return 0, unix.EACCES
-	}
-	return 0, t.P.FS.Truncate(tg.dir, tg.path, int64(a[1]))
+	return 0, t.P.FS.Truncate(t, tg.dir, tg.path, int64(a[1]))
 }
 
 func sysStatfs(t *Task, a Args) (uintptr, error) {
@@ -747,18 +569,9 @@ func sysStatfs(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	if _, _, err := t.statTarget(tg, true); err != nil {
+	l, err := t.P.FS.Lookup(t, tg.dir, tg.path, 0)
+	if err != nil {
 		return 0, err
 	}
-	info := t.P.tmpfsStatfs()
-	if tg.proc != "" {
-		if r, err := t.procWalk(tg.proc, true); err == nil && r.fsPath == "" {
-			if r.file != nil {
-				info = t.P.statfsOf(r.file)
-			} else {
-				info = virtualStatfs(isProcPath(r.path))
-			}
-		}
-	}
-	return 0, t.CopyOut(a[1], info.marshal())
+	return 0, t.CopyOut(a[1], t.P.FS.Statfs(l).Marshal())
 }

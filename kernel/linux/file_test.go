@@ -7,7 +7,7 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/gosv/gosv/kernel/fs"
+	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -136,9 +136,9 @@ func (f *fx) readlink(path string) string {
 // stat decodes the struct stat of newfstatat(dirfd, path, flags).
 func (f *fx) statAt(dirfd uintptr, path string, flags int) unix.Stat_t {
 	f.t.Helper()
-	buf := f.alloc(fs.SizeofStat)
+	buf := f.alloc(vfs.SizeofStat)
 	f.ok(unix.SYS_NEWFSTATAT, dirfd, f.str(path), buf, uintptr(flags))
-	return decodeStat(f.get(buf, fs.SizeofStat))
+	return decodeStat(f.get(buf, vfs.SizeofStat))
 }
 
 func (f *fx) stat(path string) unix.Stat_t  { return f.statAt(atFDCWD, path, 0) }
@@ -146,9 +146,9 @@ func (f *fx) lstat(path string) unix.Stat_t { return f.statAt(atFDCWD, path, uni
 
 func (f *fx) fstat(fd uintptr) unix.Stat_t {
 	f.t.Helper()
-	buf := f.alloc(fs.SizeofStat)
+	buf := f.alloc(vfs.SizeofStat)
 	f.ok(unix.SYS_FSTAT, fd, buf)
-	return decodeStat(f.get(buf, fs.SizeofStat))
+	return decodeStat(f.get(buf, vfs.SizeofStat))
 }
 
 func decodeStat(b []byte) unix.Stat_t {
@@ -165,7 +165,7 @@ func errnoOf(r int64) unix.Errno {
 }
 
 func TestStructSizes(t *testing.T) {
-	if unsafe.Sizeof(unix.Stat_t{}) != fs.SizeofStat || unsafe.Sizeof(unix.Statx_t{}) != fs.SizeofStatx ||
+	if unsafe.Sizeof(unix.Stat_t{}) != vfs.SizeofStat || unsafe.Sizeof(unix.Statx_t{}) != vfs.SizeofStatx ||
 		unsafe.Sizeof(unix.Statfs_t{}) != 120 {
 		t.Fatal("struct sizes differ from the x86-64 ABI")
 	}
@@ -279,7 +279,7 @@ func TestOpenErrors(t *testing.T) {
 	f.ok(unix.SYS_CLOSE_RANGE, 5, ^uintptr(0), 0)
 	// A path of PATH_MAX-1 bytes is read in full (then fails in the FS).
 	long := "/" + strings.Repeat("a/", 2046) + "bc"
-	if len(long) != fs.PathMax-1 {
+	if len(long) != vfs.PathMax-1 {
 		t.Fatal(len(long))
 	}
 	open(unix.ENOENT, long, unix.O_RDONLY)
@@ -350,8 +350,8 @@ func TestDirfdRelative(t *testing.T) {
 	if st := f.statAt(fd, "", unix.AT_EMPTY_PATH); st.Size != 4 {
 		t.Errorf("fstatat(file fd, AT_EMPTY_PATH) size %d", st.Size)
 	}
-	f.fails(unix.ENOENT, unix.SYS_NEWFSTATAT, dfd, f.str(""), f.alloc(fs.SizeofStat), 0)
-	f.fails(unix.EINVAL, unix.SYS_NEWFSTATAT, dfd, f.str("f"), f.alloc(fs.SizeofStat), 0x8000)
+	f.fails(unix.ENOENT, unix.SYS_NEWFSTATAT, dfd, f.str(""), f.alloc(vfs.SizeofStat), 0)
+	f.fails(unix.EINVAL, unix.SYS_NEWFSTATAT, dfd, f.str("f"), f.alloc(vfs.SizeofStat), 0x8000)
 	// Relative paths with AT_FDCWD follow the working directory.
 	f.ok(unix.SYS_CHDIR, f.str("/tmp/d"))
 	if st := f.stat("f"); st.Size != 4 {
@@ -378,7 +378,7 @@ func TestStatEncoding(t *testing.T) {
 	f := newFx(t)
 	fd := f.open("/tmp/s", unix.O_CREAT|unix.O_WRONLY, 0o640)
 	f.write(fd, strings.Repeat("z", 5000))
-	want, err := f.p.FS.Stat(nil, "/tmp/s", 0)
+	want, err := f.p.FS.Stat(vfs.RootContext, vfs.Loc{}, "/tmp/s", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,13 +392,13 @@ func TestStatEncoding(t *testing.T) {
 	}
 	// Old-style stat and lstat of a symlink.
 	f.ok(unix.SYS_SYMLINK, f.str("s"), f.str("/tmp/l"))
-	buf := f.alloc(fs.SizeofStat)
+	buf := f.alloc(vfs.SizeofStat)
 	f.ok(unix.SYS_LSTAT, f.str("/tmp/l"), buf)
-	if st := decodeStat(f.get(buf, fs.SizeofStat)); st.Mode != unix.S_IFLNK|0o777 || st.Size != 1 {
+	if st := decodeStat(f.get(buf, vfs.SizeofStat)); st.Mode != unix.S_IFLNK|0o777 || st.Size != 1 {
 		t.Errorf("lstat(symlink): mode %o size %d", st.Mode, st.Size)
 	}
 	f.ok(unix.SYS_STAT, f.str("/tmp/l"), buf)
-	if st := decodeStat(f.get(buf, fs.SizeofStat)); st.Ino != want.Ino {
+	if st := decodeStat(f.get(buf, vfs.SizeofStat)); st.Ino != want.Ino {
 		t.Errorf("stat(symlink) ino %d, want %d", st.Ino, want.Ino)
 	}
 	f.fails(unix.ENOENT, unix.SYS_STAT, f.str("/tmp/none"), buf)
@@ -418,20 +418,20 @@ func TestStatx(t *testing.T) {
 	f := newFx(t)
 	fd := f.open("/tmp/x", unix.O_CREAT|unix.O_WRONLY, 0o600)
 	f.write(fd, "12345")
-	want, _ := f.p.FS.Stat(nil, "/tmp/x", 0)
-	buf := f.alloc(fs.SizeofStatx)
+	want, _ := f.p.FS.Stat(vfs.RootContext, vfs.Loc{}, "/tmp/x", 0)
+	buf := f.alloc(vfs.SizeofStatx)
 	statx := func(dirfd uintptr, path string, flags int) unix.Statx_t {
 		t.Helper()
 		f.ok(unix.SYS_STATX, dirfd, f.str(path), uintptr(flags), unix.STATX_ALL, buf)
 		var sx unix.Statx_t
-		copy(unsafe.Slice((*byte)(unsafe.Pointer(&sx)), unsafe.Sizeof(sx)), f.get(buf, fs.SizeofStatx))
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&sx)), unsafe.Sizeof(sx)), f.get(buf, vfs.SizeofStatx))
 		return sx
 	}
 	sx := statx(atFDCWD, "/tmp/x", 0)
 	if sx.Mask&unix.STATX_BASIC_STATS != unix.STATX_BASIC_STATS || sx.Mask&unix.STATX_BTIME == 0 ||
 		sx.Size != 5 || sx.Mode != unix.S_IFREG|0o600 || sx.Ino != want.Ino || sx.Nlink != 1 ||
 		sx.Btime.Sec != want.Btime.Sec || sx.Mtime.Nsec != uint32(want.Mtime.Nsec) ||
-		sx.Dev_major != fs.Major(want.Dev) || sx.Dev_minor != fs.Minor(want.Dev) {
+		sx.Dev_major != vfs.Major(want.Dev) || sx.Dev_minor != vfs.Minor(want.Dev) {
 		t.Errorf("statx = %+v, want %+v", sx, want)
 	}
 	if sx := statx(fd, "", unix.AT_EMPTY_PATH); sx.Size != 5 {
@@ -451,9 +451,9 @@ func TestStatx(t *testing.T) {
 }
 
 // parseDirents64 decodes getdents64 records, checking their layout.
-func parseDirents64(t *testing.T, b []byte) []fs.Dirent {
+func parseDirents64(t *testing.T, b []byte) []vfs.Dirent {
 	t.Helper()
-	ds, err := fs.ParseDirents(b)
+	ds, err := vfs.ParseDirents(b)
 	if err != nil {
 		t.Fatalf("bad getdents64 records: %v", err)
 	}
@@ -606,7 +606,7 @@ func TestNamespaceOps(t *testing.T) {
 	// rename, renameat2 flags.
 	mk("/tmp/n/g")
 	f.ok(unix.SYS_RENAME, f.str("/tmp/n/f"), f.str("/tmp/n/h"))
-	f.fails(unix.ENOENT, unix.SYS_STAT, f.str("/tmp/n/f"), f.alloc(fs.SizeofStat))
+	f.fails(unix.ENOENT, unix.SYS_STAT, f.str("/tmp/n/f"), f.alloc(vfs.SizeofStat))
 	f.fails(unix.EEXIST, unix.SYS_RENAMEAT2, atFDCWD, f.str("/tmp/n/h"), atFDCWD, f.str("/tmp/n/g"), unix.RENAME_NOREPLACE)
 	hIno, gIno := f.stat("/tmp/n/h").Ino, f.stat("/tmp/n/g").Ino
 	f.ok(unix.SYS_RENAMEAT2, atFDCWD, f.str("/tmp/n/h"), atFDCWD, f.str("/tmp/n/g"), unix.RENAME_EXCHANGE)

@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gosv/gosv/kernel/fs"
+	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/waiter"
 )
@@ -57,14 +57,14 @@ type pipe struct {
 	waitQueue
 
 	ino   uint64
-	ctime fs.Timespec
+	ctime vfs.Timespec
 }
 
 func newPipe() *pipe {
 	return &pipe{
 		slots: pipeDefault,
 		ino:   pipeInos.Add(1),
-		ctime: fs.TimespecOf(time.Now()),
+		ctime: vfs.TimespecOf(time.Now()),
 	}
 }
 
@@ -277,8 +277,8 @@ func (e *pipeEnd) SetFlags(flags int) { e.flags.Store(int32(flags)) }
 // FDName is the /proc/self/fd link of a pipe.
 func (e *pipeEnd) FDName() string { return "pipe:[" + strconv.FormatUint(e.p.ino, 10) + "]" }
 
-func (e *pipeEnd) statFS() (fs.Stat, error) {
-	return fs.Stat{Dev: anonDev, Ino: e.p.ino, Nlink: 1, Mode: fs.S_IFIFO | 0o600, Blksize: pageSize,
+func (e *pipeEnd) statFS() (vfs.Stat, error) {
+	return vfs.Stat{Dev: anonDev, Ino: e.p.ino, Nlink: 1, Mode: vfs.S_IFIFO | 0o600, Blksize: pageSize,
 		Atime: e.p.ctime, Mtime: e.p.ctime, Ctime: e.p.ctime}, nil
 }
 
@@ -373,16 +373,18 @@ func sysPipe2(t *Task, a Args) (uintptr, error) {
 }
 
 // fifoFile is a FIFO of the filesystem opened for reading or writing: a
-// pipe end whose pipe lives on the inode (fs.Inode.LoadOrStoreAux).
+// pipe end whose pipe lives on the inode (vfs.AuxHolder).
 type fifoFile struct {
 	*pipeEnd
-	f    *fs.File
+	f    vfs.File
+	loc  vfs.Loc
 	path string
 }
 
-func (f *fifoFile) Path() string             { return f.path }
-func (f *fifoFile) FDName() string           { return f.path }
-func (f *fifoFile) statFS() (fs.Stat, error) { return f.f.Stat() }
+func (f *fifoFile) location() vfs.Loc         { return f.loc }
+func (f *fifoFile) Path() string              { return f.path }
+func (f *fifoFile) FDName() string            { return f.path }
+func (f *fifoFile) statFS() (vfs.Stat, error) { return f.f.Stat() }
 
 func (f *fifoFile) Stat() (unix.Stat_t, error) {
 	st, err := f.f.Stat()
@@ -392,8 +394,12 @@ func (f *fifoFile) Stat() (unix.Stat_t, error) {
 // openFIFO opens the FIFO ff as open(2) does (fifo(7)): O_RDONLY waits for
 // a writer and O_WRONLY for a reader unless O_NONBLOCK (then a writer
 // without reader fails with ENXIO); O_RDWR never waits.
-func (t *Task) openFIFO(ff *fs.File, flags int, path string) (File, error) {
-	p := ff.Inode().LoadOrStoreAux(newPipe()).(*pipe)
+func (t *Task) openFIFO(ff vfs.File, w vfs.Where, flags int) (File, error) {
+	aux, ok := ff.Inode().(vfs.AuxHolder)
+	if !ok {
+		return nil, unix.ENXIO
+	}
+	p := aux.LoadOrStoreAux(newPipe()).(*pipe)
 	nonblock := flags&unix.O_NONBLOCK != 0
 	st := ff.Flags() &^ unix.O_ACCMODE
 	// waitPartner waits until cond holds, with p.mu held while it runs.
@@ -456,7 +462,7 @@ func (t *Task) openFIFO(ff *fs.File, flags int, path string) (File, error) {
 		e = newPipeEnd(p, true, true, unix.O_RDWR|st)
 		p.mu.Unlock()
 	}
-	return &fifoFile{pipeEnd: e, f: ff, path: path}, nil
+	return &fifoFile{pipeEnd: e, f: ff, loc: w.Loc, path: w.Path}, nil
 }
 
 // reopenPipe opens a pipe again through /proc/self/fd/N, as Linux does

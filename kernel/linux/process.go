@@ -6,7 +6,7 @@ import (
 	"io"
 	"sync"
 
-	"github.com/gosv/gosv/kernel/fs"
+	"github.com/gosv/gosv/kernel/vfs"
 )
 
 // Mem reads and writes app memory. The kernel's implementation uses
@@ -35,7 +35,7 @@ type Runner interface {
 // dispositions. The first one (pid 1) is the app gosv was asked to run.
 type Process struct {
 	K      *Kernel
-	FS     *fs.FS
+	FS     *vfs.FS
 	MM     *MM
 	FDs    *FDTable
 	Mem    Mem
@@ -63,13 +63,13 @@ type Process struct {
 }
 
 // NewProcess creates an empty first process over fsys in a new kernel.
-func NewProcess(fsys *fs.FS, mem Mem, pager Pager, runner Runner, log io.Writer) *Process {
+func NewProcess(fsys *vfs.FS, mem Mem, pager Pager, runner Runner, log io.Writer) *Process {
 	return NewKernel().NewProcess(fsys, mem, pager, runner, log)
 }
 
 // NewProcess creates an empty process over fsys with no parent. Its pid is
 // the id of its first thread (newTask), so it holds none until then.
-func (k *Kernel) NewProcess(fsys *fs.FS, mem Mem, pager Pager, runner Runner, log io.Writer) *Process {
+func (k *Kernel) NewProcess(fsys *vfs.FS, mem Mem, pager Pager, runner Runner, log io.Writer) *Process {
 	return &Process{
 		K:  k,
 		FS: fsys, MM: NewMM(pager, mem), FDs: NewFDTable(), Mem: mem, Runner: runner, Log: log,

@@ -4,22 +4,22 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
-	"hash/fnv"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/gosv/gosv/kernel/fs"
+	"github.com/gosv/gosv/kernel/fsimpl/kernfs"
+	"github.com/gosv/gosv/kernel/fsimpl/procfs"
+	"github.com/gosv/gosv/kernel/fsimpl/sysfs"
+	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 )
 
-// A small /proc and /sys, built on demand from the process state. Paths
-// that start with /proc or /sys are resolved here before the root
-// filesystem (see resolveAt). The app is pid 1: /proc/self and
-// /proc/1 are the same directory.
+// The process files of /proc (kernel/fsimpl/procfs), built on demand from
+// the process state. The app is pid 1: /proc/self and /proc/1 are the
+// same directory.
 
 // Figures the kernel sets at boot (MemInfo, shared with sysinfo(2), is in
 // sys_res.go).
@@ -36,9 +36,6 @@ var (
 	CPUFlags     []string
 )
 
-// procBoot timestamps the /proc and /sys entries.
-var procBoot = time.Now()
-
 // bootID is /proc/sys/kernel/random/boot_id.
 var bootID = newUUID()
 
@@ -50,176 +47,271 @@ func newUUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// procNode is one entry of the synthetic trees.
-type procNode struct {
-	name string
-	mode uint32                 // S_IFDIR, S_IFLNK or S_IFREG and permission bits
-	data func() []byte          // regular file: its contents, taken at open
-	link func() (string, error) // symlink: its target
-	list func() []*procNode     // directory: its entries
-	find func(string) *procNode // directory: optional direct lookup
-	fd   int                    // /proc/N/fd/M magic link: M; else -1
-	// write consumes a write(2) to a regular file; nil: EINVAL, as for a
-	// seq_file without a write operation.
-	write func(t *Task, b []byte) (int, error)
+// ProcFS returns a /proc for p (kernel/fsimpl/procfs) to mount.
+func (p *Process) ProcFS() *kernfs.FS {
+	return procfs.New(procfs.Root{List: p.procList, Find: p.procFind})
 }
 
-func pdir(name string, mode uint32, list func() []*procNode) *procNode {
-	return &procNode{name: name, mode: fs.S_IFDIR | mode, list: list, fd: -1}
+// SysFS returns a /sys to mount (kernel/fsimpl/sysfs).
+func SysFS() *kernfs.FS { return sysfs.New(func() int { return NumCPU }) }
+
+// Shorthands for kernfs nodes.
+var (
+	pdir    = kernfs.Dir
+	ptext   = kernfs.Text
+	plinkTo = kernfs.SymlinkTo
+)
+
+func pfile(name string, mode uint32, data func() []byte) *kernfs.Node {
+	return kernfs.Reg(name, mode, func(vfs.Context) []byte { return data() })
 }
 
-func pfile(name string, mode uint32, data func() []byte) *procNode {
-	return &procNode{name: name, mode: fs.S_IFREG | mode, data: data, fd: -1}
+func plink(name string, link func() (string, error)) *kernfs.Node {
+	return kernfs.Symlink(name, func(vfs.Context) (string, error) { return link() })
 }
 
-func ptext(name, text string) *procNode {
-	return pfile(name, 0o444, func() []byte { return []byte(text) })
+func nodeList(ns ...*kernfs.Node) func(vfs.Context) []*kernfs.Node {
+	return func(vfs.Context) []*kernfs.Node { return ns }
 }
 
-func plink(name string, link func() (string, error)) *procNode {
-	return &procNode{name: name, mode: fs.S_IFLNK | 0o777, link: link, fd: -1}
+// procSys is /proc/sys.
+func procSys() *kernfs.Node {
+	return pdir("sys", 0o555, nodeList(
+		pdir("kernel", 0o555, func(vfs.Context) []*kernfs.Node {
+			return []*kernfs.Node{
+				ptext("osrelease", UnameRelease+"\n"),
+				ptext("ostype", UnameSysname+"\n"),
+				ptext("hostname", UnameNodename+"\n"),
+				ptext("version", UnameVersion+"\n"),
+				ptext("pid_max", "4194304\n"),
+				ptext("ngroups_max", "65536\n"),
+				pdir("random", 0o555, nodeList(
+					ptext("boot_id", bootID+"\n"),
+					pfile("uuid", 0o444, func() []byte { return []byte(newUUID() + "\n") }),
+				)),
+			}
+		}),
+		pdir("vm", 0o555, nodeList(ptext("overcommit_memory", "0\n"))),
+		pdir("fs", 0o555, nodeList(ptext("nr_open", "1048576\n"), ptext("file-max", "9223372036854775807\n"))),
+	))
 }
 
-func plinkTo(name, target string) *procNode {
-	return plink(name, func() (string, error) { return target, nil })
-}
-
-func (n *procNode) isDir() bool  { return n.mode&fs.S_IFMT == fs.S_IFDIR }
-func (n *procNode) isLink() bool { return n.mode&fs.S_IFMT == fs.S_IFLNK }
-
-func (n *procNode) child(name string) *procNode {
-	if n.find != nil {
-		return n.find(name)
+// procList lists /proc for the caller ctx.
+func (p *Process) procList(ctx vfs.Context) []*kernfs.Node {
+	return []*kernfs.Node{
+		p.procPidDir("1", p.Pid(), true),
+		plinkTo("self", "1"),
+		kernfs.Symlink("thread-self", func(ctx vfs.Context) (string, error) {
+			tid := p.Pid()
+			if ctx != nil && ctx.ThreadID() != 0 {
+				tid = ctx.ThreadID()
+			}
+			return "1/task/" + strconv.Itoa(tid), nil
+		}),
+		pfile("cpuinfo", 0o444, procCPUInfo),
+		pfile("meminfo", 0o444, procMeminfo),
+		pfile("uptime", 0o444, procUptime),
+		pfile("version", 0o444, func() []byte {
+			return []byte(fmt.Sprintf("Linux version %s (gosv@gosv) (go) %s\n", UnameRelease, UnameVersion))
+		}),
+		ptext("filesystems", "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\tramfs\nnodev\tpipefs\n"),
+		pfile("stat", 0o444, p.procStat),
+		pfile("loadavg", 0o444, func() []byte {
+			return []byte(fmt.Sprintf("0.00 0.00 0.00 1/%d %d\n", len(p.tids()), p.lastTID()))
+		}),
+		plinkTo("mounts", "self/mounts"),
+		procSys(),
 	}
-	if n.list == nil {
-		return nil
+}
+
+// procFind looks an entry of /proc up: the pid directory without listing
+// the rest.
+func (p *Process) procFind(ctx vfs.Context, name string) *kernfs.Node {
+	if name == strconv.Itoa(p.Pid()) {
+		return p.procPidDir(name, p.Pid(), true)
 	}
-	for _, c := range n.list() {
-		if c.name == name {
+	for _, c := range p.procList(ctx) {
+		if c.Name == name {
 			return c
 		}
 	}
 	return nil
 }
 
-// procIno gives every synthetic path a stable inode number (/proc is 1).
-func procIno(p string) uint64 {
-	if p == "/proc" {
-		return 1
+// procPidDir is /proc/1 (process) or /proc/1/task/TID (thread).
+func (p *Process) procPidDir(name string, tid int, process bool) *kernfs.Node {
+	list := func(vfs.Context) []*kernfs.Node {
+		out := []*kernfs.Node{
+			plink("exe", func() (string, error) {
+				if p.ExePath == "" {
+					return "", unix.ENOENT
+				}
+				return p.ExePath, nil
+			}),
+			plink("cwd", func() (string, error) { return p.FS.Getcwd() }),
+			plinkTo("root", "/"),
+			p.procFdDir(),
+			p.procFdinfoDir(),
+			pfile("maps", 0o444, p.procMaps),
+			pfile("cmdline", 0o444, func() []byte { return nulJoin(p.Argv) }),
+			pfile("environ", 0o400, func() []byte { return nulJoin(p.Envp) }),
+			pfile("stat", 0o444, func() []byte { return p.procPidStat(tid) }),
+			pfile("status", 0o444, func() []byte { return p.procStatus(tid) }),
+			commNode(p, tid),
+			procOomScoreAdj(),
+		}
+		out = append(out, procfs.MountFiles(p.FS.NS)...)
+		if process {
+			out = append(out, pdir("task", 0o555, func(vfs.Context) []*kernfs.Node {
+				var ts []*kernfs.Node
+				for _, id := range p.tids() {
+					ts = append(ts, p.procPidDir(strconv.Itoa(id), id, false))
+				}
+				return ts
+			}))
+		}
+		return out
 	}
-	h := fnv.New64a()
-	h.Write([]byte(p))
-	return h.Sum64()&0xffffffff | 0x1000
+	return pdir(name, 0o555, list)
 }
 
-// procStat is the stat of a synthetic entry: size 0 as on Linux, times of
-// boot.
-func procStat(p string, mode uint32) fs.Stat {
-	ts := fs.TimespecOf(procBoot)
-	dev := sysDev
-	if isProcPath(p) {
-		dev = procDev
+// commNode is /proc/N/comm: the thread name, which a write changes (up to
+// 15 bytes, as comm_write).
+func commNode(p *Process, tid int) *kernfs.Node {
+	n := pfile("comm", 0o644, func() []byte { return []byte(p.comm(tid) + "\n") })
+	n.Write = func(ctx vfs.Context, b []byte) (int, error) {
+		name := b[:min(len(b), taskCommLen-1)]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		if target := p.Task(tid); target != nil {
+			target.SetComm(string(name))
+		}
+		return len(b), nil
 	}
-	st := fs.Stat{Dev: dev, Ino: procIno(p), Nlink: 1, Mode: mode, Blksize: 1024,
-		Atime: ts, Mtime: ts, Ctime: ts}
-	if mode&fs.S_IFMT == fs.S_IFDIR {
-		st.Nlink = 2
-	}
-	return st
+	return n
 }
 
-// procResult is where a /proc or /sys path leads.
-type procResult struct {
-	node   *procNode
-	path   string // the clean path of node or of the fd link
-	fsPath string // non-empty: the path continues in the root filesystem
-	file   File   // a followed /proc/N/fd/M link: that open file
+// procOomScoreAdj is /proc/N/oom_score_adj: writes of -1000..1000 are
+// accepted (there is no OOM killer) and it reads 0.
+func procOomScoreAdj() *kernfs.Node {
+	n := ptext("oom_score_adj", "0\n")
+	n.Mode = vfs.S_IFREG | 0o644
+	n.Write = func(ctx vfs.Context, b []byte) (int, error) {
+		v, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || v < -1000 || v > 1000 {
+			return 0, unix.EINVAL
+		}
+		return len(b), nil
+	}
+	return n
 }
 
-// procWalk resolves p (absolute, in /proc or /sys) following symbolic
-// links in the middle, and the last one too with follow. A link out of
-// the synthetic trees (exe, cwd, fd/N of a file) gives fsPath.
-func (t *Task) procWalk(p string, follow bool) (procResult, error) {
-	for hops := 0; ; {
-		v := virtualPath(p)
-		if v == "" {
-			return procResult{fsPath: p}, nil
+// fdName parses the name of an entry of /proc/N/fd or fdinfo: a
+// canonical decimal number.
+func fdName(name string) (int, bool) {
+	fd, err := strconv.Atoi(name)
+	return fd, err == nil && fd >= 0 && strconv.Itoa(fd) == name
+}
+
+// procFdDir is /proc/N/fd: a magic link per open file, whose text is the
+// file's path and which leads to the open file itself.
+func (p *Process) procFdDir() *kernfs.Node {
+	fds := p.FDs
+	link := func(fd int) *kernfs.Node {
+		f, err := fds.Get(fd)
+		if err != nil {
+			return nil
 		}
-		slash := strings.HasSuffix(v, "/")
-		clean := strings.TrimSuffix(v, "/")
-		comps := strings.Split(clean[1:], "/")
-		node := t.procRoot()
-		if comps[0] == "sys" {
-			node = t.sysRoot()
+		mode := uint32(vfs.S_IFLNK)
+		flags, _ := fds.Flags(fd)
+		switch flags & unix.O_ACCMODE {
+		case unix.O_RDONLY:
+			mode |= 0o500
+		case unix.O_WRONLY:
+			mode |= 0o300
+		default:
+			mode |= 0o700
 		}
-		cur := "/" + comps[0]
-		restarted := false
-		for i := 1; i < len(comps); i++ {
-			if !node.isDir() {
-				return procResult{}, unix.ENOTDIR
-			}
-			if len(comps[i]) > fs.NameMax {
-				return procResult{}, unix.ENAMETOOLONG
-			}
-			c := node.child(comps[i])
-			if c == nil {
-				return procResult{}, unix.ENOENT
-			}
-			last := i == len(comps)-1
-			next := cur + "/" + comps[i]
-			if !c.isLink() || last && !follow && !slash {
-				node, cur = c, next
-				continue
-			}
-			if hops++; hops > fs.MaxSymlinks {
-				return procResult{}, unix.ELOOP
-			}
-			var target string
-			if c.fd >= 0 {
-				f, err := t.P.FDs.Get(c.fd)
-				if err != nil {
-					return procResult{}, unix.ENOENT
+		return &kernfs.Node{Name: strconv.Itoa(fd), Mode: mode,
+			Link: func(vfs.Context) (string, error) { return fdLinkTarget(f), nil },
+			Magic: func(ctx vfs.Context, at vfs.Loc) (vfs.Loc, error) {
+				if lf, ok := f.(locFile); ok {
+					return lf.location(), nil
 				}
-				if last && !slash {
-					return procResult{file: f, path: next}, nil
-				}
-				target = filePath(f)
-				if !path.IsAbs(target) {
-					return procResult{}, unix.ENOTDIR
-				}
-			} else {
-				var err error
-				if target, err = c.link(); err != nil {
-					return procResult{}, err
-				}
-			}
-			if !path.IsAbs(target) {
-				target = path.Join(cur, target)
-			}
-			p = path.Join(append([]string{target}, comps[i+1:]...)...)
-			if slash {
-				p += "/"
-			}
-			restarted = true
-			break
-		}
-		if restarted {
-			continue
-		}
-		if slash && !node.isDir() {
-			return procResult{}, unix.ENOTDIR
-		}
-		return procResult{node: node, path: clean}, nil
+				return vfs.Loc{M: at.M, In: &anonInode{f: f}}, nil
+			}}
 	}
+	n := pdir("fd", 0o500, func(vfs.Context) []*kernfs.Node {
+		fdl := fds.Fds()
+		sort.Ints(fdl)
+		var out []*kernfs.Node
+		for _, fd := range fdl {
+			if l := link(fd); l != nil {
+				out = append(out, l)
+			}
+		}
+		return out
+	})
+	n.Find = func(ctx vfs.Context, name string) *kernfs.Node {
+		fd, ok := fdName(name)
+		if !ok {
+			return nil
+		}
+		return link(fd)
+	}
+	return n
+}
+
+func (p *Process) procFdinfoDir() *kernfs.Node {
+	fds := p.FDs
+	info := func(fd int) *kernfs.Node {
+		f, err := fds.Get(fd)
+		if err != nil {
+			return nil
+		}
+		return pfile(strconv.Itoa(fd), 0o444, func() []byte {
+			var pos int64
+			if s, ok := f.(Seeker); ok {
+				pos, _ = s.Seek(0, unix.SEEK_CUR)
+			}
+			flags, _ := fds.Flags(fd)
+			if ce, _ := fds.CloseOnExec(fd); ce {
+				flags |= unix.O_CLOEXEC
+			}
+			st, _, _ := statOf(f)
+			mnt := 1
+			if lf, ok := f.(locFile); ok {
+				mnt = lf.location().M.ID
+			}
+			return []byte(fmt.Sprintf("pos:\t%d\nflags:\t0%o\nmnt_id:\t%d\nino:\t%d\n", pos, flags, mnt, st.Ino))
+		})
+	}
+	n := pdir("fdinfo", 0o500, func(vfs.Context) []*kernfs.Node {
+		fdl := fds.Fds()
+		sort.Ints(fdl)
+		var out []*kernfs.Node
+		for _, fd := range fdl {
+			if n := info(fd); n != nil {
+				out = append(out, n)
+			}
+		}
+		return out
+	})
+	n.Find = func(ctx vfs.Context, name string) *kernfs.Node {
+		fd, ok := fdName(name)
+		if !ok {
+			return nil
+		}
+		return info(fd)
+	}
+	return n
 }
 
 // filePath is the absolute path of an open file, or "" (pipes).
 func filePath(f File) string {
 	if pf, ok := f.(interface{ Path() string }); ok {
 		return pf.Path()
-	}
-	if _, ok := f.(*Console); ok {
-		return "/dev/console"
 	}
 	return ""
 }
@@ -236,253 +328,6 @@ func fdLinkTarget(f File) string {
 		return p
 	}
 	return "anon_inode:[unknown]"
-}
-
-// procRoot is /proc, seen by task t.
-func (t *Task) procRoot() *procNode {
-	p := t.P
-	self := func() *procNode { return t.procPidDir("1", p.Pid(), true) }
-	sys := pdir("sys", 0o555, func() []*procNode {
-		return []*procNode{
-			pdir("kernel", 0o555, func() []*procNode {
-				return []*procNode{
-					ptext("osrelease", UnameRelease+"\n"),
-					ptext("ostype", UnameSysname+"\n"),
-					ptext("hostname", UnameNodename+"\n"),
-					ptext("version", UnameVersion+"\n"),
-					ptext("pid_max", "4194304\n"),
-					ptext("ngroups_max", "65536\n"),
-					pdir("random", 0o555, func() []*procNode {
-						return []*procNode{
-							ptext("boot_id", bootID+"\n"),
-							pfile("uuid", 0o444, func() []byte { return []byte(newUUID() + "\n") }),
-						}
-					}),
-				}
-			}),
-			pdir("vm", 0o555, func() []*procNode {
-				return []*procNode{ptext("overcommit_memory", "0\n")}
-			}),
-			pdir("fs", 0o555, func() []*procNode {
-				return []*procNode{ptext("nr_open", "1048576\n"), ptext("file-max", "9223372036854775807\n")}
-			}),
-		}
-	})
-	n := pdir("proc", 0o555, func() []*procNode {
-		return []*procNode{
-			self(),
-			plinkTo("self", "1"),
-			plinkTo("thread-self", "1/task/"+strconv.Itoa(t.TID)),
-			pfile("cpuinfo", 0o444, procCPUInfo),
-			pfile("meminfo", 0o444, procMeminfo),
-			pfile("uptime", 0o444, procUptime),
-			pfile("version", 0o444, func() []byte {
-				return []byte(fmt.Sprintf("Linux version %s (gosv@gosv) (go) %s\n", UnameRelease, UnameVersion))
-			}),
-			ptext("filesystems", "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tramfs\nnodev\tpipefs\n"),
-			pfile("stat", 0o444, p.procStat),
-			pfile("loadavg", 0o444, func() []byte {
-				return []byte(fmt.Sprintf("0.00 0.00 0.00 1/%d %d\n", len(p.tids()), p.lastTID()))
-			}),
-			plinkTo("mounts", "self/mounts"),
-			sys,
-		}
-	})
-	n.find = func(name string) *procNode {
-		if name == "1" {
-			return self()
-		}
-		for _, c := range n.list() {
-			if c.name == name {
-				return c
-			}
-		}
-		return nil
-	}
-	return n
-}
-
-// procPidDir is /proc/1 (process) or /proc/1/task/TID (thread).
-func (t *Task) procPidDir(name string, tid int, process bool) *procNode {
-	p := t.P
-	list := func() []*procNode {
-		out := []*procNode{
-			plink("exe", func() (string, error) {
-				if p.ExePath == "" {
-					return "", unix.ENOENT
-				}
-				return p.ExePath, nil
-			}),
-			plink("cwd", func() (string, error) { return p.FS.Getcwd() }),
-			plinkTo("root", "/"),
-			t.procFdDir(),
-			t.procFdinfoDir(),
-			pfile("maps", 0o444, p.procMaps),
-			pfile("cmdline", 0o444, func() []byte { return nulJoin(p.Argv) }),
-			pfile("environ", 0o400, func() []byte { return nulJoin(p.Envp) }),
-			pfile("stat", 0o444, func() []byte { return p.procPidStat(tid) }),
-			pfile("status", 0o444, func() []byte { return p.procStatus(tid) }),
-			commNode(p, tid),
-			procOomScoreAdj(),
-			pfile("mounts", 0o444, p.procMounts),
-			pfile("mountinfo", 0o444, p.procMountinfo),
-		}
-		if process {
-			out = append(out, pdir("task", 0o555, func() []*procNode {
-				var ts []*procNode
-				for _, id := range p.tids() {
-					ts = append(ts, t.procPidDir(strconv.Itoa(id), id, false))
-				}
-				return ts
-			}))
-		}
-		return out
-	}
-	return pdir(name, 0o555, list)
-}
-
-// commNode is /proc/N/comm: the thread name, which a write changes (up to
-// 15 bytes, as comm_write).
-func commNode(p *Process, tid int) *procNode {
-	n := pfile("comm", 0o644, func() []byte { return []byte(p.comm(tid) + "\n") })
-	n.write = func(t *Task, b []byte) (int, error) {
-		name := b[:min(len(b), taskCommLen-1)]
-		if i := bytes.IndexByte(name, 0); i >= 0 {
-			name = name[:i]
-		}
-		if target := p.Task(tid); target != nil {
-			target.SetComm(string(name))
-		}
-		return len(b), nil
-	}
-	return n
-}
-
-// procOomScoreAdj is /proc/N/oom_score_adj: writes of -1000..1000 are
-// accepted (there is no OOM killer) and it reads 0.
-func procOomScoreAdj() *procNode {
-	n := ptext("oom_score_adj", "0\n")
-	n.mode = fs.S_IFREG | 0o644
-	n.write = func(t *Task, b []byte) (int, error) {
-		v, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || v < -1000 || v > 1000 {
-			return 0, unix.EINVAL
-		}
-		return len(b), nil
-	}
-	return n
-}
-
-func (t *Task) procFdDir() *procNode {
-	fds := t.P.FDs
-	link := func(fd int) *procNode {
-		f, err := fds.Get(fd)
-		if err != nil {
-			return nil
-		}
-		mode := uint32(fs.S_IFLNK)
-		flags, _ := fds.Flags(fd)
-		switch flags & unix.O_ACCMODE {
-		case unix.O_RDONLY:
-			mode |= 0o500
-		case unix.O_WRONLY:
-			mode |= 0o300
-		default:
-			mode |= 0o700
-		}
-		return &procNode{name: strconv.Itoa(fd), mode: mode, fd: fd,
-			link: func() (string, error) { return fdLinkTarget(f), nil }}
-	}
-	n := pdir("fd", 0o500, func() []*procNode {
-		fdl := fds.Fds()
-		sort.Ints(fdl)
-		var out []*procNode
-		for _, fd := range fdl {
-			if l := link(fd); l != nil {
-				out = append(out, l)
-			}
-		}
-		return out
-	})
-	n.find = func(name string) *procNode {
-		fd, err := strconv.Atoi(name)
-		if err != nil || fd < 0 || strconv.Itoa(fd) != name {
-			return nil
-		}
-		return link(fd)
-	}
-	return n
-}
-
-func (t *Task) procFdinfoDir() *procNode {
-	fds := t.P.FDs
-	info := func(fd int) *procNode {
-		f, err := fds.Get(fd)
-		if err != nil {
-			return nil
-		}
-		return pfile(strconv.Itoa(fd), 0o444, func() []byte {
-			var pos int64
-			if s, ok := f.(Seeker); ok {
-				pos, _ = s.Seek(0, unix.SEEK_CUR)
-			}
-			flags, _ := fds.Flags(fd)
-			if ce, _ := fds.CloseOnExec(fd); ce {
-				flags |= unix.O_CLOEXEC
-			}
-			st, _, _ := statOf(f)
-			return []byte(fmt.Sprintf("pos:\t%d\nflags:\t0%o\nmnt_id:\t1\nino:\t%d\n", pos, flags, st.Ino))
-		})
-	}
-	n := pdir("fdinfo", 0o500, func() []*procNode {
-		fdl := fds.Fds()
-		sort.Ints(fdl)
-		var out []*procNode
-		for _, fd := range fdl {
-			if n := info(fd); n != nil {
-				out = append(out, n)
-			}
-		}
-		return out
-	})
-	n.find = func(name string) *procNode {
-		fd, err := strconv.Atoi(name)
-		if err != nil || fd < 0 || strconv.Itoa(fd) != name {
-			return nil
-		}
-		return info(fd)
-	}
-	return n
-}
-
-// sysRoot is /sys: the CPU topology glibc's get_nprocs reads.
-func (t *Task) sysRoot() *procNode {
-	cpus := func() string {
-		if NumCPU <= 1 {
-			return "0\n"
-		}
-		return fmt.Sprintf("0-%d\n", NumCPU-1)
-	}
-	cpu := pdir("cpu", 0o755, func() []*procNode {
-		out := []*procNode{
-			pfile("online", 0o444, func() []byte { return []byte(cpus()) }),
-			pfile("possible", 0o444, func() []byte { return []byte(cpus()) }),
-			pfile("present", 0o444, func() []byte { return []byte(cpus()) }),
-		}
-		for i := 0; i < max(NumCPU, 1); i++ {
-			out = append(out, pdir("cpu"+strconv.Itoa(i), 0o755, func() []*procNode {
-				return []*procNode{ptext("online", "1\n")}
-			}))
-		}
-		return out
-	})
-	return pdir("sys", 0o555, func() []*procNode {
-		return []*procNode{
-			pdir("devices", 0o755, func() []*procNode {
-				return []*procNode{pdir("system", 0o755, func() []*procNode { return []*procNode{cpu} })}
-			}),
-		}
-	})
 }
 
 // Process facts used by the files of /proc.
@@ -547,12 +392,12 @@ func (p *Process) procMaps() []byte {
 		var dev, ino uint64
 		if strings.HasPrefix(v.Name, "/") {
 			off = v.Offset
-			if st, err := p.FS.Stat(nil, v.Name, 0); err == nil {
+			if st, err := p.FS.Stat(vfs.RootContext, vfs.Loc{}, v.Name, 0); err == nil {
 				dev, ino = st.Dev, st.Ino
 			}
 		}
 		start := b.Len()
-		fmt.Fprintf(&b, "%08x-%08x %s %08x %02x:%02x %d ", v.Start, v.End, perms, off, fs.Major(dev), fs.Minor(dev), ino)
+		fmt.Fprintf(&b, "%08x-%08x %s %08x %02x:%02x %d ", v.Start, v.End, perms, off, vfs.Major(dev), vfs.Minor(dev), ino)
 		if v.Name != "" {
 			if pad := 72 - (b.Len() - start); pad > 0 {
 				b.WriteString(strings.Repeat(" ", pad))
@@ -683,24 +528,6 @@ func (p *Process) procStatus(tid int) []byte {
 	return []byte(b.String())
 }
 
-// procMounts lists the root filesystem as a tmpfs mounted on / (not
-// "rootfs", which tools such as df skip), /proc and /sys.
-func (p *Process) procMounts() []byte {
-	return []byte("tmpfs / tmpfs rw,relatime 0 0\n" +
-		"proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n" +
-		"sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0\n")
-}
-
-func (p *Process) procMountinfo() []byte {
-	root := fs.DefaultDev
-	if st, err := p.FS.Stat(p.FS.Root(), "", unix.AT_EMPTY_PATH); err == nil {
-		root = st.Dev
-	}
-	return []byte(fmt.Sprintf("1 1 %d:%d / / rw,relatime - tmpfs tmpfs rw\n", fs.Major(root), fs.Minor(root)) +
-		fmt.Sprintf("2 1 %d:%d / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n", fs.Major(procDev), fs.Minor(procDev)) +
-		fmt.Sprintf("3 1 %d:%d / /sys rw,nosuid,nodev,noexec,relatime - sysfs sysfs rw\n", fs.Major(sysDev), fs.Minor(sysDev)))
-}
-
 func uptime() time.Duration { return time.Duration(Nanotime()) }
 
 func procUptime() []byte {
@@ -778,238 +605,4 @@ func procCPUInfo() []byte {
 		b.WriteString("address sizes\t: 40 bits physical, 48 bits virtual\npower management:\n\n")
 	}
 	return []byte(b.String())
-}
-
-// procFile is an open regular file of /proc or /sys: a snapshot of its
-// contents taken at open, as a seq_file read from the start.
-type procFile struct {
-	path  string
-	mode  uint32
-	opath bool // opened with O_PATH: no I/O
-	acc   int  // O_RDONLY, O_WRONLY or O_RDWR
-	write func(t *Task, b []byte) (int, error)
-	mu    sync.Mutex
-	data  []byte
-	off   int64
-}
-
-func (f *procFile) Read(t *Task, p []byte) (int, error) {
-	if f.opath || f.acc == unix.O_WRONLY {
-		return 0, unix.EBADF
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := f.readAt(p, f.off)
-	f.off += int64(n)
-	return n, nil
-}
-
-func (f *procFile) readAt(p []byte, off int64) int {
-	if off >= int64(len(f.data)) {
-		return 0
-	}
-	return copy(p, f.data[off:])
-}
-
-func (f *procFile) Pread(p []byte, off int64) (int, error) {
-	if f.opath || f.acc == unix.O_WRONLY {
-		return 0, unix.EBADF
-	}
-	if off < 0 {
-		return 0, unix.EINVAL
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.readAt(p, off), nil
-}
-
-func (f *procFile) Write(t *Task, p []byte) (int, error) {
-	switch {
-	case f.opath || f.acc == unix.O_RDONLY:
-		return 0, unix.EBADF
-	case f.write == nil:
-		return 0, unix.EINVAL
-	}
-	return f.write(t, p)
-}
-
-func (f *procFile) Close() error             { return nil }
-func (f *procFile) Path() string             { return f.path }
-func (f *procFile) statFS() (fs.Stat, error) { return procStat(f.path, f.mode), nil }
-
-func (f *procFile) Stat() (unix.Stat_t, error) { return toStatT(procStat(f.path, f.mode)), nil }
-
-func (f *procFile) Seek(off int64, whence int) (int64, error) {
-	if f.opath {
-		return 0, unix.EBADF
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var pos int64
-	switch whence {
-	case unix.SEEK_SET:
-		pos = off
-	case unix.SEEK_CUR:
-		pos = f.off + off
-	case unix.SEEK_END:
-		pos = int64(len(f.data)) + off
-	default:
-		return 0, unix.EINVAL
-	}
-	if pos < 0 {
-		return 0, unix.EINVAL
-	}
-	f.off = pos
-	return pos, nil
-}
-
-// procDir is an open directory of /proc or /sys. Its offset counts
-// entries: 0 is ".", 1 is "..", then the children in order.
-type procDir struct {
-	t    *Task
-	path string
-	mu   sync.Mutex
-	off  int64
-}
-
-func (d *procDir) Read(t *Task, p []byte) (int, error)  { return 0, unix.EISDIR }
-func (d *procDir) Write(t *Task, p []byte) (int, error) { return 0, unix.EBADF }
-func (d *procDir) Close() error                         { return nil }
-func (d *procDir) Path() string                         { return d.path }
-func (d *procDir) statFS() (fs.Stat, error)             { return procStat(d.path, fs.S_IFDIR|0o555), nil }
-func (d *procDir) Stat() (unix.Stat_t, error) {
-	return toStatT(procStat(d.path, fs.S_IFDIR|0o555)), nil
-}
-
-func (d *procDir) Seek(off int64, whence int) (int64, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	switch whence {
-	case unix.SEEK_SET:
-	case unix.SEEK_CUR:
-		off += d.off
-	default:
-		return 0, unix.EINVAL
-	}
-	if off < 0 {
-		return 0, unix.EINVAL
-	}
-	d.off = off
-	return off, nil
-}
-
-func (d *procDir) entries() ([]fs.Dirent, error) {
-	r, err := d.t.procWalk(d.path, true)
-	if err != nil {
-		return nil, unix.ENOENT
-	}
-	if r.node == nil || !r.node.isDir() {
-		return nil, unix.ENOTDIR
-	}
-	parent := path.Dir(d.path)
-	ents := []fs.Dirent{
-		{Ino: procIno(d.path), Type: unix.DT_DIR, Name: "."},
-		{Ino: procIno(parent), Type: unix.DT_DIR, Name: ".."},
-	}
-	if d.path == "/proc" || d.path == "/sys" {
-		ents[1].Ino = 2 // the root of the root filesystem
-	}
-	for _, c := range r.node.list() {
-		typ := uint8(unix.DT_REG)
-		switch {
-		case c.isDir():
-			typ = unix.DT_DIR
-		case c.isLink():
-			typ = unix.DT_LNK
-		}
-		ents = append(ents, fs.Dirent{Ino: procIno(d.path + "/" + c.name), Type: typ, Name: c.name})
-	}
-	for i := range ents {
-		ents[i].Off = int64(i + 1)
-	}
-	return ents, nil
-}
-
-func (d *procDir) ReadDir(p []byte) (int, error)       { return d.readDir(p, false) }
-func (d *procDir) ReadDirLegacy(p []byte) (int, error) { return d.readDir(p, true) }
-
-func (d *procDir) readDir(p []byte, legacy bool) (int, error) {
-	ents, err := d.entries()
-	if err != nil {
-		return 0, err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.off >= int64(len(ents)) {
-		return 0, nil
-	}
-	n, k := encodeDirents(p, ents[d.off:], legacy)
-	if k == 0 {
-		return 0, unix.EINVAL
-	}
-	d.off += int64(k)
-	return n, nil
-}
-
-// encodeDirents writes as many records as fit in buf in the format of
-// getdents64(2) (or getdents(2) with legacy) and returns the bytes used
-// and the number of entries written.
-func encodeDirents(buf []byte, ents []fs.Dirent, legacy bool) (n, k int) {
-	for _, e := range ents {
-		fixed := 19
-		if legacy {
-			fixed = 18 + 1 // name, then NUL, then d_type in the last byte
-		}
-		reclen := (fixed + len(e.Name) + 1 + 7) &^ 7
-		if n+reclen > len(buf) {
-			break
-		}
-		b := buf[n : n+reclen]
-		clear(b)
-		le.PutUint64(b[0:], e.Ino)
-		le.PutUint64(b[8:], uint64(e.Off))
-		le.PutUint16(b[16:], uint16(reclen))
-		if legacy {
-			copy(b[18:], e.Name)
-			b[reclen-1] = e.Type
-		} else {
-			b[18] = e.Type
-			copy(b[19:], e.Name)
-		}
-		n += reclen
-		k++
-	}
-	return n, k
-}
-
-// openProc opens a /proc or /sys entry. The caller is root, so the mode
-// bits do not restrict it; writes go to the entry's write operation.
-func (t *Task) openProc(r procResult, flags int) (File, error) {
-	n := r.node
-	acc := flags & unix.O_ACCMODE
-	if flags&unix.O_PATH == 0 {
-		switch {
-		case n.isLink():
-			return nil, unix.ELOOP
-		case n.isDir() && (acc != unix.O_RDONLY || flags&unix.O_TRUNC != 0):
-			return nil, unix.EISDIR
-		}
-	}
-	if flags&unix.O_DIRECTORY != 0 && !n.isDir() {
-		return nil, unix.ENOTDIR
-	}
-	if flags&unix.O_CREAT != 0 && flags&unix.O_EXCL != 0 {
-		return nil, unix.EEXIST
-	}
-	if flags&unix.O_PATH != 0 {
-		return &procFile{path: r.path, mode: n.mode, opath: true}, nil
-	}
-	if n.isDir() {
-		return &procDir{t: t, path: r.path}, nil
-	}
-	f := &procFile{path: r.path, mode: n.mode, acc: acc, write: n.write}
-	if acc != unix.O_WRONLY {
-		f.data = n.data()
-	}
-	return f, nil
 }

@@ -6,10 +6,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gosv/gosv/kernel/fs"
 	knet "github.com/gosv/gosv/kernel/net"
 	"github.com/gosv/gosv/kernel/net/socket"
 	unixsock "github.com/gosv/gosv/kernel/net/unix"
+	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/waiter"
@@ -66,11 +66,11 @@ type sockFile struct {
 	local *unixsock.Socket
 	nb    nonblockFlag
 	ino   uint64
-	ctime fs.Timespec
+	ctime vfs.Timespec
 }
 
 func newSockFile(inet *socket.Socket, local *unixsock.Socket) *sockFile {
-	return &sockFile{inet: inet, local: local, ino: sockInos.Add(1), ctime: fs.TimespecOf(time.Now())}
+	return &sockFile{inet: inet, local: local, ino: sockInos.Add(1), ctime: vfs.TimespecOf(time.Now())}
 }
 
 // Block implements socket.Blocker and unix.Blocker for the task: a wait
@@ -132,7 +132,7 @@ func (f *sockFile) EventUnregister(e *waiter.Entry) {
 
 // Stat reports a socket inode of sockfs (mode 0777, like Linux).
 func (f *sockFile) Stat() (unix.Stat_t, error) {
-	return unix.Stat_t{Ino: f.ino, Mode: fs.S_IFSOCK | 0o777, Nlink: 1, Blksize: 4096,
+	return unix.Stat_t{Ino: f.ino, Mode: vfs.S_IFSOCK | 0o777, Nlink: 1, Blksize: 4096,
 		Atim: unix.Timespec(f.ctime), Mtim: unix.Timespec(f.ctime), Ctim: unix.Timespec(f.ctime)}, nil
 }
 

@@ -1,14 +1,15 @@
 package linux
 
 import (
-	"github.com/gosv/gosv/kernel/fs"
+	"github.com/gosv/gosv/kernel/fsimpl/ramfs"
+	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 )
 
-// File syscalls (open(2), read(2), write(2), ...). Paths are resolved in
-// the process's filesystem (kernel/fs), after the synthetic /proc and
-// /sys (procfs.go). This file holds the syscalls on file descriptors;
-// file_ops.go those on paths.
+// File syscalls (open(2), read(2), write(2), ...). Paths are resolved by
+// the VFS (kernel/vfs) in the process's mount table. This file holds the
+// syscalls on file descriptors; file_ops.go those on paths, file_mount.go
+// mount(2) and umount2(2).
 func init() {
 	register(unix.SYS_READ, "read", sysRead)
 	register(unix.SYS_WRITE, "write", sysWrite)
@@ -91,8 +92,6 @@ func isOPath(f File) bool {
 	switch f := f.(type) {
 	case *fsFile:
 		return f.isPath()
-	case *procFile:
-		return f.opath
 	}
 	return false
 }
@@ -110,12 +109,6 @@ func (e *pipeEnd) readHint(n int) int {
 	e.p.mu.Lock()
 	defer e.p.mu.Unlock()
 	return min(n, e.p.capacity())
-}
-
-func (f *procFile) readHint(n int) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return int(min(int64(n), max(int64(len(f.data))-f.off, 0)+1))
 }
 
 func sysRead(t *Task, a Args) (uintptr, error) {
@@ -299,8 +292,8 @@ func pwrite(f File, b []byte, off int64) (int, error) {
 // preadBuf allocates the kernel buffer of a read of n bytes at off.
 func preadBuf(f File, n uintptr, off int64) []byte {
 	k := int64(min(n, maxRW))
-	if ff, ok := f.(*fsFile); ok && ff.f.Inode().Type() == fs.S_IFREG && off >= 0 {
-		k = min(k, max(ff.f.Inode().Size()-off, 0)+1)
+	if ff, ok := f.(*fsFile); ok && ff.typ() == vfs.S_IFREG && off >= 0 && !ff.snapshot() {
+		k = min(k, max(ff.size()-off, 0)+1)
 	}
 	return make([]byte, k)
 }
@@ -713,9 +706,9 @@ func sysCopyFileRange(t *Task, a Args) (uintptr, error) {
 		return 0, unix.EINVAL
 	}
 	for _, f := range []*fsFile{fin, fout} {
-		switch f.Inode().Type() {
-		case fs.S_IFREG:
-		case fs.S_IFDIR:
+		switch f.typ() {
+		case vfs.S_IFREG:
+		case vfs.S_IFDIR:
 			return 0, unix.EISDIR
 		default:
 			return 0, unix.EINVAL
@@ -743,7 +736,7 @@ func sysCopyFileRange(t *Task, a Args) (uintptr, error) {
 		return 0, err
 	}
 	count := int64(min(a[4], 1<<31-pageSize))
-	if fin.Inode() == fout.Inode() && rpos < wpos+count && wpos < rpos+count {
+	if fin.f.Inode() == fout.f.Inode() && rpos < wpos+count && wpos < rpos+count {
 		return 0, unix.EINVAL
 	}
 	buf := make([]byte, min(count, 64<<10))
@@ -831,19 +824,19 @@ func sysFallocate(t *Task, a Args) (uintptr, error) {
 	if ff.isPath() || flags&unix.O_ACCMODE == unix.O_RDONLY {
 		return 0, unix.EBADF
 	}
-	switch ff.f.Inode().Type() {
-	case fs.S_IFREG:
-	case fs.S_IFDIR:
+	switch ff.typ() {
+	case vfs.S_IFREG:
+	case vfs.S_IFDIR:
 		return 0, unix.EISDIR
 	default:
 		return 0, unix.ENODEV
 	}
 	switch mode {
 	case 0:
-		if off+n > fs.MaxFileSize {
+		if off+n > ramfs.MaxFileSize {
 			return 0, unix.EFBIG
 		}
-		if off+n > ff.f.Inode().Size() {
+		if off+n > ff.size() {
 			return 0, ff.f.Truncate(off + n)
 		}
 		return 0, nil
@@ -916,7 +909,7 @@ func sysFstatfs(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	return 0, t.CopyOut(a[1], t.P.statfsOf(f).marshal())
+	return 0, t.CopyOut(a[1], t.P.statfsOf(f).Marshal())
 }
 
 func sysFchmod(t *Task, a Args) (uintptr, error) {
@@ -927,13 +920,8 @@ func sysFchmod(t *Task, a Args) (uintptr, error) {
 	if isOPath(f) {
 		return 0, unix.EBADF
 	}
-	switch f := f.(type) {
-	case *fsFile:
-		return 0, f.f.Chmod(uint32(a[1]))
-	case *fifoFile:
-		return 0, f.f.Chmod(uint32(a[1]))
-	case *procFile, *procDir:
-		return 0, unix.EPERM
+	if lf, ok := f.(locFile); ok {
+		return 0, t.P.FS.ChmodLoc(t, lf.location(), uint32(a[1]))
 	}
 	return 0, nil
 }
@@ -946,14 +934,8 @@ func sysFchown(t *Task, a Args) (uintptr, error) {
 	if isOPath(f) {
 		return 0, unix.EBADF
 	}
-	uid, gid := int(int32(a[1])), int(int32(a[2]))
-	switch f := f.(type) {
-	case *fsFile:
-		return 0, t.P.FS.Chown(f.Inode(), "", uid, gid, unix.AT_EMPTY_PATH)
-	case *fifoFile:
-		return 0, t.P.FS.Chown(f.f.Inode(), "", uid, gid, unix.AT_EMPTY_PATH)
-	case *procFile, *procDir:
-		return 0, unix.EPERM
+	if lf, ok := f.(locFile); ok {
+		return 0, t.P.FS.ChownLoc(t, lf.location(), int(int32(a[1])), int(int32(a[2])))
 	}
 	return 0, nil
 }
@@ -963,11 +945,8 @@ func sysFchdir(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	switch f := f.(type) {
-	case *fsFile:
-		return 0, t.P.FS.SetCwd(f.Inode())
-	case *procDir:
-		return 0, unix.EACCES // the working directory must be in the root filesystem
+	if lf, ok := f.(locFile); ok {
+		return 0, t.P.FS.SetCwd(t, lf.location())
 	}
 	return 0, unix.ENOTDIR
 }

@@ -1,6 +1,9 @@
 package linux
 
-import "golang.org/x/sys/unix"
+import (
+	"github.com/gosv/gosv/kernel/vfs"
+	"golang.org/x/sys/unix"
+)
 
 // Extended attributes (xattr(7)): the root filesystem keeps none. Reads
 // find no attribute (ENODATA), lists are empty, writes are not supported
@@ -50,7 +53,7 @@ func xattrTarget(t *Task, arg uintptr, isFD bool, result error) error {
 	if err != nil {
 		return err
 	}
-	if _, err := t.P.FS.Lstat(nil, path); err != nil {
+	if _, err := t.P.FS.Lstat(t, vfs.Loc{}, path); err != nil {
 		return err
 	}
 	return result

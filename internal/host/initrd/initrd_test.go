@@ -19,12 +19,46 @@ import (
 	"github.com/cavaliergopher/cpio"
 	"golang.org/x/sys/unix"
 
-	kfs "github.com/gosv/gosv/kernel/fs"
+	kfs "github.com/gosv/gosv/kernel/fsimpl/ramfs"
+	"github.com/gosv/gosv/kernel/vfs"
 )
 
 // makeTree builds a host directory tree with directories of several modes,
 // an executable, a set-user-ID file, an empty file, a binary file spanning
 // pages, and symlinks (relative, absolute, dangling, to a directory).
+// guestFS is the guest's root filesystem as the kernel sees it through its
+// VFS, with the path calls the checks below use.
+type guestFS struct {
+	*kfs.FS
+	v *vfs.FS
+}
+
+func newGuestFS() *guestFS {
+	g := kfs.NewRoot()
+	return &guestFS{g, vfs.NewFS(vfs.NewNamespace(g, "tmpfs", 0))}
+}
+
+func (g *guestFS) Lstat(_ any, p string) (vfs.Stat, error) {
+	return g.v.Lstat(vfs.RootContext, vfs.Loc{}, p)
+}
+
+func (g *guestFS) Stat(_ any, p string, flags int) (vfs.Stat, error) {
+	return g.v.Stat(vfs.RootContext, vfs.Loc{}, p, flags)
+}
+
+func (g *guestFS) Open(_ any, p string, flags int, mode uint32) (vfs.File, error) {
+	f, _, err := g.v.Open(vfs.RootContext, vfs.Loc{}, p, flags, mode)
+	return f, err
+}
+
+func (g *guestFS) Readlink(_ any, p string) (string, error) {
+	return g.v.Readlink(vfs.RootContext, vfs.Loc{}, p)
+}
+
+func (g *guestFS) Access(_ any, p string, mode uint32, flags int) error {
+	return g.v.Access(vfs.RootContext, vfs.Loc{}, p, mode, flags)
+}
+
 func makeTree(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
@@ -107,7 +141,7 @@ func entriesOf(t *testing.T, root string) []Entry {
 // compareTree checks that every file of the host tree under root exists in
 // the guest filesystem under guestDir with the same type, permissions,
 // size, contents or target; with owners, also uid/gid, nlink and mtime.
-func compareTree(t *testing.T, root string, g *kfs.FS, guestDir string, owners bool) {
+func compareTree(t *testing.T, root string, g *guestFS, guestDir string, owners bool) {
 	t.Helper()
 	n := 0
 	err := filepath.WalkDir(root, func(p string, d iofs.DirEntry, err error) error {
@@ -188,7 +222,7 @@ func TestRoundTrip(t *testing.T) {
 	if err := Write(&buf, entriesOf(t, root)); err != nil {
 		t.Fatal(err)
 	}
-	g := kfs.NewRoot()
+	g := newGuestFS()
 	if err := g.UnpackCPIO(bytes.NewReader(buf.Bytes())); err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +431,7 @@ func TestSystemCPIOArchive(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cpio -o: %v", err)
 	}
-	g := kfs.NewRoot()
+	g := newGuestFS()
 	if err := g.UnpackCPIO(bytes.NewReader(archive)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,9 @@
-package fs
+package ramfs
 
 import (
-	"encoding/binary"
 	"sync"
 
+	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -11,20 +11,26 @@ import (
 // status flags. Its methods follow the system calls of the same names; like
 // them, and unlike io.Reader, Read returns 0, nil at end of file.
 type File struct {
+	vfs.AlwaysReady
 	fs  *FS
 	ino *Inode
+
+	cred *Cred // the opener's credentials (a write by non-root clears set-user-ID)
 
 	mu    sync.Mutex // guards off and flags
 	off   int64
 	flags int
 }
 
-func newFile(fs *FS, ino *Inode, flags int) *File {
-	return &File{fs: fs, ino: ino, flags: flags &^ (unix.O_CREAT | unix.O_EXCL | unix.O_TRUNC | unix.O_NOCTTY | unix.O_CLOEXEC)}
+func newFile(fs *FS, ino *Inode, flags int, c *Cred) *File {
+	return &File{fs: fs, ino: ino, cred: c, flags: flags &^ (unix.O_CREAT | unix.O_EXCL | unix.O_TRUNC | unix.O_NOCTTY | unix.O_CLOEXEC)}
 }
 
-// Inode returns the inode of the file.
-func (f *File) Inode() *Inode { return f.ino }
+// Inode returns the inode of the file (vfs.File).
+func (f *File) Inode() vfs.Inode { return f.ino }
+
+// RamInode returns the inode of the file.
+func (f *File) RamInode() *Inode { return f.ino }
 
 // Flags returns the access mode and status flags, as fcntl(2) F_GETFL.
 func (f *File) Flags() int {
@@ -202,7 +208,7 @@ func (f *File) writeAt(p []byte, off int64, appendMode bool) (int, int64, error)
 		ino.mtime, ino.ctime = now, now
 		// A write by an unprivileged caller clears set-user-ID and
 		// set-group-ID (when group-executable), see write(2).
-		if ino.perm&(S_ISUID|S_ISGID) != 0 && f.fs.cred.Load().UID != 0 {
+		if ino.perm&(S_ISUID|S_ISGID) != 0 && f.cred != nil && f.cred.UID != 0 {
 			ino.perm &^= S_ISUID
 			if ino.perm&0o010 != 0 {
 				ino.perm &^= S_ISGID
@@ -233,45 +239,26 @@ func (f *File) Seek(offset int64, whence int) (int64, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var pos int64
-	switch whence {
-	case unix.SEEK_SET:
-		pos = offset
-	case unix.SEEK_CUR:
-		pos = f.off + offset
-		if offset > 0 && pos < f.off {
-			return 0, unix.EOVERFLOW
-		}
-	case unix.SEEK_END, unix.SEEK_DATA, unix.SEEK_HOLE:
-		if f.ino.typ == S_IFDIR {
-			return 0, unix.EINVAL
-		}
-		size := f.ino.Size()
-		switch whence {
-		case unix.SEEK_END:
-			pos = size + offset
-			if offset > 0 && pos < size {
-				return 0, unix.EOVERFLOW
-			}
-		case unix.SEEK_DATA:
-			if offset >= size {
-				return 0, unix.ENXIO
-			}
-			pos = offset
-		default:
-			if offset >= size {
-				return 0, unix.ENXIO
-			}
-			pos = size
-		}
-	default:
-		return 0, unix.EINVAL
-	}
-	if pos < 0 {
-		return 0, unix.EINVAL
+	pos, err := vfs.Seek(f.off, f.ino.Size(), offset, whence, f.ino.typ == S_IFDIR)
+	if err != nil {
+		return 0, err
 	}
 	f.off = pos
 	return pos, nil
+}
+
+// Ioctl answers FIONREAD for regular files (the bytes between the offset
+// and the end, as Linux's file_ioctl); other requests are ENOTTY.
+func (f *File) Ioctl(ctx vfs.Context, req, arg uintptr) (uintptr, error) {
+	if req != fionread || f.ino.typ != S_IFREG || f.isPath() {
+		return 0, unix.ENOTTY
+	}
+	f.mu.Lock()
+	off := f.off
+	f.mu.Unlock()
+	n := uint32(min(max(f.ino.Size()-off, 0), 1<<31-1))
+	b := []byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)}
+	return 0, ctx.CopyOut(arg, b)
 }
 
 // Stat returns the attributes of the file, as fstat(2).
@@ -289,20 +276,6 @@ func (f *File) Truncate(size int64) error {
 	return f.fs.truncateInode(f.ino, size)
 }
 
-// Chmod sets the permission bits of the file, as fchmod(2).
-func (f *File) Chmod(mode uint32) error { return f.fs.chmodInode(f.ino, mode) }
-
-// Utimens sets the times of the file, as futimens(3); see FS.Utimens.
-func (f *File) Utimens(times *[2]Timespec) error { return f.fs.utimensInode(f.ino, times) }
-
-// Dirent is one decoded directory entry.
-type Dirent struct {
-	Ino  uint64
-	Off  int64 // offset of the next entry, for Seek
-	Type uint8 // DT_* value
-	Name string
-}
-
 // ReadDir fills buf with struct linux_dirent64 records, as getdents64(2):
 //
 //	struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
@@ -311,34 +284,18 @@ type Dirent struct {
 // which it advances (d_off of a record is the offset of the next one).
 // It returns 0 at the end, EINVAL if buf cannot hold the next record,
 // ENOTDIR for a non-directory, ENOENT for a removed directory.
-func (f *File) ReadDir(buf []byte) (int, error) {
-	return f.readDir(buf, 19, func(b []byte, d Dirent) {
-		binary.LittleEndian.PutUint64(b[0:], d.Ino)
-		binary.LittleEndian.PutUint64(b[8:], uint64(d.Off))
-		binary.LittleEndian.PutUint16(b[16:], uint16(len(b)))
-		b[18] = d.Type
-		copy(b[19:], d.Name)
-	})
-}
+func (f *File) ReadDir(buf []byte) (int, error) { return f.readDir(buf, false) }
 
 // ReadDirLegacy is ReadDir in the format of getdents(2) on x86-64:
 //
 //	struct linux_dirent { u64 d_ino; u64 d_off; u16 d_reclen; char d_name[]; char pad; char d_type; }
 //
 // where d_type is the last byte of the record.
-func (f *File) ReadDirLegacy(buf []byte) (int, error) {
-	return f.readDir(buf, 18+1, func(b []byte, d Dirent) {
-		binary.LittleEndian.PutUint64(b[0:], d.Ino)
-		binary.LittleEndian.PutUint64(b[8:], uint64(d.Off))
-		binary.LittleEndian.PutUint16(b[16:], uint16(len(b)))
-		copy(b[18:], d.Name)
-		b[len(b)-1] = d.Type
-	})
-}
+func (f *File) ReadDirLegacy(buf []byte) (int, error) { return f.readDir(buf, true) }
 
-// readDir emits entries from the file offset into buf with records of
-// align8(fixed + len(name) + 1) bytes written by put (buf is zeroed).
-func (f *File) readDir(buf []byte, fixed int, put func(b []byte, d Dirent)) (int, error) {
+// readDir emits entries from the file offset into buf in the format of
+// getdents64(2), or getdents(2) with legacy.
+func (f *File) readDir(buf []byte, legacy bool) (int, error) {
 	if f.isPath() {
 		return 0, unix.EBADF
 	}
@@ -360,13 +317,11 @@ func (f *File) readDir(buf []byte, fixed int, put func(b []byte, d Dirent)) (int
 	n := 0
 	pos := f.off
 	emit := func(d Dirent) bool {
-		reclen := (fixed + len(d.Name) + 1 + 7) &^ 7
+		reclen := vfs.DirentSize(d.Name, legacy)
 		if n+reclen > len(buf) {
 			return false
 		}
-		b := buf[n : n+reclen]
-		clear(b)
-		put(b, d)
+		vfs.PutDirent(buf[n:n+reclen], d, legacy)
 		n += reclen
 		pos = d.Off
 		return true
@@ -398,31 +353,5 @@ func (f *File) readDir(buf []byte, fixed int, put func(b []byte, d Dirent)) (int
 	return n, nil
 }
 
-// ParseDirents decodes records written by ReadDir (getdents64 format).
-func ParseDirents(b []byte) ([]Dirent, error) {
-	var out []Dirent
-	for len(b) > 0 {
-		if len(b) < 19 {
-			return out, unix.EINVAL
-		}
-		reclen := int(binary.LittleEndian.Uint16(b[16:]))
-		if reclen < 20 || reclen > len(b) {
-			return out, unix.EINVAL
-		}
-		name := b[19:reclen]
-		for i, c := range name {
-			if c == 0 {
-				name = name[:i]
-				break
-			}
-		}
-		out = append(out, Dirent{
-			Ino:  binary.LittleEndian.Uint64(b[0:]),
-			Off:  int64(binary.LittleEndian.Uint64(b[8:])),
-			Type: b[18],
-			Name: string(name),
-		})
-		b = b[reclen:]
-	}
-	return out, nil
-}
+// fionread is FIONREAD (TIOCINQ), ioctl_tty(2).
+const fionread = unix.TIOCINQ

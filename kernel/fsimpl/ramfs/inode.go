@@ -1,36 +1,33 @@
-package fs
+package ramfs
 
 import (
 	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
-	"time"
 
+	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 )
 
-// File type bits of a mode (the S_IFMT part of Linux st_mode), see inode(7).
+// File type bits and limits, see package vfs.
 const (
-	S_IFMT   = 0o170000
-	S_IFSOCK = 0o140000
-	S_IFLNK  = 0o120000
-	S_IFREG  = 0o100000
-	S_IFBLK  = 0o060000
-	S_IFDIR  = 0o040000
-	S_IFCHR  = 0o020000
-	S_IFIFO  = 0o010000
+	S_IFMT   = vfs.S_IFMT
+	S_IFSOCK = vfs.S_IFSOCK
+	S_IFLNK  = vfs.S_IFLNK
+	S_IFREG  = vfs.S_IFREG
+	S_IFBLK  = vfs.S_IFBLK
+	S_IFDIR  = vfs.S_IFDIR
+	S_IFCHR  = vfs.S_IFCHR
+	S_IFIFO  = vfs.S_IFIFO
 
-	S_ISUID = 0o4000
-	S_ISGID = 0o2000
-	S_ISVTX = 0o1000
-)
+	S_ISUID = vfs.S_ISUID
+	S_ISGID = vfs.S_ISGID
+	S_ISVTX = vfs.S_ISVTX
 
-// Limits of path resolution, see path_resolution(7) and limits.h.
-const (
-	PathMax     = 4096 // PATH_MAX, including the terminating NUL
-	NameMax     = 255  // NAME_MAX
-	MaxSymlinks = 40   // symlinks followed in one resolution before ELOOP
+	PathMax     = vfs.PathMax
+	NameMax     = vfs.NameMax
+	MaxSymlinks = vfs.MaxSymlinks
 )
 
 const (
@@ -42,24 +39,18 @@ const (
 	dirEntrySize = 20
 )
 
-// Timespec is a time as Linux struct timespec: seconds and nanoseconds since
-// the Unix epoch.
-type Timespec struct {
-	Sec  int64
-	Nsec int64
-}
+// Timespec and Stat are vfs's.
+type (
+	Timespec = vfs.Timespec
+	Stat     = vfs.Stat
+	Dirent   = vfs.Dirent
+)
 
-// TimespecOf converts t to a Timespec.
-func TimespecOf(t time.Time) Timespec {
-	return Timespec{Sec: t.Unix(), Nsec: int64(t.Nanosecond())}
-}
+// TimespecOf converts a time.Time to a Timespec.
+var TimespecOf = vfs.TimespecOf
 
-// Time converts ts to a time.Time.
-func (ts Timespec) Time() time.Time { return time.Unix(ts.Sec, ts.Nsec) }
-
-func (ts Timespec) before(o Timespec) bool {
-	return ts.Sec < o.Sec || ts.Sec == o.Sec && ts.Nsec < o.Nsec
-}
+// ParseDirents decodes getdents64 records, see vfs.ParseDirents.
+var ParseDirents = vfs.ParseDirents
 
 // Device holds the hooks of a character device inode. The hooks are called
 // without any filesystem lock held, so they may block.
@@ -334,22 +325,4 @@ func (d *dirState) after(pos int64) int {
 	return sort.Search(len(d.order), func(i int) bool { return d.order[i].cookie >= pos })
 }
 
-func dtype(typ uint32) uint8 {
-	switch typ {
-	case S_IFREG:
-		return unix.DT_REG
-	case S_IFDIR:
-		return unix.DT_DIR
-	case S_IFLNK:
-		return unix.DT_LNK
-	case S_IFCHR:
-		return unix.DT_CHR
-	case S_IFBLK:
-		return unix.DT_BLK
-	case S_IFIFO:
-		return unix.DT_FIFO
-	case S_IFSOCK:
-		return unix.DT_SOCK
-	}
-	return unix.DT_UNKNOWN
-}
+func dtype(typ uint32) uint8 { return vfs.DirentType(typ) }

@@ -1,4 +1,4 @@
-package fs
+package ramfs
 
 import (
 	"bytes"
@@ -133,7 +133,7 @@ func TestDevices(t *testing.T) {
 	wantErrno(t, "read fifo placeholder", err, unix.ENXIO)
 	_, err = fifo.Seek(0, unix.SEEK_SET)
 	wantErrno(t, "lseek fifo", err, unix.ESPIPE)
-	if a := fifo.Inode().LoadOrStoreAux("pipe"); a != "pipe" || fifo.Inode().LoadOrStoreAux("other") != "pipe" {
+	if a := fifo.RamInode().LoadOrStoreAux("pipe"); a != "pipe" || fifo.RamInode().LoadOrStoreAux("other") != "pipe" {
 		t.Errorf("LoadOrStoreAux = %v", a)
 	}
 	wantErrno(t, "mknod dir", fs.Mknod(nil, "/tmp/d", S_IFDIR|0o755, 0), unix.EPERM)
@@ -980,13 +980,13 @@ func TestUtimens(t *testing.T) {
 	now := clk.tick()
 	ok(t, fs.Utimens(nil, "/tmp/f", &[2]Timespec{{Sec: 10, Nsec: 1}, {Sec: 20, Nsec: 2}}, 0))
 	st := lstat(t, fs, "/tmp/f")
-	if st.Atime != (Timespec{10, 1}) || st.Mtime != (Timespec{20, 2}) || st.Ctime != now {
+	if st.Atime != (Timespec{Sec: 10, Nsec: 1}) || st.Mtime != (Timespec{Sec: 20, Nsec: 2}) || st.Ctime != now {
 		t.Errorf("utimens: %+v", st)
 	}
 	now = clk.tick()
 	ok(t, fs.Utimens(nil, "/tmp/f", &[2]Timespec{{Nsec: UTIME_OMIT}, {Nsec: UTIME_NOW}}, 0))
 	st = lstat(t, fs, "/tmp/f")
-	if st.Atime != (Timespec{10, 1}) || st.Mtime != now {
+	if st.Atime != (Timespec{Sec: 10, Nsec: 1}) || st.Mtime != now {
 		t.Errorf("UTIME_OMIT/UTIME_NOW: %+v", st)
 	}
 	ok(t, fs.Utimens(nil, "/tmp/f", nil, 0))
@@ -1173,5 +1173,22 @@ func TestConcurrency(t *testing.T) {
 		if n := len(readAllDir(t, d, 1024)); n != rounds/2+2 {
 			t.Errorf("worker %d: %d entries", w, n)
 		}
+	}
+}
+
+// Stat of an inode reports what the filesystem holds.
+func TestInodeStat(t *testing.T) {
+	fs, _ := newTestFS(t)
+	writeFile(t, fs, "/tmp/f", "12345")
+	st := lstat(t, fs, "/tmp/f")
+	if st.Dev != DefaultDev || st.Size != 5 || st.Blocks != 8 || st.Blksize != 4096 || st.Nlink != 1 {
+		t.Errorf("stat %+v", st)
+	}
+	fs.SetDev(Mkdev(0, 42))
+	if st := lstat(t, fs, "/tmp/f"); st.Dev != Mkdev(0, 42) {
+		t.Errorf("SetDev")
+	}
+	if st := lstat(t, fs, "/dev/null"); st.Size != 0 || st.Blocks != 0 {
+		t.Errorf("device %+v", st)
 	}
 }
