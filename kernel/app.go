@@ -20,31 +20,6 @@ import (
 	"github.com/gosv/gosv/kernel/vfs"
 )
 
-// machineMem, machinePager and machineRunner connect package linux to the
-// machine layer.
-type machineMem struct{}
-
-func (machineMem) CopyIn(dst []byte, addr uintptr) error  { return machine.CopyIn(dst, addr) }
-func (machineMem) CopyOut(addr uintptr, src []byte) error { return machine.CopyOut(addr, src) }
-
-type machinePager struct{}
-
-func (machinePager) Map(addr, n uintptr, prot int) error { return machine.MapApp(addr, n, prot) }
-func (machinePager) Unmap(addr, n uintptr) error         { return machine.UnmapApp(addr, n) }
-func (machinePager) Protect(addr, n uintptr, prot int) error {
-	return machine.ProtectApp(addr, n, prot)
-}
-
-type machineRunner struct{}
-
-func (machineRunner) Run(t *linux.Task) { machine.RunApp(t.Ctx) }
-func (machineRunner) Interrupt(t *linux.Task) {
-	if t.Ctx != nil {
-		machine.Interrupt(t.Ctx)
-	}
-	t.Wake()
-}
-
 // DefaultPath is the app's PATH unless --env sets one (Docker's default).
 const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -76,14 +51,7 @@ func runApp(opts bootopts.Options, argv []string, slots []virtio.MMIODevice) int
 	machine.ReleaseInitrd()
 	addDefaultFiles(root)
 	machine.Mark("initrd")
-	linux.Nanotime = func() int64 { return int64(machine.Nanotime()) }
-	linux.HWCap = machine.HWCap()
-	linux.NumCPU = machine.NCPU()
-	linux.MemInfo = func() linux.MemStats {
-		total, free, _ := machine.MemStats()
-		return linux.MemStats{Total: total, Free: free, Available: free}
-	}
-	k := linux.NewKernel()
+	k := linux.NewKernel(linux.MachinePlatform())
 	netCfg, haveNIC, err := startNetwork(k, opts, slots)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gosv: %v\n", err)
@@ -93,7 +61,7 @@ func runApp(opts bootopts.Options, argv []string, slots []virtio.MMIODevice) int
 	if haveNIC {
 		addFile(fsys, "/etc/resolv.conf", netCfg.ResolvConf())
 	}
-	p := k.NewProcess(fsys, machineMem{}, machinePager{}, machineRunner{}, consoleWriter(2))
+	p := k.NewProcess(fsys, k.Plat.Mem, k.Plat.Pager, k.Plat.Runner, consoleWriter(2))
 	if err := mountFilesystems(p, int64(total)); err != nil {
 		fmt.Fprintf(os.Stderr, "gosv: %v\n", err)
 		return bootproto.ExitRunnerFailed
@@ -214,7 +182,7 @@ func mountFilesystems(p *linux.Process, memBytes int64) error {
 	tmpfs := ramfs.NewTmpfs(memBytes)
 	ns.RegisterType("tmpfs", tmpfs)
 	ns.RegisterType("proc", func(string, uint64, string) (vfs.Filesystem, error) { return p.ProcFS(), nil })
-	ns.RegisterType("sysfs", func(string, uint64, string) (vfs.Filesystem, error) { return linux.SysFS(), nil })
+	ns.RegisterType("sysfs", func(string, uint64, string) (vfs.Filesystem, error) { return p.K.SysFS(), nil })
 	ns.RegisterType("devtmpfs", func(string, uint64, string) (vfs.Filesystem, error) {
 		return devfs.New(consoleWriter(1).Write), nil
 	})
@@ -230,7 +198,7 @@ func mountFilesystems(p *linux.Process, memBytes int64) error {
 		flags  uint64
 	}{
 		{p.ProcFS(), "proc", "/proc", virt},
-		{linux.SysFS(), "sysfs", "/sys", virt},
+		{p.K.SysFS(), "sysfs", "/sys", virt},
 		{devfs.New(consoleWriter(1).Write), "devtmpfs", "/dev", vfs.MS_NOSUID},
 		{shm, "tmpfs", "/dev/shm", vfs.MS_NOSUID | vfs.MS_NODEV},
 	} {

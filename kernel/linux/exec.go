@@ -10,17 +10,12 @@ import (
 
 	"github.com/gosv/gosv/internal/elfexec"
 	kelf "github.com/gosv/gosv/kernel/elf"
-	"github.com/gosv/gosv/kernel/machine"
 	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 )
 
 // ContextMaker creates app thread contexts (machine.NewAppContext in the
 // kernel; a plain struct in tests).
-var NewContext = machine.NewAppContext
-
-// HWCap and HWCap2 are the AT_HWCAP and AT_HWCAP2 values (CPUID.1:EDX on x86).
-var HWCap, HWCap2 uint64
 
 // loaderMem adapts the process memory map to kelf.Memory.
 type loaderMem struct {
@@ -110,7 +105,7 @@ func (p *Process) Exec(path string, argv, envp []string) (*Task, error) {
 	}
 	var random [16]byte
 	io.ReadFull(rand.Reader, random[:])
-	auxv := kelf.Auxv(img, interpBase, HWCap, HWCap2)
+	auxv := kelf.Auxv(img, interpBase, p.K.Plat.HWCap, p.K.Plat.HWCap2)
 	sp, stack, err := kelf.BuildStack(StackTop, argv, envp, auxv, path, kelf.Platform, random)
 	if err != nil {
 		return nil, &ExecError{path, err}
@@ -119,7 +114,7 @@ func (p *Process) Exec(path string, argv, envp []string) (*Task, error) {
 		return nil, &ExecError{path, err}
 	}
 	t := p.newTask()
-	t.Ctx = NewContext(entry, sp)
+	t.Ctx = p.K.Plat.NewContext(entry, sp)
 	return t, nil
 }
 

@@ -110,7 +110,7 @@ func mountTestFilesystems(t testing.TB, p *Process) {
 		flags  uint64
 	}{
 		{p.ProcFS(), "proc", "/proc", virt},
-		{SysFS(), "sysfs", "/sys", virt},
+		{p.K.SysFS(), "sysfs", "/sys", virt},
 		{devfs.New(nil), "devtmpfs", "/dev", vfs.MS_NOSUID},
 		{shm, "tmpfs", "/dev/shm", vfs.MS_NOSUID | vfs.MS_NODEV},
 	} {

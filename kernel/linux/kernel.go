@@ -1,6 +1,9 @@
 package linux
 
 import (
+	"time"
+
+	"github.com/gosv/gosv/kernel/machine"
 	"sort"
 	"sync"
 )
@@ -11,6 +14,8 @@ import (
 // there is only the first one, whose pid is 1 and whose exit status is the
 // VM's.
 type Kernel struct {
+	Plat Platform // the machine under the kernel objects
+
 	mu      sync.Mutex
 	lastID  int              // the last id handed out
 	tasks   map[int]*Task    // every live thread by tid
@@ -19,10 +24,53 @@ type Kernel struct {
 	net     sockets          // the network stack and AF_UNIX names (socket_file.go)
 }
 
-// NewKernel returns a kernel with no process.
-func NewKernel() *Kernel {
-	return &Kernel{tasks: map[int]*Task{}, procs: map[int]*Process{}}
+// Platform is what the kernel objects need of the machine they run on:
+// the clock, the CPUs, memory figures, the CPU features for auxv, and how
+// app threads enter the app. The kernel passes MachinePlatform (package
+// machine); host tests use HostPlatform.
+type Platform struct {
+	Nanotime   func() int64 // monotonic clock, ns since boot
+	NumCPU     int          // CPUs the app sees
+	CurrentCPU func() int   // the CPU the caller runs on (getcpu)
+	CPUMHz     float64      // /proc/cpuinfo's "cpu MHz"
+	MemInfo    func() MemStats
+	// HWCap and HWCap2 are the AT_HWCAP and AT_HWCAP2 values
+	// (CPUID.1:EDX on x86).
+	HWCap, HWCap2 uint64
+	// NewContext makes the register state of a new app thread.
+	NewContext func(rip, rsp uint64) *machine.AppContext
+	// Runner enters the app for a task until its next event.
+	Runner Runner
+	// Mem and Pager reach and edit the app's address space.
+	Mem   Mem
+	Pager Pager
 }
+
+// hostBoot is the boot time of HostPlatform's clock.
+var hostBoot = time.Now()
+
+// HostPlatform is a platform for running the kernel objects on a host (in
+// tests): a clock since the program started, one CPU, 1 GiB of memory.
+func HostPlatform() Platform {
+	return Platform{
+		Nanotime:   func() int64 { return int64(time.Since(hostBoot)) },
+		NumCPU:     1,
+		CurrentCPU: func() int { return 0 },
+		CPUMHz:     2000,
+		MemInfo: func() MemStats {
+			return MemStats{Total: 1 << 30, Free: 768 << 20, Available: 768 << 20}
+		},
+		NewContext: machine.NewAppContext,
+	}
+}
+
+// NewKernel returns a kernel on platform p with no process.
+func NewKernel(p Platform) *Kernel {
+	return &Kernel{Plat: p, tasks: map[int]*Task{}, procs: map[int]*Process{}}
+}
+
+// nanotime is the platform's monotonic clock.
+func (k *Kernel) nanotime() int64 { return k.Plat.Nanotime() }
 
 // pidMax is /proc/sys/kernel/pid_max: ids wrap around below it.
 const pidMax = 1 << 22

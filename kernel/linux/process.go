@@ -64,7 +64,7 @@ type Process struct {
 
 // NewProcess creates an empty first process over fsys in a new kernel.
 func NewProcess(fsys *vfs.FS, mem Mem, pager Pager, runner Runner, log io.Writer) *Process {
-	return NewKernel().NewProcess(fsys, mem, pager, runner, log)
+	return NewKernel(HostPlatform()).NewProcess(fsys, mem, pager, runner, log)
 }
 
 // NewProcess creates an empty process over fsys with no parent. Its pid is

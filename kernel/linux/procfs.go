@@ -21,19 +21,11 @@ import (
 // the process state. The app is pid 1: /proc/self and /proc/1 are the
 // same directory.
 
-// Figures the kernel sets at boot (MemInfo, shared with sysinfo(2), is in
-// sys_res.go).
-var (
-	// NumCPU is the number of CPUs the app sees (/proc/cpuinfo,
-	// /proc/stat, /sys/devices/system/cpu).
-	NumCPU = 1
-
-	// CPU description of /proc/cpuinfo. CPUFlags nil means the flags of
-	// CPUID.1:EDX taken from HWCap.
-	CPUVendor    = "GenuineIntel"
-	CPUModelName = "gosv virtual CPU"
-	CPUMHz       = 2000.0
-	CPUFlags     []string
+// The CPU description of /proc/cpuinfo; the flags are CPUID.1:EDX's,
+// from the platform's HWCap.
+const (
+	cpuVendor    = "GenuineIntel"
+	cpuModelName = "gosv virtual CPU"
 )
 
 // bootID is /proc/sys/kernel/random/boot_id.
@@ -53,7 +45,7 @@ func (p *Process) ProcFS() *kernfs.FS {
 }
 
 // SysFS returns a /sys to mount (kernel/fsimpl/sysfs).
-func SysFS() *kernfs.FS { return sysfs.New(func() int { return NumCPU }) }
+func (k *Kernel) SysFS() *kernfs.FS { return sysfs.New(func() int { return k.Plat.NumCPU }) }
 
 // Shorthands for kernfs nodes.
 var (
@@ -108,9 +100,9 @@ func (p *Process) procList(ctx vfs.Context) []*kernfs.Node {
 			}
 			return "1/task/" + strconv.Itoa(tid), nil
 		}),
-		pfile("cpuinfo", 0o444, procCPUInfo),
-		pfile("meminfo", 0o444, procMeminfo),
-		pfile("uptime", 0o444, procUptime),
+		pfile("cpuinfo", 0o444, func() []byte { return procCPUInfo(&p.K.Plat) }),
+		pfile("meminfo", 0o444, func() []byte { return procMeminfo(&p.K.Plat) }),
+		pfile("uptime", 0o444, func() []byte { return procUptime(&p.K.Plat) }),
 		pfile("version", 0o444, func() []byte {
 			return []byte(fmt.Sprintf("Linux version %s (gosv@gosv) (go) %s\n", UnameRelease, UnameVersion))
 		}),
@@ -458,15 +450,15 @@ func (p *Process) procPidStat(tid int) []byte {
 	return []byte(b.String())
 }
 
-func cpuList() string {
-	if NumCPU <= 1 {
+func cpuList(numCPU int) string {
+	if numCPU <= 1 {
 		return "0"
 	}
-	return fmt.Sprintf("0-%d", NumCPU-1)
+	return fmt.Sprintf("0-%d", numCPU-1)
 }
 
-func cpuMask() string {
-	n := max(NumCPU, 1)
+func cpuMask(numCPU int) string {
+	n := max(numCPU, 1)
 	var words []string
 	for n > 0 {
 		k := min(n, 32)
@@ -519,8 +511,8 @@ func (p *Process) procStatus(tid int) []byte {
 	kv("CapAmb", "0000000000000000")
 	kv("NoNewPrivs", 0)
 	kv("Seccomp", 0)
-	kv("Cpus_allowed", cpuMask())
-	kv("Cpus_allowed_list", cpuList())
+	kv("Cpus_allowed", cpuMask(p.K.Plat.NumCPU))
+	kv("Cpus_allowed_list", cpuList(p.K.Plat.NumCPU))
 	kv("Mems_allowed", "00000001")
 	kv("Mems_allowed_list", "0")
 	kv("voluntary_ctxt_switches", 0)
@@ -528,28 +520,29 @@ func (p *Process) procStatus(tid int) []byte {
 	return []byte(b.String())
 }
 
-func uptime() time.Duration { return time.Duration(Nanotime()) }
+func uptime(pl *Platform) time.Duration { return time.Duration(pl.Nanotime()) }
 
-func procUptime() []byte {
-	up := uptime().Seconds()
-	return []byte(fmt.Sprintf("%.2f %.2f\n", up, up*float64(max(NumCPU, 1))))
+func procUptime(pl *Platform) []byte {
+	up := uptime(pl).Seconds()
+	return []byte(fmt.Sprintf("%.2f %.2f\n", up, up*float64(max(pl.NumCPU, 1))))
 }
 
 func (p *Process) procStat() []byte {
-	ticks := uint64(uptime() / (10 * time.Millisecond)) // USER_HZ = 100
+	pl := &p.K.Plat
+	ticks := uint64(uptime(pl) / (10 * time.Millisecond)) // USER_HZ = 100
 	var b strings.Builder
-	n := max(NumCPU, 1)
+	n := max(pl.NumCPU, 1)
 	fmt.Fprintf(&b, "cpu  0 0 0 %d 0 0 0 0 0 0\n", ticks*uint64(n))
 	for i := 0; i < n; i++ {
 		fmt.Fprintf(&b, "cpu%d 0 0 0 %d 0 0 0 0 0 0\n", i, ticks)
 	}
 	fmt.Fprintf(&b, "intr 0\nctxt 0\nbtime %d\nprocesses %d\nprocs_running 1\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n",
-		time.Now().Add(-uptime()).Unix(), p.lastTID())
+		time.Now().Add(-uptime(pl)).Unix(), p.lastTID())
 	return []byte(b.String())
 }
 
-func procMeminfo() []byte {
-	m := MemInfo()
+func procMeminfo(pl *Platform) []byte {
+	m := pl.MemInfo()
 	var b strings.Builder
 	kb := func(k string, v uint64) { fmt.Fprintf(&b, "%-16s%8d kB\n", k+":", v/1024) }
 	kb("MemTotal", m.Total)
@@ -586,22 +579,20 @@ var edxFlags = [32]string{"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce",
 	"mtrr", "pge", "mca", "cmov", "pat", "pse36", "pn", "clflush", "", "dts", "acpi", "mmx", "fxsr", "sse",
 	"sse2", "ss", "ht", "tm", "ia64", "pbe"}
 
-func procCPUInfo() []byte {
-	flags := CPUFlags
-	if flags == nil {
-		for i, name := range edxFlags {
-			if name != "" && HWCap&(1<<i) != 0 {
-				flags = append(flags, name)
-			}
+func procCPUInfo(pl *Platform) []byte {
+	var flags []string
+	for i, name := range edxFlags {
+		if name != "" && pl.HWCap&(1<<i) != 0 {
+			flags = append(flags, name)
 		}
 	}
-	n := max(NumCPU, 1)
+	n := max(pl.NumCPU, 1)
 	var b strings.Builder
 	for i := 0; i < n; i++ {
-		fmt.Fprintf(&b, "processor\t: %d\nvendor_id\t: %s\ncpu family\t: 6\nmodel\t\t: 0\nmodel name\t: %s\nstepping\t: 0\n", i, CPUVendor, CPUModelName)
-		fmt.Fprintf(&b, "cpu MHz\t\t: %.3f\ncache size\t: 4096 KB\nphysical id\t: 0\nsiblings\t: %d\ncore id\t\t: %d\ncpu cores\t: %d\n", CPUMHz, n, i, n)
+		fmt.Fprintf(&b, "processor\t: %d\nvendor_id\t: %s\ncpu family\t: 6\nmodel\t\t: 0\nmodel name\t: %s\nstepping\t: 0\n", i, cpuVendor, cpuModelName)
+		fmt.Fprintf(&b, "cpu MHz\t\t: %.3f\ncache size\t: 4096 KB\nphysical id\t: 0\nsiblings\t: %d\ncore id\t\t: %d\ncpu cores\t: %d\n", pl.CPUMHz, n, i, n)
 		fmt.Fprintf(&b, "apicid\t\t: %d\ninitial apicid\t: %d\nfpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: 13\nwp\t\t: yes\n", i, i)
-		fmt.Fprintf(&b, "flags\t\t: %s\nbugs\t\t:\nbogomips\t: %.2f\nclflush size\t: 64\ncache_alignment\t: 64\n", strings.Join(flags, " "), 2*CPUMHz)
+		fmt.Fprintf(&b, "flags\t\t: %s\nbugs\t\t:\nbogomips\t: %.2f\nclflush size\t: 64\ncache_alignment\t: 64\n", strings.Join(flags, " "), 2*pl.CPUMHz)
 		b.WriteString("address sizes\t: 40 bits physical, 48 bits virtual\npower management:\n\n")
 	}
 	return []byte(b.String())

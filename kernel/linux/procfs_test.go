@@ -211,10 +211,8 @@ func TestProcFd(t *testing.T) {
 
 func TestProcSystemFiles(t *testing.T) {
 	f := newProcFx(t)
-	oldCPU, oldMem := NumCPU, MemInfo
-	defer func() { NumCPU, MemInfo = oldCPU, oldMem }()
-	NumCPU = 4
-	MemInfo = func() MemStats { return MemStats{Total: 2 << 30, Free: 1 << 30} }
+	f.p.K.Plat.NumCPU = 4
+	f.p.K.Plat.MemInfo = func() MemStats { return MemStats{Total: 2 << 30, Free: 1 << 30} }
 
 	cpu := f.readFile("/proc/cpuinfo")
 	if n := strings.Count(cpu, "processor\t: "); n != 4 {
@@ -258,7 +256,7 @@ func TestProcSystemFiles(t *testing.T) {
 	if s := f.readFile("/proc/self/status"); !strings.Contains(s, "Cpus_allowed:\t0000000f\n") {
 		t.Errorf("status Cpus_allowed:\n%s", s)
 	}
-	NumCPU = 1
+	f.p.K.Plat.NumCPU = 1
 	if s := f.readFile("/sys/devices/system/cpu/online"); s != "0\n" {
 		t.Errorf("online with 1 CPU = %q", s)
 	}

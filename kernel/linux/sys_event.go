@@ -221,8 +221,8 @@ func timespecTimeout(t *Task, addr uintptr) (time.Duration, error) {
 }
 
 // remaining is what is left of timeout (>= 0) since start.
-func remaining(timeout time.Duration, start int64) time.Duration {
-	return max(0, timeout-time.Duration(Nanotime()-start))
+func remaining(t *Task, timeout time.Duration, start int64) time.Duration {
+	return max(0, timeout-time.Duration(t.P.K.nanotime()-start))
 }
 
 // withSigmask runs wait with the signal mask at maskAddr (when non-zero)
@@ -324,10 +324,10 @@ func sysPpoll(t *Task, a Args) (uintptr, error) {
 		return 0, err
 	}
 	return t.withSigmask(a[3], a[4], func() (uintptr, error) {
-		start := Nanotime()
+		start := t.P.K.nanotime()
 		n, err := doPoll(t, a[0], uint64(uint32(a[1])), timeout)
 		if a[2] != 0 && (err == nil || err == unix.EINTR) {
-			rem := remaining(timeout, start)
+			rem := remaining(t, timeout, start)
 			writeTimespec(t, a[2], int64(rem/time.Second), int64(rem%time.Second))
 		}
 		return n, err
@@ -443,10 +443,10 @@ func sysSelect(t *Task, a Args) (uintptr, error) {
 		}
 		timeout = durationOf(sec, usec*1000)
 	}
-	start := Nanotime()
+	start := t.P.K.nanotime()
 	n, err := doSelect(t, int(int32(a[0])), [3]uintptr{a[1], a[2], a[3]}, timeout)
 	if a[4] != 0 && (err == nil || err == unix.EINTR) {
-		rem := remaining(timeout, start)
+		rem := remaining(t, timeout, start)
 		var b [16]byte
 		le.PutUint64(b[0:], uint64(rem/time.Second))
 		le.PutUint64(b[8:], uint64(rem%time.Second/time.Microsecond))
@@ -472,10 +472,10 @@ func sysPselect6(t *Task, a Args) (uintptr, error) {
 		mask, size = uintptr(le.Uint64(b[0:])), uintptr(le.Uint64(b[8:]))
 	}
 	return t.withSigmask(mask, size, func() (uintptr, error) {
-		start := Nanotime()
+		start := t.P.K.nanotime()
 		n, err := doSelect(t, int(int32(a[0])), [3]uintptr{a[1], a[2], a[3]}, timeout)
 		if a[4] != 0 && (err == nil || err == unix.EINTR) {
-			rem := remaining(timeout, start)
+			rem := remaining(t, timeout, start)
 			writeTimespec(t, a[4], int64(rem/time.Second), int64(rem%time.Second))
 		}
 		return n, err

@@ -678,14 +678,11 @@ func sysGetrandom(t *Task, a Args) (uintptr, error) {
 	return done, nil
 }
 
-// CurrentCPU is the CPU the calling thread runs on (getcpu); the kernel
-// may set it.
-var CurrentCPU = func() int { return 0 }
 
 // getcpu(cpu, node, tcache).
 func sysGetcpu(t *Task, a Args) (uintptr, error) {
 	if a[0] != 0 {
-		if err := t.WriteU32(a[0], uint32(CurrentCPU())); err != nil {
+		if err := t.WriteU32(a[0], uint32(t.P.K.Plat.CurrentCPU())); err != nil {
 			return 0, err
 		}
 	}

@@ -46,11 +46,6 @@ type MemStats struct {
 	Total, Free, Available, Buffers, Cached uint64
 }
 
-// MemInfo reports the machine's memory; the kernel sets it at boot from
-// its page allocator. The default suits host tests.
-var MemInfo = func() MemStats {
-	return MemStats{Total: 1 << 30, Free: 768 << 20, Available: 768 << 20}
-}
 
 // procState is the per-process state of the misc and resource families.
 type procState struct {
@@ -201,14 +196,14 @@ func sysPrlimit64(t *Task, a Args) (uintptr, error) {
 // cpuTime is the CPU time reported for the process and its threads. gosv
 // does not account CPU time per thread yet: it reports the time since
 // boot as user time, like clock_gettime(CLOCK_PROCESS_CPUTIME_ID).
-func cpuTime() time.Duration { return time.Duration(Nanotime()) }
+func cpuTime(t *Task) time.Duration { return time.Duration(t.P.K.nanotime()) }
 
 // getrusage(who, usage): struct rusage is two timevals and 14 longs.
 func sysGetrusage(t *Task, a Args) (uintptr, error) {
 	var b [144]byte
 	switch int(int32(a[0])) {
 	case unix.RUSAGE_SELF, unix.RUSAGE_THREAD:
-		u := cpuTime()
+		u := cpuTime(t)
 		le.PutUint64(b[0:], uint64(u/time.Second))
 		le.PutUint64(b[8:], uint64(u%time.Second/time.Microsecond))
 	case unix.RUSAGE_CHILDREN:
@@ -226,23 +221,23 @@ func clockTicks(d time.Duration) uint64 { return uint64(d / (time.Second / 100))
 func sysTimes(t *Task, a Args) (uintptr, error) {
 	if a[0] != 0 {
 		var b [32]byte
-		le.PutUint64(b[0:], clockTicks(cpuTime()))
+		le.PutUint64(b[0:], clockTicks(cpuTime(t)))
 		if err := t.CopyOut(a[0], b[:]); err != nil {
 			return 0, err
 		}
 	}
-	return uintptr(clockTicks(time.Duration(Nanotime()))), nil
+	return uintptr(clockTicks(time.Duration(t.P.K.nanotime()))), nil
 }
 
 // sysinfo(info): struct sysinfo is 112 bytes on x86-64.
 func sysSysinfo(t *Task, a Args) (uintptr, error) {
 	var b [112]byte
-	ns := Nanotime()
+	ns := t.P.K.nanotime()
 	up := ns / 1e9
 	if ns%1e9 != 0 {
 		up++
 	}
-	m := MemInfo()
+	m := t.P.K.Plat.MemInfo()
 	le.PutUint64(b[0:], uint64(up))
 	// loads[3] at 8: no load average.
 	le.PutUint64(b[32:], m.Total)

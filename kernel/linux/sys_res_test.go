@@ -102,10 +102,8 @@ func TestRlimitRoundTrips(t *testing.T) {
 
 func TestSysinfoTimesRusage(t *testing.T) {
 	_, task, _, buf := newTestProcess(t)
-	defer func(f func() MemStats) { MemInfo = f }(MemInfo)
-	MemInfo = func() MemStats { return MemStats{Total: 256 << 20, Free: 100 << 20} }
-	defer func(f func() int64) { Nanotime = f }(Nanotime)
-	Nanotime = func() int64 { return 90e9 + 1 }
+	task.P.K.Plat.MemInfo = func() MemStats { return MemStats{Total: 256 << 20, Free: 100 << 20} }
+	task.P.K.Plat.Nanotime = func() int64 { return 90e9 + 1 }
 	if r := call(task, unix.SYS_SYSINFO, buf); r != 0 {
 		t.Fatalf("sysinfo = %d", r)
 	}

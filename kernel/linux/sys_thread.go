@@ -158,7 +158,7 @@ func sysFutex(t *Task, a Args) (uintptr, error) {
 			case op&futexClockRealtime != 0:
 				deadline = time.Unix(sec, nsec)
 			default:
-				deadline = monoDeadline(sec, nsec)
+				deadline = monoDeadline(t, sec, nsec)
 			}
 		}
 		return 0, t.futexWait(addr, val, bitset, deadline)
@@ -193,8 +193,8 @@ func timespecDuration(sec, nsec int64) time.Duration {
 }
 
 // monoDeadline converts an absolute CLOCK_MONOTONIC time to a time.Time.
-func monoDeadline(sec, nsec int64) time.Time {
-	now := monotonicNow()
+func monoDeadline(t *Task, sec, nsec int64) time.Time {
+	now := time.Duration(t.P.K.nanotime())
 	return time.Now().Add(timespecDuration(sec, nsec) - now)
 }
 

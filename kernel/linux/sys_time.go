@@ -33,31 +33,34 @@ func init() {
 	register(unix.SYS_TIMERFD_GETTIME, "timerfd_gettime", sysTimerfdGettime)
 }
 
-// Nanotime is the monotonic clock in ns since boot (machine.Nanotime in
-// the kernel).
-var Nanotime = func() int64 { return int64(time.Since(hostBoot)) }
 
-var hostBoot = time.Now()
-
-func monotonicNow() time.Duration { return time.Duration(Nanotime()) }
-
-// clockNow reads clock id as (sec, nsec); EINVAL for an unknown clock.
+// clockNow reads clock id as (sec, nsec) for t; EINVAL for an unknown
+// clock or the CPU-time clock of a process or thread that is not there.
 func clockNow(t *Task, id int) (int64, int64, error) {
-	var ns int64
-	switch id {
-	case unix.CLOCK_REALTIME, unix.CLOCK_REALTIME_COARSE, unix.CLOCK_REALTIME_ALARM, unix.CLOCK_TAI:
-		ns = time.Now().UnixNano()
-	case unix.CLOCK_MONOTONIC, unix.CLOCK_MONOTONIC_COARSE, unix.CLOCK_MONOTONIC_RAW, unix.CLOCK_BOOTTIME, unix.CLOCK_BOOTTIME_ALARM:
-		ns = Nanotime()
-	case unix.CLOCK_PROCESS_CPUTIME_ID, unix.CLOCK_THREAD_CPUTIME_ID:
-		ns = int64(cpuTime())
-	default:
-		if id >= 0 || !cpuClockValid(t, id) {
-			return 0, 0, unix.EINVAL
-		}
-		ns = int64(cpuTime())
+	if id < 0 && !cpuClockValid(t, id) {
+		return 0, 0, unix.EINVAL
+	}
+	ns, ok := clockRead(t.P.K, id)
+	if !ok {
+		return 0, 0, unix.EINVAL
 	}
 	return ns / 1e9, ns % 1e9, nil
+}
+
+// clockRead reads clock id of kernel k in ns; false for an unknown clock.
+// A valid CPU-time clock reads as the monotonic clock.
+func clockRead(k *Kernel, id int) (int64, bool) {
+	switch id {
+	case unix.CLOCK_REALTIME, unix.CLOCK_REALTIME_COARSE, unix.CLOCK_REALTIME_ALARM, unix.CLOCK_TAI:
+		return time.Now().UnixNano(), true
+	case unix.CLOCK_MONOTONIC, unix.CLOCK_MONOTONIC_COARSE, unix.CLOCK_MONOTONIC_RAW, unix.CLOCK_BOOTTIME, unix.CLOCK_BOOTTIME_ALARM,
+		unix.CLOCK_PROCESS_CPUTIME_ID, unix.CLOCK_THREAD_CPUTIME_ID:
+		return k.nanotime(), true
+	}
+	if id < 0 {
+		return k.nanotime(), true
+	}
+	return 0, false
 }
 
 // cpuClockValid checks a CPU-time clock id of a given process or thread
@@ -86,10 +89,10 @@ func clockRes(id int) int64 {
 	return 1
 }
 
-// clockNs reads clock id in ns.
-func clockNs(id int) int64 {
-	sec, nsec, _ := clockNow(nil, id)
-	return sec*1e9 + nsec
+// clockNs reads clock id of kernel k in ns.
+func clockNs(k *Kernel, id int) int64 {
+	ns, _ := clockRead(k, id)
+	return ns
 }
 
 func writeTimespec(t *Task, addr uintptr, sec, nsec int64) error {
@@ -228,6 +231,7 @@ func sysClockNanosleep(t *Task, a Args) (uintptr, error) {
 // expirations accumulate in a counter that read takes.
 type timerFD struct {
 	mu        sync.Mutex
+	k         *Kernel // whose clocks it reads
 	clock     int
 	interval  time.Duration
 	next      int64  // next expiry in ns of clock; 0: disarmed
@@ -248,7 +252,7 @@ func sysTimerfdCreate(t *Task, a Args) (uintptr, error) {
 	if flags&^(unix.TFD_CLOEXEC|unix.TFD_NONBLOCK) != 0 {
 		return 0, unix.EINVAL
 	}
-	f := &timerFD{clock: clock}
+	f := &timerFD{k: t.P.K, clock: clock}
 	return installNonblocking(t, f, &f.nonblock, flags&unix.TFD_NONBLOCK != 0, flags&unix.TFD_CLOEXEC != 0)
 }
 
@@ -263,7 +267,7 @@ func (f *timerFD) armLocked() {
 		return
 	}
 	gen := f.gen
-	f.timer = time.AfterFunc(time.Duration(max(0, f.next-clockNs(f.clock))), func() { f.fire(gen) })
+	f.timer = time.AfterFunc(time.Duration(max(0, f.next-clockNs(f.k, f.clock))), func() { f.fire(gen) })
 }
 
 // fire counts the expirations that are due and re-arms a periodic timer.
@@ -273,7 +277,7 @@ func (f *timerFD) fire(gen uint64) {
 		f.mu.Unlock()
 		return
 	}
-	now := clockNs(f.clock)
+	now := clockNs(f.k, f.clock)
 	if now < f.next { // the Go timer ran early against this clock
 		f.armLocked()
 		f.mu.Unlock()
@@ -341,7 +345,7 @@ func (f *timerFD) getLocked() [32]byte {
 	le.PutUint64(b[0:], uint64(f.interval/time.Second))
 	le.PutUint64(b[8:], uint64(f.interval%time.Second))
 	if f.next != 0 {
-		rem := max(1, f.next-clockNs(f.clock)) // armed: never reads as 0
+		rem := max(1, f.next-clockNs(f.k, f.clock)) // armed: never reads as 0
 		le.PutUint64(b[16:], uint64(rem/1e9))
 		le.PutUint64(b[24:], uint64(rem%1e9))
 	}
@@ -385,7 +389,7 @@ func sysTimerfdSettime(t *Task, a Args) (uintptr, error) {
 		if flags&unix.TFD_TIMER_ABSTIME != 0 {
 			f.next = max(1, int64(value))
 		} else {
-			f.next = clockNs(f.clock) + int64(min(value, time.Duration(math.MaxInt64/2)))
+			f.next = clockNs(f.k, f.clock) + int64(min(value, time.Duration(math.MaxInt64/2)))
 		}
 	}
 	f.armLocked()
