@@ -11,6 +11,7 @@ import (
 
 	"github.com/gosv/gosv/internal/bootproto"
 	"github.com/gosv/gosv/kernel/dev/virtio"
+	"github.com/gosv/gosv/kernel/task"
 
 	"github.com/gosv/gosv/kernel/bootopts"
 	"github.com/gosv/gosv/kernel/fsimpl/devfs"
@@ -51,7 +52,7 @@ func runApp(opts bootopts.Options, argv []string, slots []virtio.MMIODevice) int
 	machine.ReleaseInitrd()
 	addDefaultFiles(root)
 	machine.Mark("initrd")
-	k := linux.NewKernel(linux.MachinePlatform())
+	k := task.NewKernel(task.MachinePlatform())
 	netCfg, haveNIC, err := startNetwork(k, opts, slots)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gosv: %v\n", err)
@@ -177,12 +178,12 @@ func addDefaultFiles(root *ramfs.FS) {
 // initrd, as an init system would: /proc, /sys, /dev (devtmpfs) and
 // /dev/shm (a tmpfs); and makes tmpfs, proc, sysfs and devtmpfs available
 // to mount(2). memBytes sizes tmpfs instances (half of it by default).
-func mountFilesystems(p *linux.Process, memBytes int64) error {
+func mountFilesystems(p *task.Process, memBytes int64) error {
 	ns := p.FS.NS
 	tmpfs := ramfs.NewTmpfs(memBytes)
 	ns.RegisterType("tmpfs", tmpfs)
-	ns.RegisterType("proc", func(string, uint64, string) (vfs.Filesystem, error) { return p.ProcFS(), nil })
-	ns.RegisterType("sysfs", func(string, uint64, string) (vfs.Filesystem, error) { return p.K.SysFS(), nil })
+	ns.RegisterType("proc", func(string, uint64, string) (vfs.Filesystem, error) { return linux.ProcFS(p), nil })
+	ns.RegisterType("sysfs", func(string, uint64, string) (vfs.Filesystem, error) { return linux.SysFS(p.K), nil })
 	ns.RegisterType("devtmpfs", func(string, uint64, string) (vfs.Filesystem, error) {
 		return devfs.New(consoleWriter(1).Write), nil
 	})
@@ -197,8 +198,8 @@ func mountFilesystems(p *linux.Process, memBytes int64) error {
 		target string
 		flags  uint64
 	}{
-		{p.ProcFS(), "proc", "/proc", virt},
-		{p.K.SysFS(), "sysfs", "/sys", virt},
+		{linux.ProcFS(p), "proc", "/proc", virt},
+		{linux.SysFS(p.K), "sysfs", "/sys", virt},
 		{devfs.New(consoleWriter(1).Write), "devtmpfs", "/dev", vfs.MS_NOSUID},
 		{shm, "tmpfs", "/dev/shm", vfs.MS_NOSUID | vfs.MS_NODEV},
 	} {

@@ -5,10 +5,11 @@ package main
 
 import (
 	"fmt"
-	"github.com/gosv/gosv/internal/bootproto"
-	"github.com/gosv/gosv/kernel/dev/virtio"
 	"os"
 	"runtime"
+
+	"github.com/gosv/gosv/internal/bootproto"
+	"github.com/gosv/gosv/kernel/dev/virtio"
 
 	"github.com/gosv/gosv/kernel/bootopts"
 	"github.com/gosv/gosv/kernel/machine"

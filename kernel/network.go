@@ -7,9 +7,9 @@ import (
 	"github.com/gosv/gosv/kernel/bootopts"
 	"github.com/gosv/gosv/kernel/dev/machinedev"
 	"github.com/gosv/gosv/kernel/dev/virtio"
-	"github.com/gosv/gosv/kernel/linux"
 	"github.com/gosv/gosv/kernel/machine"
 	knet "github.com/gosv/gosv/kernel/net"
+	"github.com/gosv/gosv/kernel/task"
 )
 
 // startNetwork finds the VM's virtio devices (ACPI DSDT on microvm,
@@ -19,7 +19,7 @@ import (
 // or false when the VM has no network card (sockets then reach only the
 // loopback interface). A card that cannot be used is reported and
 // skipped: the app still runs.
-func startNetwork(k *linux.Kernel, opts bootopts.Options, slots []virtio.MMIODevice) (knet.Config, bool, error) {
+func startNetwork(k *task.Kernel, opts bootopts.Options, slots []virtio.MMIODevice) (knet.Config, bool, error) {
 	cfg, err := knet.ParseOptions(knet.Config{}, opts.Net)
 	if err != nil {
 		return cfg, false, err

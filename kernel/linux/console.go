@@ -3,6 +3,7 @@ package linux
 import (
 	"io"
 
+	"github.com/gosv/gosv/kernel/task"
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/waiter"
 )
@@ -19,9 +20,9 @@ type Console struct {
 // Path is the console's device path, for /proc/self/fd and maps.
 func (c *Console) Path() string { return c.Name }
 
-func (c *Console) Read(t *Task, p []byte) (int, error) { return 0, nil }
+func (c *Console) Read(t *task.Task, p []byte) (int, error) { return 0, nil }
 
-func (c *Console) Write(t *Task, p []byte) (int, error) {
+func (c *Console) Write(t *task.Task, p []byte) (int, error) {
 	if c.W == nil {
 		return len(p), nil
 	}
@@ -39,7 +40,7 @@ func (c *Console) Close() error { return nil }
 // file (AlwaysReady) it is pollable, so epoll accepts it as it accepts a
 // tty.
 func (c *Console) Readiness(mask waiter.EventMask) waiter.EventMask {
-	return waiter.EventMask(defaultPollMask) & mask
+	return waiter.EventMask(task.DefaultPollMask) & mask
 }
 
 // EventRegister does nothing: a console's readiness never changes.
@@ -54,22 +55,22 @@ func (c *Console) Stat() (unix.Stat_t, error) {
 
 // Ioctl: TCGETS returns a canonical-mode termios; TIOCGWINSZ 24x80; other
 // requests ENOTTY (ioctl_tty(2)).
-func (c *Console) Ioctl(t *Task, req, arg uintptr) (uintptr, error) {
+func (c *Console) Ioctl(t *task.Task, req, arg uintptr) (uintptr, error) {
 	if !c.TTY {
 		return 0, unix.ENOTTY
 	}
 	switch req {
 	case unix.TCGETS:
 		var b [60]byte // struct termios (kernel): 4 x u32 flags, u8 line, 19 cc
-		le.PutUint32(b[0:], unix.ICRNL|unix.IXON)
-		le.PutUint32(b[4:], unix.OPOST|unix.ONLCR)
-		le.PutUint32(b[8:], unix.B38400|unix.CS8|unix.CREAD|unix.HUPCL)
-		le.PutUint32(b[12:], unix.ISIG|unix.ICANON|unix.ECHO|unix.ECHOE|unix.ECHOK|unix.IEXTEN|unix.ECHOCTL|unix.ECHOKE)
+		task.Le.PutUint32(b[0:], unix.ICRNL|unix.IXON)
+		task.Le.PutUint32(b[4:], unix.OPOST|unix.ONLCR)
+		task.Le.PutUint32(b[8:], unix.B38400|unix.CS8|unix.CREAD|unix.HUPCL)
+		task.Le.PutUint32(b[12:], unix.ISIG|unix.ICANON|unix.ECHO|unix.ECHOE|unix.ECHOK|unix.IEXTEN|unix.ECHOCTL|unix.ECHOKE)
 		return 0, t.CopyOut(arg, b[:36])
 	case unix.TIOCGWINSZ:
 		var b [8]byte
-		le.PutUint16(b[0:], 24)
-		le.PutUint16(b[2:], 80)
+		task.Le.PutUint16(b[0:], 24)
+		task.Le.PutUint16(b[2:], 80)
 		return 0, t.CopyOut(arg, b[:])
 	case unix.TCSETS, unix.TCSETSW, unix.TCSETSF, unix.TIOCSWINSZ:
 		return 0, nil

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gosv/gosv/kernel/task"
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/waiter"
 )
@@ -34,7 +35,7 @@ const (
 // description it referred to when added.
 type epollKey struct {
 	fd   int
-	desc *fileFlags
+	desc *task.FileFlags
 }
 
 // epollItem is one interest of an epoll instance. Its entry sits on the
@@ -70,7 +71,7 @@ type epollFile struct {
 	// The queue holds epoll_wait callers and waiters on the epoll fd
 	// itself (poll, a nesting epoll); it is notified with eventsIn when
 	// an item becomes ready.
-	waitQueue
+	task.WaitQueue
 }
 
 // epollLoopMu serialises adding epoll instances to each other, so the loop
@@ -79,8 +80,8 @@ var epollLoopMu sync.Mutex
 
 func newEpoll() *epollFile { return &epollFile{items: map[epollKey]*epollItem{}} }
 
-func (ep *epollFile) Read(t *Task, p []byte) (int, error)  { return 0, unix.EINVAL }
-func (ep *epollFile) Write(t *Task, p []byte) (int, error) { return 0, unix.EINVAL }
+func (ep *epollFile) Read(t *task.Task, p []byte) (int, error)  { return 0, unix.EINVAL }
+func (ep *epollFile) Write(t *task.Task, p []byte) (int, error) { return 0, unix.EINVAL }
 
 func (ep *epollFile) Close() error {
 	ep.mu.Lock()
@@ -95,7 +96,7 @@ func (ep *epollFile) Close() error {
 }
 
 func (ep *epollFile) Stat() (unix.Stat_t, error) {
-	return unix.Stat_t{Mode: 0o600, Nlink: 1, Blksize: pageSize}, nil
+	return unix.Stat_t{Mode: 0o600, Nlink: 1, Blksize: task.PageSize}, nil
 }
 
 // Readiness: an epoll fd is readable when one of its ready items has
@@ -190,9 +191,9 @@ func (l epollListener) NotifyEvent(mask waiter.EventMask) { l.it.notified(mask) 
 // alive reports whether the open file description of an interest is still
 // open in some fd (Linux removes interests when their file is closed).
 func (k epollKey) alive() bool {
-	k.desc.mu.Lock()
-	defer k.desc.mu.Unlock()
-	return k.desc.refs > 0
+	k.desc.Mu.Lock()
+	defer k.desc.Mu.Unlock()
+	return k.desc.Refs > 0
 }
 
 type epollEvent struct {
@@ -280,24 +281,24 @@ func (ep *epollFile) reaches(target *epollFile, depth int) bool {
 }
 
 // getDesc returns the file at fd and its open file description.
-func (d *FDTable) getDesc(fd int) (File, *fileFlags, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	e, ok := d.fds[fd]
+func getDesc(d *task.FDTable, fd int) (task.File, *task.FileFlags, error) {
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
+	e, ok := d.Table[fd]
 	if !ok {
 		return nil, nil, unix.EBADF
 	}
-	return e.file, e.flags, nil
+	return e.File, e.Flags, nil
 }
 
-func sysEpollCreate(t *Task, a Args) (uintptr, error) {
+func sysEpollCreate(t *task.Task, a task.Args) (uintptr, error) {
 	if int32(a[0]) <= 0 {
 		return 0, unix.EINVAL
 	}
 	return installEpoll(t, false)
 }
 
-func sysEpollCreate1(t *Task, a Args) (uintptr, error) {
+func sysEpollCreate1(t *task.Task, a task.Args) (uintptr, error) {
 	flags := int(int32(a[0]))
 	if flags&^unix.EPOLL_CLOEXEC != 0 {
 		return 0, unix.EINVAL
@@ -305,13 +306,13 @@ func sysEpollCreate1(t *Task, a Args) (uintptr, error) {
 	return installEpoll(t, flags&unix.EPOLL_CLOEXEC != 0)
 }
 
-func installEpoll(t *Task, cloexec bool) (uintptr, error) {
+func installEpoll(t *task.Task, cloexec bool) (uintptr, error) {
 	fd, err := t.P.FDs.Install(newEpoll(), unix.O_RDWR, cloexec, 0)
 	return uintptr(fd), err
 }
 
 // epoll_ctl(epfd, op, fd, event), with Linux's order of checks.
-func sysEpollCtl(t *Task, a Args) (uintptr, error) {
+func sysEpollCtl(t *task.Task, a task.Args) (uintptr, error) {
 	epfd, op, fd := int(int32(a[0])), int(int32(a[1])), int(int32(a[2]))
 	var events uint32
 	var data uint64
@@ -320,18 +321,18 @@ func sysEpollCtl(t *Task, a Args) (uintptr, error) {
 		if err := t.CopyIn(b[:], a[3]); err != nil {
 			return 0, err
 		}
-		events, data = le.Uint32(b[0:]), le.Uint64(b[4:])
+		events, data = task.Le.Uint32(b[0:]), task.Le.Uint64(b[4:])
 	}
 	ef, err := t.P.FDs.Get(epfd)
 	if err != nil {
 		return 0, err
 	}
-	tf, desc, err := t.P.FDs.getDesc(fd)
+	tf, desc, err := getDesc(t.P.FDs, fd)
 	if err != nil {
 		return 0, err
 	}
 	w, ok := tf.(waiter.Waitable)
-	if _, notPollable := tf.(interface{ notPollable() }); !ok || notPollable {
+	if _, notPollable := tf.(interface{ NotPollable() }); !ok || notPollable {
 		return 0, unix.EPERM
 	}
 	target, targetIsEpoll := tf.(*epollFile)
@@ -389,7 +390,7 @@ func sysEpollCtl(t *Task, a Args) (uintptr, error) {
 }
 
 // epollWait implements the epoll_wait family; timeout < 0 waits forever.
-func epollWait(t *Task, epfd int, addr uintptr, maxevents int, timeout time.Duration) (uintptr, error) {
+func epollWait(t *task.Task, epfd int, addr uintptr, maxevents int, timeout time.Duration) (uintptr, error) {
 	if maxevents <= 0 || maxevents > epollMaxEvents {
 		return 0, unix.EINVAL
 	}
@@ -406,7 +407,7 @@ func epollWait(t *Task, epfd int, addr uintptr, maxevents int, timeout time.Dura
 		evs = ep.harvest(maxevents)
 		return len(evs) > 0
 	}
-	if err := t.waitReady([]waiter.Waitable{ep}, eventsIn, timeout, scan); err != nil {
+	if err := waitReady(t, []waiter.Waitable{ep}, eventsIn, timeout, scan); err != nil {
 		return 0, err
 	}
 	if len(evs) == 0 {
@@ -414,8 +415,8 @@ func epollWait(t *Task, epfd int, addr uintptr, maxevents int, timeout time.Dura
 	}
 	b := make([]byte, epollEventSize*len(evs))
 	for i, e := range evs {
-		le.PutUint32(b[epollEventSize*i:], e.events)
-		le.PutUint64(b[epollEventSize*i+4:], e.data)
+		task.Le.PutUint32(b[epollEventSize*i:], e.events)
+		task.Le.PutUint64(b[epollEventSize*i+4:], e.data)
 	}
 	if err := t.CopyOut(addr, b); err != nil {
 		return 0, err
@@ -431,24 +432,24 @@ func msTimeout(ms int32) time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
-func sysEpollWait(t *Task, a Args) (uintptr, error) {
+func sysEpollWait(t *task.Task, a task.Args) (uintptr, error) {
 	return epollWait(t, int(int32(a[0])), a[1], int(int32(a[2])), msTimeout(int32(a[3])))
 }
 
 // epoll_pwait(epfd, events, maxevents, timeout, sigmask, sigsetsize).
-func sysEpollPwait(t *Task, a Args) (uintptr, error) {
-	return t.withSigmask(a[4], a[5], func() (uintptr, error) {
+func sysEpollPwait(t *task.Task, a task.Args) (uintptr, error) {
+	return withSigmask(t, a[4], a[5], func() (uintptr, error) {
 		return epollWait(t, int(int32(a[0])), a[1], int(int32(a[2])), msTimeout(int32(a[3])))
 	})
 }
 
 // epoll_pwait2(epfd, events, maxevents, timeout *timespec, sigmask, sigsetsize).
-func sysEpollPwait2(t *Task, a Args) (uintptr, error) {
+func sysEpollPwait2(t *task.Task, a task.Args) (uintptr, error) {
 	timeout, err := timespecTimeout(t, a[3])
 	if err != nil {
 		return 0, err
 	}
-	return t.withSigmask(a[4], a[5], func() (uintptr, error) {
+	return withSigmask(t, a[4], a[5], func() (uintptr, error) {
 		return epollWait(t, int(int32(a[0])), a[1], int(int32(a[2])), timeout)
 	})
 }

@@ -4,14 +4,15 @@ import (
 	"math"
 	"sync"
 
+	"github.com/gosv/gosv/kernel/task"
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/waiter"
 )
 
 // eventfd(2) and eventfd2(2).
 func init() {
-	register(unix.SYS_EVENTFD, "eventfd", func(t *Task, a Args) (uintptr, error) { return newEventFD(t, uint32(a[0]), 0) })
-	register(unix.SYS_EVENTFD2, "eventfd2", func(t *Task, a Args) (uintptr, error) {
+	register(unix.SYS_EVENTFD, "eventfd", func(t *task.Task, a task.Args) (uintptr, error) { return newEventFD(t, uint32(a[0]), 0) })
+	register(unix.SYS_EVENTFD2, "eventfd2", func(t *task.Task, a task.Args) (uintptr, error) {
 		return newEventFD(t, uint32(a[0]), int(int32(a[1])))
 	})
 }
@@ -24,14 +25,14 @@ const eventMax = math.MaxUint64 - 1
 // writes while the sum would exceed eventMax, unless O_NONBLOCK is set on
 // the open file description.
 type eventFD struct {
-	mu        sync.Mutex
-	count     uint64
-	semaphore bool
-	nonblock  nonblockFlag
-	waitQueue // readers wait for eventsIn, writers for eventsOut
+	mu             sync.Mutex
+	count          uint64
+	semaphore      bool
+	nonblock       nonblockFlag
+	task.WaitQueue // readers wait for eventsIn, writers for eventsOut
 }
 
-func newEventFD(t *Task, initval uint32, flags int) (uintptr, error) {
+func newEventFD(t *task.Task, initval uint32, flags int) (uintptr, error) {
 	if flags&^(unix.EFD_CLOEXEC|unix.EFD_NONBLOCK|unix.EFD_SEMAPHORE) != 0 {
 		return 0, unix.EINVAL
 	}
@@ -39,12 +40,12 @@ func newEventFD(t *Task, initval uint32, flags int) (uintptr, error) {
 	return installNonblocking(t, e, &e.nonblock, flags&unix.EFD_NONBLOCK != 0, flags&unix.EFD_CLOEXEC != 0)
 }
 
-func (e *eventFD) Read(t *Task, p []byte) (int, error) {
+func (e *eventFD) Read(t *task.Task, p []byte) (int, error) {
 	if len(p) < 8 {
 		return 0, unix.EINVAL
 	}
 	var v uint64
-	err := t.blockOn(e, eventsIn, e.nonblock.get(), func() (bool, error) {
+	err := blockOn(t, e, eventsIn, e.nonblock.get(), func() (bool, error) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		if e.count == 0 {
@@ -61,19 +62,19 @@ func (e *eventFD) Read(t *Task, p []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	le.PutUint64(p, v)
+	task.Le.PutUint64(p, v)
 	return 8, nil
 }
 
-func (e *eventFD) Write(t *Task, p []byte) (int, error) {
+func (e *eventFD) Write(t *task.Task, p []byte) (int, error) {
 	if len(p) < 8 {
 		return 0, unix.EINVAL
 	}
-	v := le.Uint64(p)
+	v := task.Le.Uint64(p)
 	if v == math.MaxUint64 {
 		return 0, unix.EINVAL
 	}
-	err := t.blockOn(e, eventsOut, e.nonblock.get(), func() (bool, error) {
+	err := blockOn(t, e, eventsOut, e.nonblock.get(), func() (bool, error) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		if eventMax-e.count < v {
@@ -107,5 +108,5 @@ func (e *eventFD) Readiness(mask waiter.EventMask) waiter.EventMask {
 }
 
 func (e *eventFD) Stat() (unix.Stat_t, error) {
-	return unix.Stat_t{Mode: 0o600, Nlink: 1, Blksize: pageSize}, nil
+	return unix.Stat_t{Mode: 0o600, Nlink: 1, Blksize: task.PageSize}, nil
 }

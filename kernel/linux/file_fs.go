@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"github.com/gosv/gosv/kernel/task"
 	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 )
@@ -22,8 +23,8 @@ type locFile interface {
 
 func (f *fsFile) location() vfs.Loc { return f.loc }
 
-func (f *fsFile) Read(t *Task, p []byte) (int, error)  { return f.f.Read(p) }
-func (f *fsFile) Write(t *Task, p []byte) (int, error) { return f.f.Write(p) }
+func (f *fsFile) Read(t *task.Task, p []byte) (int, error)  { return f.f.Read(p) }
+func (f *fsFile) Write(t *task.Task, p []byte) (int, error) { return f.f.Write(p) }
 func (f *fsFile) Close() error {
 	f.loc.M.Release()
 	return f.f.Close()
@@ -59,7 +60,9 @@ func (f *fsFile) typ() uint32 { return f.f.Inode().Stat().Mode & vfs.S_IFMT }
 func (f *fsFile) size() int64 { return f.f.Inode().Stat().Size }
 
 // Ioctl passes the request to the filesystem's file.
-func (f *fsFile) Ioctl(t *Task, req, arg uintptr) (uintptr, error) { return f.f.Ioctl(t, req, arg) }
+func (f *fsFile) Ioctl(t *task.Task, req, arg uintptr) (uintptr, error) {
+	return f.f.Ioctl(t, req, arg)
+}
 
 // snapshot reports whether the file reads from a snapshot taken at open
 // (kernfs) rather than its st_size.
@@ -89,7 +92,7 @@ func (f *fsFile) readHint(n int) int {
 // anonInode stands for an open file without a place in the mount tree
 // (a pipe, the console) when /proc/self/fd/N leads to it: stat reports the
 // file, open opens it again (reopen).
-type anonInode struct{ f File }
+type anonInode struct{ f task.File }
 
 func (a *anonInode) Stat() vfs.Stat {
 	st, _, _ := statOf(a.f)
@@ -136,7 +139,7 @@ func (a *anonInode) Setattr(ctx vfs.Context, s vfs.Setattr) error { return nil }
 // openat unwraps it.
 type reopened struct {
 	vfs.File
-	f  File
+	f  task.File
 	in *anonInode
 }
 

@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"github.com/gosv/gosv/kernel/task"
 	"golang.org/x/sys/unix"
 )
 
@@ -13,10 +14,10 @@ func init() {
 }
 
 // maxMountData is the size of the data page mount(2) copies in.
-const maxMountData = pageSize
+const maxMountData = task.PageSize
 
 // mountString reads an optional string argument of mount(2) (NULL: "").
-func (t *Task) mountString(addr uintptr, max int) (string, error) {
+func mountString(t *task.Task, addr uintptr, max int) (string, error) {
 	if addr == 0 {
 		return "", nil
 	}
@@ -28,20 +29,20 @@ func (t *Task) mountString(addr uintptr, max int) (string, error) {
 // (MS_SHARED, MS_PRIVATE, MS_SLAVE, MS_UNBINDABLE, accepted). Errors:
 // ENOENT, ENOTDIR, ENODEV for an unknown type, EINVAL for a remount of
 // something that is not a mount or bad options, EFAULT.
-func sysMount(t *Task, a Args) (uintptr, error) {
-	source, err := t.mountString(a[0], unix.PathMax)
+func sysMount(t *task.Task, a task.Args) (uintptr, error) {
+	source, err := mountString(t, a[0], unix.PathMax)
 	if err != nil {
 		return 0, err
 	}
-	target, err := t.readPath(a[1])
+	target, err := readPath(t, a[1])
 	if err != nil {
 		return 0, err
 	}
-	fstype, err := t.mountString(a[2], 256)
+	fstype, err := mountString(t, a[2], 256)
 	if err != nil {
 		return 0, err
 	}
-	data, err := t.mountString(a[4], maxMountData)
+	data, err := mountString(t, a[4], maxMountData)
 	if err != nil && err != unix.ENAMETOOLONG {
 		return 0, err
 	}
@@ -51,8 +52,8 @@ func sysMount(t *Task, a Args) (uintptr, error) {
 // sysUmount2 is umount2(target, flags): MNT_FORCE, MNT_DETACH,
 // MNT_EXPIRE, UMOUNT_NOFOLLOW. Errors: EINVAL when target is not a mount
 // point, EBUSY when it is in use.
-func sysUmount2(t *Task, a Args) (uintptr, error) {
-	target, err := t.readPath(a[0])
+func sysUmount2(t *task.Task, a task.Args) (uintptr, error) {
+	target, err := readPath(t, a[0])
 	if err != nil {
 		return 0, err
 	}

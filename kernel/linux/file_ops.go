@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"github.com/gosv/gosv/kernel/task"
 	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 )
@@ -11,90 +12,90 @@ const atFDCWD = uintptr(1<<64 + unix.AT_FDCWD)
 // Syscalls on paths: open(2), stat(2), mkdir(2), rename(2), ... Each
 // legacy call is its *at form with AT_FDCWD.
 func init() {
-	register(unix.SYS_OPEN, "open", func(t *Task, a Args) (uintptr, error) {
-		return t.openat(unix.AT_FDCWD, a[0], int(int32(a[1])), uint32(a[2]))
+	register(unix.SYS_OPEN, "open", func(t *task.Task, a task.Args) (uintptr, error) {
+		return openat(t, unix.AT_FDCWD, a[0], int(int32(a[1])), uint32(a[2]))
 	})
-	register(unix.SYS_OPENAT, "openat", func(t *Task, a Args) (uintptr, error) {
-		return t.openat(int(int32(a[0])), a[1], int(int32(a[2])), uint32(a[3]))
+	register(unix.SYS_OPENAT, "openat", func(t *task.Task, a task.Args) (uintptr, error) {
+		return openat(t, int(int32(a[0])), a[1], int(int32(a[2])), uint32(a[3]))
 	})
 	register(unix.SYS_OPENAT2, "openat2", sysOpenat2)
-	register(unix.SYS_CREAT, "creat", func(t *Task, a Args) (uintptr, error) {
-		return t.openat(unix.AT_FDCWD, a[0], unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, uint32(a[1]))
+	register(unix.SYS_CREAT, "creat", func(t *task.Task, a task.Args) (uintptr, error) {
+		return openat(t, unix.AT_FDCWD, a[0], unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, uint32(a[1]))
 	})
-	register(unix.SYS_STAT, "stat", func(t *Task, a Args) (uintptr, error) {
-		return sysNewfstatat(t, Args{atFDCWD, a[0], a[1], 0})
+	register(unix.SYS_STAT, "stat", func(t *task.Task, a task.Args) (uintptr, error) {
+		return sysNewfstatat(t, task.Args{atFDCWD, a[0], a[1], 0})
 	})
-	register(unix.SYS_LSTAT, "lstat", func(t *Task, a Args) (uintptr, error) {
-		return sysNewfstatat(t, Args{atFDCWD, a[0], a[1], unix.AT_SYMLINK_NOFOLLOW})
+	register(unix.SYS_LSTAT, "lstat", func(t *task.Task, a task.Args) (uintptr, error) {
+		return sysNewfstatat(t, task.Args{atFDCWD, a[0], a[1], unix.AT_SYMLINK_NOFOLLOW})
 	})
 	register(unix.SYS_NEWFSTATAT, "newfstatat", sysNewfstatat)
 	register(unix.SYS_STATX, "statx", sysStatx)
 	register(unix.SYS_READLINKAT, "readlinkat", sysReadlinkat)
-	register(unix.SYS_READLINK, "readlink", func(t *Task, a Args) (uintptr, error) {
-		return sysReadlinkat(t, Args{atFDCWD, a[0], a[1], a[2]})
+	register(unix.SYS_READLINK, "readlink", func(t *task.Task, a task.Args) (uintptr, error) {
+		return sysReadlinkat(t, task.Args{atFDCWD, a[0], a[1], a[2]})
 	})
 	register(unix.SYS_MKDIRAT, "mkdirat", sysMkdirat)
-	register(unix.SYS_MKDIR, "mkdir", func(t *Task, a Args) (uintptr, error) {
-		return sysMkdirat(t, Args{atFDCWD, a[0], a[1]})
+	register(unix.SYS_MKDIR, "mkdir", func(t *task.Task, a task.Args) (uintptr, error) {
+		return sysMkdirat(t, task.Args{atFDCWD, a[0], a[1]})
 	})
 	register(unix.SYS_MKNODAT, "mknodat", sysMknodat)
-	register(unix.SYS_MKNOD, "mknod", func(t *Task, a Args) (uintptr, error) {
-		return sysMknodat(t, Args{atFDCWD, a[0], a[1], a[2]})
+	register(unix.SYS_MKNOD, "mknod", func(t *task.Task, a task.Args) (uintptr, error) {
+		return sysMknodat(t, task.Args{atFDCWD, a[0], a[1], a[2]})
 	})
 	register(unix.SYS_UNLINKAT, "unlinkat", sysUnlinkat)
-	register(unix.SYS_UNLINK, "unlink", func(t *Task, a Args) (uintptr, error) {
-		return sysUnlinkat(t, Args{atFDCWD, a[0], 0})
+	register(unix.SYS_UNLINK, "unlink", func(t *task.Task, a task.Args) (uintptr, error) {
+		return sysUnlinkat(t, task.Args{atFDCWD, a[0], 0})
 	})
-	register(unix.SYS_RMDIR, "rmdir", func(t *Task, a Args) (uintptr, error) {
-		return sysUnlinkat(t, Args{atFDCWD, a[0], unix.AT_REMOVEDIR})
+	register(unix.SYS_RMDIR, "rmdir", func(t *task.Task, a task.Args) (uintptr, error) {
+		return sysUnlinkat(t, task.Args{atFDCWD, a[0], unix.AT_REMOVEDIR})
 	})
 	register(unix.SYS_RENAMEAT2, "renameat2", sysRenameat2)
-	register(unix.SYS_RENAMEAT, "renameat", func(t *Task, a Args) (uintptr, error) {
-		return sysRenameat2(t, Args{a[0], a[1], a[2], a[3], 0})
+	register(unix.SYS_RENAMEAT, "renameat", func(t *task.Task, a task.Args) (uintptr, error) {
+		return sysRenameat2(t, task.Args{a[0], a[1], a[2], a[3], 0})
 	})
-	register(unix.SYS_RENAME, "rename", func(t *Task, a Args) (uintptr, error) {
-		return sysRenameat2(t, Args{atFDCWD, a[0], atFDCWD, a[1], 0})
+	register(unix.SYS_RENAME, "rename", func(t *task.Task, a task.Args) (uintptr, error) {
+		return sysRenameat2(t, task.Args{atFDCWD, a[0], atFDCWD, a[1], 0})
 	})
 	register(unix.SYS_LINKAT, "linkat", sysLinkat)
-	register(unix.SYS_LINK, "link", func(t *Task, a Args) (uintptr, error) {
-		return sysLinkat(t, Args{atFDCWD, a[0], atFDCWD, a[1], 0})
+	register(unix.SYS_LINK, "link", func(t *task.Task, a task.Args) (uintptr, error) {
+		return sysLinkat(t, task.Args{atFDCWD, a[0], atFDCWD, a[1], 0})
 	})
 	register(unix.SYS_SYMLINKAT, "symlinkat", sysSymlinkat)
-	register(unix.SYS_SYMLINK, "symlink", func(t *Task, a Args) (uintptr, error) {
-		return sysSymlinkat(t, Args{a[0], atFDCWD, a[1]})
+	register(unix.SYS_SYMLINK, "symlink", func(t *task.Task, a task.Args) (uintptr, error) {
+		return sysSymlinkat(t, task.Args{a[0], atFDCWD, a[1]})
 	})
 	register(unix.SYS_FACCESSAT2, "faccessat2", sysFaccessat2)
-	register(unix.SYS_FACCESSAT, "faccessat", func(t *Task, a Args) (uintptr, error) {
-		return sysFaccessat2(t, Args{a[0], a[1], a[2], 0})
+	register(unix.SYS_FACCESSAT, "faccessat", func(t *task.Task, a task.Args) (uintptr, error) {
+		return sysFaccessat2(t, task.Args{a[0], a[1], a[2], 0})
 	})
-	register(unix.SYS_ACCESS, "access", func(t *Task, a Args) (uintptr, error) {
-		return sysFaccessat2(t, Args{atFDCWD, a[0], a[1], 0})
+	register(unix.SYS_ACCESS, "access", func(t *task.Task, a task.Args) (uintptr, error) {
+		return sysFaccessat2(t, task.Args{atFDCWD, a[0], a[1], 0})
 	})
 	register(unix.SYS_FCHMODAT2, "fchmodat2", sysFchmodat2)
-	register(unix.SYS_FCHMODAT, "fchmodat", func(t *Task, a Args) (uintptr, error) {
-		return sysFchmodat2(t, Args{a[0], a[1], a[2], 0})
+	register(unix.SYS_FCHMODAT, "fchmodat", func(t *task.Task, a task.Args) (uintptr, error) {
+		return sysFchmodat2(t, task.Args{a[0], a[1], a[2], 0})
 	})
-	register(unix.SYS_CHMOD, "chmod", func(t *Task, a Args) (uintptr, error) {
-		return sysFchmodat2(t, Args{atFDCWD, a[0], a[1], 0})
+	register(unix.SYS_CHMOD, "chmod", func(t *task.Task, a task.Args) (uintptr, error) {
+		return sysFchmodat2(t, task.Args{atFDCWD, a[0], a[1], 0})
 	})
 	register(unix.SYS_FCHOWNAT, "fchownat", sysFchownat)
-	register(unix.SYS_CHOWN, "chown", func(t *Task, a Args) (uintptr, error) {
-		return sysFchownat(t, Args{atFDCWD, a[0], a[1], a[2], 0})
+	register(unix.SYS_CHOWN, "chown", func(t *task.Task, a task.Args) (uintptr, error) {
+		return sysFchownat(t, task.Args{atFDCWD, a[0], a[1], a[2], 0})
 	})
-	register(unix.SYS_LCHOWN, "lchown", func(t *Task, a Args) (uintptr, error) {
-		return sysFchownat(t, Args{atFDCWD, a[0], a[1], a[2], unix.AT_SYMLINK_NOFOLLOW})
+	register(unix.SYS_LCHOWN, "lchown", func(t *task.Task, a task.Args) (uintptr, error) {
+		return sysFchownat(t, task.Args{atFDCWD, a[0], a[1], a[2], unix.AT_SYMLINK_NOFOLLOW})
 	})
 	register(unix.SYS_UTIMENSAT, "utimensat", sysUtimensat)
-	register(unix.SYS_UTIMES, "utimes", func(t *Task, a Args) (uintptr, error) {
+	register(unix.SYS_UTIMES, "utimes", func(t *task.Task, a task.Args) (uintptr, error) {
 		return futimesat(t, unix.AT_FDCWD, a[0], a[1])
 	})
-	register(unix.SYS_FUTIMESAT, "futimesat", func(t *Task, a Args) (uintptr, error) {
+	register(unix.SYS_FUTIMESAT, "futimesat", func(t *task.Task, a task.Args) (uintptr, error) {
 		return futimesat(t, int(int32(a[0])), a[1], a[2])
 	})
 	register(unix.SYS_UTIME, "utime", sysUtime)
 	register(unix.SYS_GETCWD, "getcwd", sysGetcwd)
 	register(unix.SYS_CHDIR, "chdir", sysChdir)
-	register(unix.SYS_UMASK, "umask", func(t *Task, a Args) (uintptr, error) {
+	register(unix.SYS_UMASK, "umask", func(t *task.Task, a task.Args) (uintptr, error) {
 		return uintptr(t.P.FS.Umask(uint32(a[0]) & 0o777)), nil
 	})
 	register(unix.SYS_TRUNCATE, "truncate", sysTruncate)
@@ -102,13 +103,13 @@ func init() {
 }
 
 // openat opens a file as openat(2) and installs it.
-func (t *Task) openat(dirfd int, addr uintptr, flags int, mode uint32) (uintptr, error) {
-	return t.openat2(dirfd, addr, flags, mode&0o7777, 0)
+func openat(t *task.Task, dirfd int, addr uintptr, flags int, mode uint32) (uintptr, error) {
+	return openat2(t, dirfd, addr, flags, mode&0o7777, 0)
 }
 
 // sysOpenat2 is openat2(2): struct open_how {u64 flags, mode, resolve}
 // of size bytes, checked as Linux does (vfs.ParseOpenHow).
-func sysOpenat2(t *Task, a Args) (uintptr, error) {
+func sysOpenat2(t *task.Task, a task.Args) (uintptr, error) {
 	size := a[3]
 	if size < vfs.OpenHowSizeVer0 {
 		return 0, unix.EINVAL
@@ -124,22 +125,22 @@ func sysOpenat2(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	return t.openat2(int(int32(a[0])), a[1], int(how.Flags), uint32(how.Mode), how.Resolve)
+	return openat2(t, int(int32(a[0])), a[1], int(how.Flags), uint32(how.Mode), how.Resolve)
 }
 
 // openat2 opens a file with RESOLVE_* flags and installs it.
-func (t *Task) openat2(dirfd int, addr uintptr, flags int, mode uint32, resolve uint64) (uintptr, error) {
+func openat2(t *task.Task, dirfd int, addr uintptr, flags int, mode uint32, resolve uint64) (uintptr, error) {
 	if flags&unix.O_CREAT != 0 && flags&unix.O_DIRECTORY != 0 {
 		return 0, unix.EINVAL
 	}
-	if t.P.FDs.full() {
+	if full(t.P.FDs) {
 		return 0, unix.EMFILE
 	}
-	p, err := t.readPath(addr)
+	p, err := readPath(t, addr)
 	if err != nil {
 		return 0, err
 	}
-	tg, err := t.resolveAt(dirfd, p, false)
+	tg, err := resolveAt(t, dirfd, p, false)
 	if err != nil {
 		return 0, err
 	}
@@ -147,7 +148,7 @@ func (t *Task) openat2(dirfd int, addr uintptr, flags int, mode uint32, resolve 
 	if err != nil {
 		return 0, err
 	}
-	f, err := t.wrapFS(vf, where, flags)
+	f, err := wrapFS(t, vf, where, flags)
 	if err != nil {
 		return 0, err
 	}
@@ -171,12 +172,12 @@ func (t *Task) openat2(dirfd int, addr uintptr, flags int, mode uint32, resolve 
 // wrapFS makes the File of a file the VFS opened: a file reached through
 // /proc/self/fd/N that lives outside the mount tree is that file opened
 // again; a FIFO becomes a pipe end.
-func (t *Task) wrapFS(vf vfs.File, w vfs.Where, flags int) (File, error) {
+func wrapFS(t *task.Task, vf vfs.File, w vfs.Where, flags int) (task.File, error) {
 	if r, ok := vf.(*reopened); ok {
 		return r.f, nil
 	}
 	if vf.Inode().Stat().Mode&vfs.S_IFMT == vfs.S_IFIFO && flags&unix.O_PATH == 0 {
-		f, err := t.openFIFO(vf, w, flags)
+		f, err := openFIFO(t, vf, w, flags)
 		if err == nil {
 			w.Loc.M.Hold()
 		}
@@ -189,7 +190,7 @@ func (t *Task) wrapFS(vf vfs.File, w vfs.Where, flags int) (File, error) {
 // reopen opens the file behind a /proc/self/fd/N link that has no place
 // in the mount tree again, as a new open file description with its own
 // flags.
-func reopen(f File, flags int) (File, error) {
+func reopen(f task.File, flags int) (task.File, error) {
 	switch f := f.(type) {
 	case *pipeEnd:
 		return reopenPipe(f, flags), nil
@@ -201,7 +202,7 @@ func reopen(f File, flags int) (File, error) {
 
 // statTarget returns the attributes of what tg names (the final symlink
 // followed with follow) and whether it has a creation time.
-func (t *Task) statTarget(tg pathTarget, follow bool) (vfs.Stat, bool, error) {
+func statTarget(t *task.Task, tg pathTarget, follow bool) (vfs.Stat, bool, error) {
 	if tg.file != nil {
 		return statOf(tg.file)
 	}
@@ -218,26 +219,26 @@ func (t *Task) statTarget(tg pathTarget, follow bool) (vfs.Stat, bool, error) {
 
 // statPathArg reads the path argument of newfstatat and statx: NULL with
 // AT_EMPTY_PATH is an empty path (Linux 6.11).
-func (t *Task) statPathArg(dirfd, addr uintptr, flags int) (pathTarget, error) {
+func statPathArg(t *task.Task, dirfd, addr uintptr, flags int) (pathTarget, error) {
 	empty := flags&unix.AT_EMPTY_PATH != 0
 	if addr == 0 && empty {
-		return t.resolveAt(int(int32(dirfd)), "", true)
+		return resolveAt(t, int(int32(dirfd)), "", true)
 	}
-	return t.resolveArgs(dirfd, addr, empty)
+	return resolveArgs(t, dirfd, addr, empty)
 }
 
 const atStatxSyncType = 0x6000
 
-func sysNewfstatat(t *Task, a Args) (uintptr, error) {
+func sysNewfstatat(t *task.Task, a task.Args) (uintptr, error) {
 	flags := int(int32(a[3]))
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH|unix.AT_NO_AUTOMOUNT|atStatxSyncType) != 0 {
 		return 0, unix.EINVAL
 	}
-	tg, err := t.statPathArg(a[0], a[1], flags)
+	tg, err := statPathArg(t, a[0], a[1], flags)
 	if err != nil {
 		return 0, err
 	}
-	st, _, err := t.statTarget(tg, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
+	st, _, err := statTarget(t, tg, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
 		return 0, err
 	}
@@ -245,7 +246,7 @@ func sysNewfstatat(t *Task, a Args) (uintptr, error) {
 	return 0, t.CopyOut(a[2], b[:])
 }
 
-func sysStatx(t *Task, a Args) (uintptr, error) {
+func sysStatx(t *task.Task, a task.Args) (uintptr, error) {
 	flags, mask := int(int32(a[2])), uint32(a[3])
 	if mask&unix.STATX__RESERVED != 0 {
 		return 0, unix.EINVAL
@@ -254,11 +255,11 @@ func sysStatx(t *Task, a Args) (uintptr, error) {
 		flags&atStatxSyncType == atStatxSyncType {
 		return 0, unix.EINVAL
 	}
-	tg, err := t.statPathArg(a[0], a[1], flags)
+	tg, err := statPathArg(t, a[0], a[1], flags)
 	if err != nil {
 		return 0, err
 	}
-	st, btime, err := t.statTarget(tg, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
+	st, btime, err := statTarget(t, tg, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
 		return 0, err
 	}
@@ -267,17 +268,17 @@ func sysStatx(t *Task, a Args) (uintptr, error) {
 	}
 	b := st.MarshalStatx()
 	if !btime {
-		le.PutUint32(b[0:], unix.STATX_BASIC_STATS)
+		task.Le.PutUint32(b[0:], unix.STATX_BASIC_STATS)
 	}
 	return 0, t.CopyOut(a[4], b[:])
 }
 
-func sysReadlinkat(t *Task, a Args) (uintptr, error) {
+func sysReadlinkat(t *task.Task, a task.Args) (uintptr, error) {
 	size := int(int32(a[3]))
 	if size <= 0 {
 		return 0, unix.EINVAL
 	}
-	tg, err := t.resolveArgs(a[0], a[1], true)
+	tg, err := resolveArgs(t, a[0], a[1], true)
 	if err != nil {
 		return 0, err
 	}
@@ -292,8 +293,8 @@ func sysReadlinkat(t *Task, a Args) (uintptr, error) {
 	return uintptr(len(b)), t.CopyOut(a[2], b)
 }
 
-func sysMkdirat(t *Task, a Args) (uintptr, error) {
-	tg, err := t.resolveArgs(a[0], a[1], false)
+func sysMkdirat(t *task.Task, a task.Args) (uintptr, error) {
+	tg, err := resolveArgs(t, a[0], a[1], false)
 	if err != nil {
 		return 0, err
 	}
@@ -302,7 +303,7 @@ func sysMkdirat(t *Task, a Args) (uintptr, error) {
 
 // sysMknodat creates regular files and FIFOs; device nodes are EPERM
 // (gosv has no device drivers behind them).
-func sysMknodat(t *Task, a Args) (uintptr, error) {
+func sysMknodat(t *task.Task, a task.Args) (uintptr, error) {
 	mode := uint32(a[2])
 	switch mode & vfs.S_IFMT {
 	case 0, vfs.S_IFREG, vfs.S_IFIFO, vfs.S_IFSOCK:
@@ -311,19 +312,19 @@ func sysMknodat(t *Task, a Args) (uintptr, error) {
 	default:
 		return 0, unix.EINVAL
 	}
-	tg, err := t.resolveArgs(a[0], a[1], false)
+	tg, err := resolveArgs(t, a[0], a[1], false)
 	if err != nil {
 		return 0, err
 	}
 	return 0, t.P.FS.Mknod(t, tg.dir, tg.path, mode, 0)
 }
 
-func sysUnlinkat(t *Task, a Args) (uintptr, error) {
+func sysUnlinkat(t *task.Task, a task.Args) (uintptr, error) {
 	flags := int(int32(a[2]))
 	if flags&^unix.AT_REMOVEDIR != 0 {
 		return 0, unix.EINVAL
 	}
-	tg, err := t.resolveArgs(a[0], a[1], false)
+	tg, err := resolveArgs(t, a[0], a[1], false)
 	if err != nil {
 		return 0, err
 	}
@@ -335,12 +336,12 @@ func sysUnlinkat(t *Task, a Args) (uintptr, error) {
 
 // twoPaths resolves the two paths of rename and link; a file outside the
 // mount tree (AT_EMPTY_PATH on a pipe) cannot be linked: EXDEV.
-func (t *Task) twoPaths(a Args, oldEmpty bool) (pathTarget, pathTarget, error) {
-	o, err := t.resolveArgs(a[0], a[1], oldEmpty)
+func twoPaths(t *task.Task, a task.Args, oldEmpty bool) (pathTarget, pathTarget, error) {
+	o, err := resolveArgs(t, a[0], a[1], oldEmpty)
 	if err != nil {
 		return o, o, err
 	}
-	n, err := t.resolveArgs(a[2], a[3], false)
+	n, err := resolveArgs(t, a[2], a[3], false)
 	if err != nil {
 		return o, n, err
 	}
@@ -350,44 +351,44 @@ func (t *Task) twoPaths(a Args, oldEmpty bool) (pathTarget, pathTarget, error) {
 	return o, n, nil
 }
 
-func sysRenameat2(t *Task, a Args) (uintptr, error) {
-	o, n, err := t.twoPaths(a, false)
+func sysRenameat2(t *task.Task, a task.Args) (uintptr, error) {
+	o, n, err := twoPaths(t, a, false)
 	if err != nil {
 		return 0, err
 	}
 	return 0, t.P.FS.Rename(t, o.dir, o.path, n.dir, n.path, uint(uint32(a[4])))
 }
 
-func sysLinkat(t *Task, a Args) (uintptr, error) {
+func sysLinkat(t *task.Task, a task.Args) (uintptr, error) {
 	flags := int(int32(a[4]))
 	if flags&^(unix.AT_SYMLINK_FOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return 0, unix.EINVAL
 	}
-	o, n, err := t.twoPaths(a, flags&unix.AT_EMPTY_PATH != 0)
+	o, n, err := twoPaths(t, a, flags&unix.AT_EMPTY_PATH != 0)
 	if err != nil {
 		return 0, err
 	}
 	return 0, t.P.FS.Link(t, o.dir, o.path, n.dir, n.path, flags)
 }
 
-func sysSymlinkat(t *Task, a Args) (uintptr, error) {
-	target, err := t.readPath(a[0])
+func sysSymlinkat(t *task.Task, a task.Args) (uintptr, error) {
+	target, err := readPath(t, a[0])
 	if err != nil {
 		return 0, err
 	}
-	tg, err := t.resolveArgs(a[1], a[2], false)
+	tg, err := resolveArgs(t, a[1], a[2], false)
 	if err != nil {
 		return 0, err
 	}
 	return 0, t.P.FS.Symlink(t, target, tg.dir, tg.path)
 }
 
-func sysFaccessat2(t *Task, a Args) (uintptr, error) {
+func sysFaccessat2(t *task.Task, a task.Args) (uintptr, error) {
 	mode, flags := uint32(a[2]), int(int32(a[3]))
 	if mode&^7 != 0 || flags&^(unix.AT_EACCESS|unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return 0, unix.EINVAL
 	}
-	tg, err := t.resolveArgs(a[0], a[1], flags&unix.AT_EMPTY_PATH != 0)
+	tg, err := resolveArgs(t, a[0], a[1], flags&unix.AT_EMPTY_PATH != 0)
 	if err != nil {
 		return 0, err
 	}
@@ -405,12 +406,12 @@ func sysFaccessat2(t *Task, a Args) (uintptr, error) {
 	return 0, t.P.FS.Access(t, tg.dir, tg.path, mode, flags)
 }
 
-func sysFchmodat2(t *Task, a Args) (uintptr, error) {
+func sysFchmodat2(t *task.Task, a task.Args) (uintptr, error) {
 	flags := int(int32(a[3]))
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return 0, unix.EINVAL
 	}
-	tg, err := t.resolveArgs(a[0], a[1], flags&unix.AT_EMPTY_PATH != 0)
+	tg, err := resolveArgs(t, a[0], a[1], flags&unix.AT_EMPTY_PATH != 0)
 	if err != nil {
 		return 0, err
 	}
@@ -420,12 +421,12 @@ func sysFchmodat2(t *Task, a Args) (uintptr, error) {
 	return 0, t.P.FS.Chmod(t, tg.dir, tg.path, uint32(a[2]), flags)
 }
 
-func sysFchownat(t *Task, a Args) (uintptr, error) {
+func sysFchownat(t *task.Task, a task.Args) (uintptr, error) {
 	flags := int(int32(a[4]))
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return 0, unix.EINVAL
 	}
-	tg, err := t.resolveArgs(a[0], a[1], flags&unix.AT_EMPTY_PATH != 0)
+	tg, err := resolveArgs(t, a[0], a[1], flags&unix.AT_EMPTY_PATH != 0)
 	if err != nil {
 		return 0, err
 	}
@@ -437,7 +438,7 @@ func sysFchownat(t *Task, a Args) (uintptr, error) {
 
 // utimens sets the times of (dirfd, path at addr); addr 0 means dirfd
 // itself (futimens).
-func (t *Task) utimens(dirfd int, addr uintptr, times *[2]vfs.Timespec, flags int) error {
+func utimens(t *task.Task, dirfd int, addr uintptr, times *[2]vfs.Timespec, flags int) error {
 	if flags&^(unix.AT_SYMLINK_NOFOLLOW|unix.AT_EMPTY_PATH) != 0 {
 		return unix.EINVAL
 	}
@@ -467,11 +468,11 @@ func (t *Task) utimens(dirfd int, addr uintptr, times *[2]vfs.Timespec, flags in
 		}
 		return nil
 	}
-	p, err := t.readPath(addr)
+	p, err := readPath(t, addr)
 	if err != nil {
 		return err
 	}
-	tg, err := t.resolveAt(dirfd, p, flags&unix.AT_EMPTY_PATH != 0)
+	tg, err := resolveAt(t, dirfd, p, flags&unix.AT_EMPTY_PATH != 0)
 	if err != nil {
 		return err
 	}
@@ -481,7 +482,7 @@ func (t *Task) utimens(dirfd int, addr uintptr, times *[2]vfs.Timespec, flags in
 	return t.P.FS.Utimens(t, tg.dir, tg.path, times, flags)
 }
 
-func sysUtimensat(t *Task, a Args) (uintptr, error) {
+func sysUtimensat(t *task.Task, a task.Args) (uintptr, error) {
 	var times *[2]vfs.Timespec
 	if a[2] != 0 {
 		var b [32]byte
@@ -489,15 +490,15 @@ func sysUtimensat(t *Task, a Args) (uintptr, error) {
 			return 0, err
 		}
 		times = &[2]vfs.Timespec{
-			{Sec: int64(le.Uint64(b[0:])), Nsec: int64(le.Uint64(b[8:]))},
-			{Sec: int64(le.Uint64(b[16:])), Nsec: int64(le.Uint64(b[24:]))},
+			{Sec: int64(task.Le.Uint64(b[0:])), Nsec: int64(task.Le.Uint64(b[8:]))},
+			{Sec: int64(task.Le.Uint64(b[16:])), Nsec: int64(task.Le.Uint64(b[24:]))},
 		}
 	}
-	return 0, t.utimens(int(int32(a[0])), a[1], times, int(int32(a[3])))
+	return 0, utimens(t, int(int32(a[0])), a[1], times, int(int32(a[3])))
 }
 
 // futimesat implements utimes(2) and futimesat(2): struct timeval times.
-func futimesat(t *Task, dirfd int, path, tv uintptr) (uintptr, error) {
+func futimesat(t *task.Task, dirfd int, path, tv uintptr) (uintptr, error) {
 	var times *[2]vfs.Timespec
 	if tv != 0 {
 		var b [32]byte
@@ -506,7 +507,7 @@ func futimesat(t *Task, dirfd int, path, tv uintptr) (uintptr, error) {
 		}
 		times = new([2]vfs.Timespec)
 		for i := range times {
-			sec, usec := int64(le.Uint64(b[16*i:])), int64(le.Uint64(b[16*i+8:]))
+			sec, usec := int64(task.Le.Uint64(b[16*i:])), int64(task.Le.Uint64(b[16*i+8:]))
 			if usec < 0 || usec >= 1e6 {
 				return 0, unix.EINVAL
 			}
@@ -516,28 +517,28 @@ func futimesat(t *Task, dirfd int, path, tv uintptr) (uintptr, error) {
 	if path == 0 {
 		return 0, unix.EFAULT
 	}
-	return 0, t.utimens(dirfd, path, times, 0)
+	return 0, utimens(t, dirfd, path, times, 0)
 }
 
 // sysUtime implements utime(2): struct utimbuf {time_t actime, modtime}.
-func sysUtime(t *Task, a Args) (uintptr, error) {
+func sysUtime(t *task.Task, a task.Args) (uintptr, error) {
 	var times *[2]vfs.Timespec
 	if a[1] != 0 {
 		var b [16]byte
 		if err := t.CopyIn(b[:], a[1]); err != nil {
 			return 0, err
 		}
-		times = &[2]vfs.Timespec{{Sec: int64(le.Uint64(b[0:]))}, {Sec: int64(le.Uint64(b[8:]))}}
+		times = &[2]vfs.Timespec{{Sec: int64(task.Le.Uint64(b[0:]))}, {Sec: int64(task.Le.Uint64(b[8:]))}}
 	}
 	if a[0] == 0 {
 		return 0, unix.EFAULT
 	}
-	return 0, t.utimens(unix.AT_FDCWD, a[0], times, 0)
+	return 0, utimens(t, unix.AT_FDCWD, a[0], times, 0)
 }
 
 // sysGetcwd returns the length of the path with its NUL: ERANGE if size
 // is too small, ENOENT when the directory was removed.
-func sysGetcwd(t *Task, a Args) (uintptr, error) {
+func sysGetcwd(t *task.Task, a task.Args) (uintptr, error) {
 	s, err := t.P.FS.Getcwd()
 	if err != nil {
 		return 0, err
@@ -548,24 +549,24 @@ func sysGetcwd(t *Task, a Args) (uintptr, error) {
 	return uintptr(len(s) + 1), t.CopyOut(a[0], append([]byte(s), 0))
 }
 
-func sysChdir(t *Task, a Args) (uintptr, error) {
-	tg, err := t.resolveArgs(atFDCWD, a[0], false)
+func sysChdir(t *task.Task, a task.Args) (uintptr, error) {
+	tg, err := resolveArgs(t, atFDCWD, a[0], false)
 	if err != nil {
 		return 0, err
 	}
 	return 0, t.P.FS.Chdir(t, tg.dir, tg.path)
 }
 
-func sysTruncate(t *Task, a Args) (uintptr, error) {
-	tg, err := t.resolveArgs(atFDCWD, a[0], false)
+func sysTruncate(t *task.Task, a task.Args) (uintptr, error) {
+	tg, err := resolveArgs(t, atFDCWD, a[0], false)
 	if err != nil {
 		return 0, err
 	}
 	return 0, t.P.FS.Truncate(t, tg.dir, tg.path, int64(a[1]))
 }
 
-func sysStatfs(t *Task, a Args) (uintptr, error) {
-	tg, err := t.resolveArgs(atFDCWD, a[0], false)
+func sysStatfs(t *task.Task, a task.Args) (uintptr, error) {
+	tg, err := resolveArgs(t, atFDCWD, a[0], false)
 	if err != nil {
 		return 0, err
 	}

@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"github.com/gosv/gosv/kernel/task"
 	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 )
@@ -12,23 +13,23 @@ import (
 
 // readPath reads a path argument: EFAULT for a bad pointer, ENAMETOOLONG
 // when it does not fit in PATH_MAX bytes with its NUL.
-func (t *Task) readPath(addr uintptr) (string, error) {
+func readPath(t *task.Task, addr uintptr) (string, error) {
 	return t.ReadString(addr, vfs.PathMax)
 }
 
 // pathTarget is where a path argument leads.
 type pathTarget struct {
-	dir   vfs.Loc // the start directory (zero: the working directory)
-	path  string  // the path from dir ("" with AT_EMPTY_PATH: dir itself)
-	file  File    // AT_EMPTY_PATH on a file outside the mount tree (pipe, console)
-	empty bool    // AT_EMPTY_PATH with an empty path
+	dir   vfs.Loc   // the start directory (zero: the working directory)
+	path  string    // the path from dir ("" with AT_EMPTY_PATH: dir itself)
+	file  task.File // AT_EMPTY_PATH on a file outside the mount tree (pipe, console)
+	empty bool      // AT_EMPTY_PATH with an empty path
 }
 
 // resolveAt decodes the (dirfd, path) pair of an *at syscall. With
 // emptyPath (AT_EMPTY_PATH) an empty path names dirfd itself; otherwise
 // it is ENOENT. A relative path needs dirfd to be AT_FDCWD or a directory
 // (EBADF, ENOTDIR).
-func (t *Task) resolveAt(dirfd int, p string, emptyPath bool) (pathTarget, error) {
+func resolveAt(t *task.Task, dirfd int, p string, emptyPath bool) (pathTarget, error) {
 	if p == "" {
 		if !emptyPath {
 			return pathTarget{}, unix.ENOENT
@@ -63,23 +64,10 @@ func (t *Task) resolveAt(dirfd int, p string, emptyPath bool) (pathTarget, error
 }
 
 // resolveArgs reads the path at addr and resolves it against dirfd.
-func (t *Task) resolveArgs(dirfd uintptr, addr uintptr, emptyPath bool) (pathTarget, error) {
-	p, err := t.readPath(addr)
+func resolveArgs(t *task.Task, dirfd uintptr, addr uintptr, emptyPath bool) (pathTarget, error) {
+	p, err := readPath(t, addr)
 	if err != nil {
 		return pathTarget{}, err
 	}
-	return t.resolveAt(int(int32(dirfd)), p, emptyPath)
+	return resolveAt(t, int(int32(dirfd)), p, emptyPath)
 }
-
-// rootCred are the credentials of every task: the app runs as root.
-var rootCred = &vfs.Cred{}
-
-// Cred returns the task's credentials for permission checks (vfs.Context).
-func (t *Task) Cred() *vfs.Cred { return rootCred }
-
-// ThreadID returns the task's thread id (vfs.Context).
-func (t *Task) ThreadID() int { return t.TID }
-
-// Interrupted is ready when a blocking operation of the task must end
-// with EINTR (vfs.Context).
-func (t *Task) Interrupted() <-chan struct{} { return t.interruptCh() }

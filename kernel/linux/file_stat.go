@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"github.com/gosv/gosv/kernel/task"
 	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 )
@@ -38,24 +39,24 @@ func fromStatT(s unix.Stat_t) vfs.Stat {
 // statOf returns the attributes of an open file; hasBtime says whether
 // Btime is meaningful (statx's STATX_BTIME). A file with no Stat method
 // looks like an anonymous inode (mode 0600, no type), as eventfd does.
-func statOf(f File) (st vfs.Stat, hasBtime bool, err error) {
+func statOf(f task.File) (st vfs.Stat, hasBtime bool, err error) {
 	switch s := f.(type) {
 	case fsStater:
 		st, err = s.statFS()
 		return st, err == nil && st.Btime != (vfs.Timespec{}), err
-	case Stater:
+	case task.Stater:
 		ut, err := s.Stat()
 		return fromStatT(ut), false, err
 	}
-	return vfs.Stat{Dev: anonDev, Mode: 0o600, Nlink: 1, Blksize: pageSize}, false, nil
+	return vfs.Stat{Dev: anonDev, Mode: 0o600, Nlink: 1, Blksize: task.PageSize}, false, nil
 }
 
 // statfsOf answers fstatfs(2) for an open file: the statfs of its mount,
 // or that of pipefs for files outside the mount tree.
-func (p *Process) statfsOf(f File) vfs.Statfs {
+func statfsOf(p *task.Process, f task.File) vfs.Statfs {
 	if lf, ok := f.(locFile); ok {
 		return p.FS.Statfs(lf.location())
 	}
 	// pipefs, anon_inodefs and devpts all report a small fixed block size.
-	return vfs.Statfs{Type: 0x50495045, Bsize: pageSize, Namelen: vfs.NameMax, Frsize: pageSize, Flags: vfs.ST_VALID}
+	return vfs.Statfs{Type: 0x50495045, Bsize: task.PageSize, Namelen: vfs.NameMax, Frsize: task.PageSize, Flags: vfs.ST_VALID}
 }

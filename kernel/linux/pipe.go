@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gosv/gosv/kernel/task"
 	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/waiter"
@@ -25,9 +26,9 @@ import (
 // is one packet and each read returns at most one packet.
 
 const (
-	pipeBuf     = pageSize // PIPE_BUF
-	pipeDefault = 16       // slots: 64 KiB
-	pipeMaxRoot = 16 << 20 // largest F_SETPIPE_SZ accepted
+	pipeBuf     = task.PageSize // PIPE_BUF
+	pipeDefault = 16            // slots: 64 KiB
+	pipeMaxRoot = 16 << 20      // largest F_SETPIPE_SZ accepted
 )
 
 // pipeInos numbers pipes as pipefs does ("pipe:[N]").
@@ -54,7 +55,7 @@ type pipe struct {
 
 	// The queue wakes blocked readers, writers and openers and the
 	// waiters on both ends (poll, epoll).
-	waitQueue
+	task.WaitQueue
 
 	ino   uint64
 	ctime vfs.Timespec
@@ -69,18 +70,18 @@ func newPipe() *pipe {
 }
 
 // capacity is F_GETPIPE_SZ.
-func (p *pipe) capacity() int { return p.slots * pageSize }
+func (p *pipe) capacity() int { return p.slots * task.PageSize }
 
 // A pipe notifies its queue with eventsIn at every write, eventsOut when
 // a read frees a slot of a full pipe, and eventsAll at opens, closes and
 // resizes, as pipe_write, pipe_read and pipe_release wake their waiters.
 
-func (p *pipe) read(t *Task, b []byte, nonblock bool) (int, error) {
+func (p *pipe) read(t *task.Task, b []byte, nonblock bool) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
 	k := 0
-	err := t.blockOn(p, eventsIn|waiter.EventHUp, nonblock, func() (bool, error) {
+	err := blockOn(t, p, eventsIn|waiter.EventHUp, nonblock, func() (bool, error) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if len(p.bufs) == 0 {
@@ -128,14 +129,14 @@ func (p *pipe) readLocked(b []byte) int {
 	return k
 }
 
-func (p *pipe) write(t *Task, b []byte, nonblock, packet bool) (int, error) {
+func (p *pipe) write(t *task.Task, b []byte, nonblock, packet bool) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
 	n, err := p.doWrite(t, b, nonblock, packet)
 	if err == unix.EPIPE {
 		// No reader: SIGPIPE, and EPIPE unless some bytes went in.
-		t.P.sendSignal(t, siginfo{Signo: int32(unix.SIGPIPE), Pid: int32(t.P.Pid())})
+		t.P.SendSignal(t, task.Siginfo{Signo: int32(unix.SIGPIPE), Pid: int32(t.P.Pid())})
 		if n > 0 {
 			return n, nil
 		}
@@ -145,10 +146,10 @@ func (p *pipe) write(t *Task, b []byte, nonblock, packet bool) (int, error) {
 
 // doWrite writes b, waiting for free slots; a write cut short by
 // O_NONBLOCK or a signal returns the bytes written so far, if any.
-func (p *pipe) doWrite(t *Task, b []byte, nonblock, packet bool) (int, error) {
+func (p *pipe) doWrite(t *task.Task, b []byte, nonblock, packet bool) (int, error) {
 	done := 0
 	first := true
-	err := t.blockOn(p, eventsOut|waiter.EventErr, nonblock, func() (bool, error) {
+	err := blockOn(t, p, eventsOut|waiter.EventErr, nonblock, func() (bool, error) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if p.readers == 0 {
@@ -157,9 +158,9 @@ func (p *pipe) doWrite(t *Task, b []byte, nonblock, packet bool) (int, error) {
 		if first {
 			first = false
 			// Top up the last slot with the sub-page part of the write.
-			if chars := len(b) % pageSize; chars > 0 && len(p.bufs) > 0 && !packet {
+			if chars := len(b) % task.PageSize; chars > 0 && len(p.bufs) > 0 && !packet {
 				s := &p.bufs[len(p.bufs)-1]
-				if !s.packet && s.off+s.n+chars <= pageSize {
+				if !s.packet && s.off+s.n+chars <= task.PageSize {
 					copy(s.page[s.off+s.n:], b[:chars])
 					s.n += chars
 					p.n += chars
@@ -174,7 +175,7 @@ func (p *pipe) doWrite(t *Task, b []byte, nonblock, packet bool) (int, error) {
 		for len(p.bufs) < p.slots {
 			page := p.spare
 			if page == nil {
-				page = make([]byte, pageSize)
+				page = make([]byte, task.PageSize)
 			}
 			p.spare = nil
 			c := copy(page, b[done:])
@@ -204,16 +205,16 @@ func (p *pipe) setSize(n uint32) (int, error) {
 	if n > pipeMaxRoot {
 		return 0, unix.EPERM
 	}
-	size := pageSize
+	size := task.PageSize
 	for uint32(size) < n {
 		size <<= 1
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.bufs) > size/pageSize {
+	if len(p.bufs) > size/task.PageSize {
 		return 0, unix.EBUSY
 	}
-	p.slots = size / pageSize
+	p.slots = size / task.PageSize
 	p.Notify(eventsAll)
 	return size, nil
 }
@@ -236,14 +237,14 @@ func newPipeEnd(p *pipe, read, write bool, flags int) *pipeEnd {
 
 func (e *pipeEnd) nonblock() bool { return e.flags.Load()&unix.O_NONBLOCK != 0 }
 
-func (e *pipeEnd) Read(t *Task, b []byte) (int, error) {
+func (e *pipeEnd) Read(t *task.Task, b []byte) (int, error) {
 	if !e.canRead {
 		return 0, unix.EBADF
 	}
 	return e.p.read(t, b, e.nonblock())
 }
 
-func (e *pipeEnd) Write(t *Task, b []byte) (int, error) {
+func (e *pipeEnd) Write(t *task.Task, b []byte) (int, error) {
 	if !e.canWrite {
 		return 0, unix.EBADF
 	}
@@ -278,7 +279,7 @@ func (e *pipeEnd) SetFlags(flags int) { e.flags.Store(int32(flags)) }
 func (e *pipeEnd) FDName() string { return "pipe:[" + strconv.FormatUint(e.p.ino, 10) + "]" }
 
 func (e *pipeEnd) statFS() (vfs.Stat, error) {
-	return vfs.Stat{Dev: anonDev, Ino: e.p.ino, Nlink: 1, Mode: vfs.S_IFIFO | 0o600, Blksize: pageSize,
+	return vfs.Stat{Dev: anonDev, Ino: e.p.ino, Nlink: 1, Mode: vfs.S_IFIFO | 0o600, Blksize: task.PageSize,
 		Atime: e.p.ctime, Mtime: e.p.ctime, Ctime: e.p.ctime}, nil
 }
 
@@ -288,7 +289,7 @@ func (e *pipeEnd) Stat() (unix.Stat_t, error) {
 }
 
 // Ioctl answers FIONREAD: the bytes waiting in the pipe.
-func (e *pipeEnd) Ioctl(t *Task, req, arg uintptr) (uintptr, error) {
+func (e *pipeEnd) Ioctl(t *task.Task, req, arg uintptr) (uintptr, error) {
 	if req != fionread {
 		return 0, unix.ENOTTY
 	}
@@ -340,7 +341,7 @@ func newPipeFiles(flags int) (r, w *pipeEnd) {
 	return newPipeEnd(p, true, false, unix.O_RDONLY|st), newPipeEnd(p, false, true, unix.O_WRONLY|st)
 }
 
-func sysPipe2(t *Task, a Args) (uintptr, error) {
+func sysPipe2(t *task.Task, a task.Args) (uintptr, error) {
 	flags := int(a[1])
 	if flags&^(unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_DIRECT) != 0 {
 		return 0, unix.EINVAL
@@ -362,8 +363,8 @@ func sysPipe2(t *Task, a Args) (uintptr, error) {
 		return 0, err
 	}
 	var b [8]byte
-	le.PutUint32(b[0:], uint32(rfd))
-	le.PutUint32(b[4:], uint32(wfd))
+	task.Le.PutUint32(b[0:], uint32(rfd))
+	task.Le.PutUint32(b[4:], uint32(wfd))
 	if err := t.CopyOut(a[0], b[:]); err != nil {
 		fds.Close(rfd)
 		fds.Close(wfd)
@@ -394,7 +395,7 @@ func (f *fifoFile) Stat() (unix.Stat_t, error) {
 // openFIFO opens the FIFO ff as open(2) does (fifo(7)): O_RDONLY waits for
 // a writer and O_WRONLY for a reader unless O_NONBLOCK (then a writer
 // without reader fails with ENXIO); O_RDWR never waits.
-func (t *Task) openFIFO(ff vfs.File, w vfs.Where, flags int) (File, error) {
+func openFIFO(t *task.Task, ff vfs.File, w vfs.Where, flags int) (task.File, error) {
 	aux, ok := ff.Inode().(vfs.AuxHolder)
 	if !ok {
 		return nil, unix.ENXIO
@@ -404,7 +405,7 @@ func (t *Task) openFIFO(ff vfs.File, w vfs.Where, flags int) (File, error) {
 	st := ff.Flags() &^ unix.O_ACCMODE
 	// waitPartner waits until cond holds, with p.mu held while it runs.
 	waitPartner := func(cond func() bool) error {
-		return t.waitOn([]eventSource{p}, eventsAll, -1, func() (bool, error) {
+		return waitOn(t, []eventSource{p}, eventsAll, -1, func() (bool, error) {
 			p.mu.Lock()
 			defer p.mu.Unlock()
 			return cond(), nil
@@ -467,7 +468,7 @@ func (t *Task) openFIFO(ff vfs.File, w vfs.Where, flags int) (File, error) {
 
 // reopenPipe opens a pipe again through /proc/self/fd/N, as Linux does
 // for the pipe behind a magic link: like a FIFO, without waiting.
-func reopenPipe(e *pipeEnd, flags int) File {
+func reopenPipe(e *pipeEnd, flags int) task.File {
 	p := e.p
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -13,6 +13,7 @@ import (
 	"github.com/gosv/gosv/kernel/fsimpl/kernfs"
 	"github.com/gosv/gosv/kernel/fsimpl/procfs"
 	"github.com/gosv/gosv/kernel/fsimpl/sysfs"
+	"github.com/gosv/gosv/kernel/task"
 	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 )
@@ -40,12 +41,15 @@ func newUUID() string {
 }
 
 // ProcFS returns a /proc for p (kernel/fsimpl/procfs) to mount.
-func (p *Process) ProcFS() *kernfs.FS {
-	return procfs.New(procfs.Root{List: p.procList, Find: p.procFind})
+func ProcFS(p *task.Process) *kernfs.FS {
+	return procfs.New(procfs.Root{
+		List: func(ctx vfs.Context) []*kernfs.Node { return procList(p, ctx) },
+		Find: func(ctx vfs.Context, name string) *kernfs.Node { return procFind(p, ctx, name) },
+	})
 }
 
 // SysFS returns a /sys to mount (kernel/fsimpl/sysfs).
-func (k *Kernel) SysFS() *kernfs.FS { return sysfs.New(func() int { return k.Plat.NumCPU }) }
+func SysFS(k *task.Kernel) *kernfs.FS { return sysfs.New(func() int { return k.Plat.NumCPU }) }
 
 // Shorthands for kernfs nodes.
 var (
@@ -89,9 +93,9 @@ func procSys() *kernfs.Node {
 }
 
 // procList lists /proc for the caller ctx.
-func (p *Process) procList(ctx vfs.Context) []*kernfs.Node {
+func procList(p *task.Process, ctx vfs.Context) []*kernfs.Node {
 	return []*kernfs.Node{
-		p.procPidDir("1", p.Pid(), true),
+		procPidDir(p, "1", p.Pid(), true),
 		plinkTo("self", "1"),
 		kernfs.Symlink("thread-self", func(ctx vfs.Context) (string, error) {
 			tid := p.Pid()
@@ -107,9 +111,9 @@ func (p *Process) procList(ctx vfs.Context) []*kernfs.Node {
 			return []byte(fmt.Sprintf("Linux version %s (gosv@gosv) (go) %s\n", UnameRelease, UnameVersion))
 		}),
 		ptext("filesystems", "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\tramfs\nnodev\tpipefs\n"),
-		pfile("stat", 0o444, p.procStat),
+		pfile("stat", 0o444, func() []byte { return procStat(p) }),
 		pfile("loadavg", 0o444, func() []byte {
-			return []byte(fmt.Sprintf("0.00 0.00 0.00 1/%d %d\n", len(p.tids()), p.lastTID()))
+			return []byte(fmt.Sprintf("0.00 0.00 0.00 1/%d %d\n", len(tids(p)), lastTID(p)))
 		}),
 		plinkTo("mounts", "self/mounts"),
 		procSys(),
@@ -118,11 +122,11 @@ func (p *Process) procList(ctx vfs.Context) []*kernfs.Node {
 
 // procFind looks an entry of /proc up: the pid directory without listing
 // the rest.
-func (p *Process) procFind(ctx vfs.Context, name string) *kernfs.Node {
+func procFind(p *task.Process, ctx vfs.Context, name string) *kernfs.Node {
 	if name == strconv.Itoa(p.Pid()) {
-		return p.procPidDir(name, p.Pid(), true)
+		return procPidDir(p, name, p.Pid(), true)
 	}
-	for _, c := range p.procList(ctx) {
+	for _, c := range procList(p, ctx) {
 		if c.Name == name {
 			return c
 		}
@@ -131,7 +135,7 @@ func (p *Process) procFind(ctx vfs.Context, name string) *kernfs.Node {
 }
 
 // procPidDir is /proc/1 (process) or /proc/1/task/TID (thread).
-func (p *Process) procPidDir(name string, tid int, process bool) *kernfs.Node {
+func procPidDir(p *task.Process, name string, tid int, process bool) *kernfs.Node {
 	list := func(vfs.Context) []*kernfs.Node {
 		out := []*kernfs.Node{
 			plink("exe", func() (string, error) {
@@ -142,13 +146,13 @@ func (p *Process) procPidDir(name string, tid int, process bool) *kernfs.Node {
 			}),
 			plink("cwd", func() (string, error) { return p.FS.Getcwd() }),
 			plinkTo("root", "/"),
-			p.procFdDir(),
-			p.procFdinfoDir(),
-			pfile("maps", 0o444, p.procMaps),
+			procFdDir(p),
+			procFdinfoDir(p),
+			pfile("maps", 0o444, func() []byte { return procMaps(p) }),
 			pfile("cmdline", 0o444, func() []byte { return nulJoin(p.Argv) }),
 			pfile("environ", 0o400, func() []byte { return nulJoin(p.Envp) }),
-			pfile("stat", 0o444, func() []byte { return p.procPidStat(tid) }),
-			pfile("status", 0o444, func() []byte { return p.procStatus(tid) }),
+			pfile("stat", 0o444, func() []byte { return procPidStat(p, tid) }),
+			pfile("status", 0o444, func() []byte { return procStatus(p, tid) }),
 			commNode(p, tid),
 			procOomScoreAdj(),
 		}
@@ -156,8 +160,8 @@ func (p *Process) procPidDir(name string, tid int, process bool) *kernfs.Node {
 		if process {
 			out = append(out, pdir("task", 0o555, func(vfs.Context) []*kernfs.Node {
 				var ts []*kernfs.Node
-				for _, id := range p.tids() {
-					ts = append(ts, p.procPidDir(strconv.Itoa(id), id, false))
+				for _, id := range tids(p) {
+					ts = append(ts, procPidDir(p, strconv.Itoa(id), id, false))
 				}
 				return ts
 			}))
@@ -169,15 +173,15 @@ func (p *Process) procPidDir(name string, tid int, process bool) *kernfs.Node {
 
 // commNode is /proc/N/comm: the thread name, which a write changes (up to
 // 15 bytes, as comm_write).
-func commNode(p *Process, tid int) *kernfs.Node {
-	n := pfile("comm", 0o644, func() []byte { return []byte(p.comm(tid) + "\n") })
+func commNode(p *task.Process, tid int) *kernfs.Node {
+	n := pfile("comm", 0o644, func() []byte { return []byte(comm(p, tid) + "\n") })
 	n.Write = func(ctx vfs.Context, b []byte) (int, error) {
 		name := b[:min(len(b), taskCommLen-1)]
 		if i := bytes.IndexByte(name, 0); i >= 0 {
 			name = name[:i]
 		}
 		if target := p.Task(tid); target != nil {
-			target.SetComm(string(name))
+			SetComm(target, string(name))
 		}
 		return len(b), nil
 	}
@@ -208,7 +212,7 @@ func fdName(name string) (int, bool) {
 
 // procFdDir is /proc/N/fd: a magic link per open file, whose text is the
 // file's path and which leads to the open file itself.
-func (p *Process) procFdDir() *kernfs.Node {
+func procFdDir(p *task.Process) *kernfs.Node {
 	fds := p.FDs
 	link := func(fd int) *kernfs.Node {
 		f, err := fds.Get(fd)
@@ -255,7 +259,7 @@ func (p *Process) procFdDir() *kernfs.Node {
 	return n
 }
 
-func (p *Process) procFdinfoDir() *kernfs.Node {
+func procFdinfoDir(p *task.Process) *kernfs.Node {
 	fds := p.FDs
 	info := func(fd int) *kernfs.Node {
 		f, err := fds.Get(fd)
@@ -264,7 +268,7 @@ func (p *Process) procFdinfoDir() *kernfs.Node {
 		}
 		return pfile(strconv.Itoa(fd), 0o444, func() []byte {
 			var pos int64
-			if s, ok := f.(Seeker); ok {
+			if s, ok := f.(task.Seeker); ok {
 				pos, _ = s.Seek(0, unix.SEEK_CUR)
 			}
 			flags, _ := fds.Flags(fd)
@@ -301,7 +305,7 @@ func (p *Process) procFdinfoDir() *kernfs.Node {
 }
 
 // filePath is the absolute path of an open file, or "" (pipes).
-func filePath(f File) string {
+func filePath(f task.File) string {
 	if pf, ok := f.(interface{ Path() string }); ok {
 		return pf.Path()
 	}
@@ -309,7 +313,7 @@ func filePath(f File) string {
 }
 
 // fdLinkTarget is what readlink(2) of /proc/self/fd/N shows.
-func fdLinkTarget(f File) string {
+func fdLinkTarget(f task.File) string {
 	if n, ok := f.(interface{ FDName() string }); ok {
 		return n.FDName()
 	}
@@ -324,24 +328,24 @@ func fdLinkTarget(f File) string {
 
 // Process facts used by the files of /proc.
 
-func (p *Process) tids() []int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make([]int, 0, len(p.tasks))
-	for id := range p.tasks {
+func tids(p *task.Process) []int {
+	p.Mu.Lock()
+	defer p.Mu.Unlock()
+	out := make([]int, 0, len(p.Tasks))
+	for id := range p.Tasks {
 		out = append(out, id)
 	}
 	sort.Ints(out)
 	return out
 }
 
-func (p *Process) lastTID() int { return p.K.LastID() }
+func lastTID(p *task.Process) int { return p.K.LastID() }
 
 // comm is the name of thread tid (Task.Comm), or of the executable when
 // the thread is gone.
-func (p *Process) comm(tid int) string {
+func comm(p *task.Process, tid int) string {
 	if t := p.Task(tid); t != nil {
-		return t.Comm()
+		return Comm(t)
 	}
 	c := path.Base(p.ExePath)
 	if len(c) > 15 {
@@ -364,7 +368,7 @@ func nulJoin(ss []string) []byte {
 //	start-end perms offset major:minor inode [padding name]
 //
 // with the name (a file path, [heap], [stack]) at column 73.
-func (p *Process) procMaps() []byte {
+func procMaps(p *task.Process) []byte {
 	var b bytes.Buffer
 	for _, v := range p.MM.VMAs() {
 		perms := []byte("---p")
@@ -404,7 +408,7 @@ func (p *Process) procMaps() []byte {
 
 // memSizes returns the sizes (kB) of the whole map, the writable private
 // data, the stack and the executable's mappings.
-func (p *Process) memSizes() (size, data, stack, exe uint64, startCode, endCode, startStack uintptr) {
+func memSizes(p *task.Process) (size, data, stack, exe uint64, startCode, endCode, startStack uintptr) {
 	for _, v := range p.MM.VMAs() {
 		n := uint64(v.End-v.Start) / 1024
 		size += n
@@ -426,15 +430,15 @@ func (p *Process) memSizes() (size, data, stack, exe uint64, startCode, endCode,
 }
 
 // procPidStat formats /proc/self/stat (the 52 fields of proc(5)).
-func (p *Process) procPidStat(tid int) []byte {
-	size, _, _, _, startCode, endCode, startStack := p.memSizes()
-	p.MM.mu.Lock()
-	brk := p.MM.brkStart
-	p.MM.mu.Unlock()
+func procPidStat(p *task.Process, tid int) []byte {
+	size, _, _, _, startCode, endCode, startStack := memSizes(p)
+	p.MM.Mu.Lock()
+	brk := p.MM.BrkStart
+	p.MM.Mu.Unlock()
 	f := []any{
-		tid, "(" + p.comm(tid) + ")", "R", 0, 1, 1, 0, -1, 4194560, // pid comm state ppid pgrp session tty tpgid flags
+		tid, "(" + comm(p, tid) + ")", "R", 0, 1, 1, 0, -1, 4194560, // pid comm state ppid pgrp session tty tpgid flags
 		0, 0, 0, 0, 0, 0, 0, 0, // minflt cminflt majflt cmajflt utime stime cutime cstime
-		20, 0, len(p.tids()), 0, 0, // priority nice num_threads itrealvalue starttime
+		20, 0, len(tids(p)), 0, 0, // priority nice num_threads itrealvalue starttime
 		size * 1024, 0, uint64(1<<64 - 1), startCode, endCode, startStack, 0, 0, // vsize rss rsslim startcode endcode startstack kstkesp kstkeip
 		0, 0, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, // signal blocked sigignore sigcatch wchan nswap cnswap exit_signal processor rt_priority policy blkio guest_time cguest_time
 		0, 0, brk, 0, 0, 0, 0, 0, // start_data end_data start_brk arg_start arg_end env_start env_end exit_code
@@ -469,12 +473,12 @@ func cpuMask(numCPU int) string {
 }
 
 // procStatus formats /proc/self/status.
-func (p *Process) procStatus(tid int) []byte {
-	size, data, stack, exe, _, _, _ := p.memSizes()
+func procStatus(p *task.Process, tid int) []byte {
+	size, data, stack, exe, _, _, _ := memSizes(p)
 	var b strings.Builder
 	kv := func(k string, v any) { fmt.Fprintf(&b, "%s:\t%v\n", k, v) }
 	kb := func(k string, v uint64) { fmt.Fprintf(&b, "%s:\t%8d kB\n", k, v) }
-	kv("Name", p.comm(tid))
+	kv("Name", comm(p, tid))
 	kv("State", "R (running)")
 	kv("Tgid", p.Pid())
 	kv("Ngid", 0)
@@ -500,7 +504,7 @@ func (p *Process) procStatus(tid int) []byte {
 	kb("VmLib", 0)
 	kb("VmPTE", 0)
 	kb("VmSwap", 0)
-	kv("Threads", len(p.tids()))
+	kv("Threads", len(tids(p)))
 	kv("SigQ", "0/127431")
 	for _, k := range []string{"SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt", "CapInh"} {
 		kv(k, "0000000000000000")
@@ -520,14 +524,14 @@ func (p *Process) procStatus(tid int) []byte {
 	return []byte(b.String())
 }
 
-func uptime(pl *Platform) time.Duration { return time.Duration(pl.Nanotime()) }
+func uptime(pl *task.Platform) time.Duration { return time.Duration(pl.Nanotime()) }
 
-func procUptime(pl *Platform) []byte {
+func procUptime(pl *task.Platform) []byte {
 	up := uptime(pl).Seconds()
 	return []byte(fmt.Sprintf("%.2f %.2f\n", up, up*float64(max(pl.NumCPU, 1))))
 }
 
-func (p *Process) procStat() []byte {
+func procStat(p *task.Process) []byte {
 	pl := &p.K.Plat
 	ticks := uint64(uptime(pl) / (10 * time.Millisecond)) // USER_HZ = 100
 	var b strings.Builder
@@ -537,11 +541,11 @@ func (p *Process) procStat() []byte {
 		fmt.Fprintf(&b, "cpu%d 0 0 0 %d 0 0 0 0 0 0\n", i, ticks)
 	}
 	fmt.Fprintf(&b, "intr 0\nctxt 0\nbtime %d\nprocesses %d\nprocs_running 1\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n",
-		time.Now().Add(-uptime(pl)).Unix(), p.lastTID())
+		time.Now().Add(-uptime(pl)).Unix(), lastTID(p))
 	return []byte(b.String())
 }
 
-func procMeminfo(pl *Platform) []byte {
+func procMeminfo(pl *task.Platform) []byte {
 	m := pl.MemInfo()
 	var b strings.Builder
 	kb := func(k string, v uint64) { fmt.Fprintf(&b, "%-16s%8d kB\n", k+":", v/1024) }
@@ -579,7 +583,7 @@ var edxFlags = [32]string{"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce",
 	"mtrr", "pge", "mca", "cmov", "pat", "pse36", "pn", "clflush", "", "dts", "acpi", "mmx", "fxsr", "sse",
 	"sse2", "ss", "ht", "tm", "ia64", "pbe"}
 
-func procCPUInfo(pl *Platform) []byte {
+func procCPUInfo(pl *task.Platform) []byte {
 	var flags []string
 	for i, name := range edxFlags {
 		if name != "" && pl.HWCap&(1<<i) != 0 {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gosv/gosv/kernel/task"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,8 +31,8 @@ func TestProcMaps(t *testing.T) {
 	f.ok(unix.SYS_BRK, 0x503000)
 	// A file mapping at offset 4096, read-execute.
 	fd := f.open("/bin/app", unix.O_RDONLY, 0)
-	text := f.ok(unix.SYS_MMAP, 0, 2*pageSize, unix.PROT_READ|unix.PROT_EXEC, unix.MAP_PRIVATE, fd, pageSize)
-	shared := f.ok(unix.SYS_MMAP, 0, pageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS, ^uintptr(0), 0)
+	text := f.ok(unix.SYS_MMAP, 0, 2*task.PageSize, unix.PROT_READ|unix.PROT_EXEC, unix.MAP_PRIVATE, fd, task.PageSize)
+	shared := f.ok(unix.SYS_MMAP, 0, task.PageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS, ^uintptr(0), 0)
 	st := f.stat("/bin/app")
 
 	maps := f.readFile("/proc/self/maps")
@@ -63,7 +64,7 @@ func TestProcMaps(t *testing.T) {
 		switch {
 		case int64(v.Start) == text:
 			seen["text"] = true
-			if m[3] != "r-xp" || off != pageSize || ino != st.Ino || m[5] != "00" || m[6] != "01" {
+			if m[3] != "r-xp" || off != task.PageSize || ino != st.Ino || m[5] != "00" || m[6] != "01" {
 				t.Errorf("file mapping line %q (ino %d)", l, st.Ino)
 			}
 		case int64(v.Start) == shared:
@@ -146,7 +147,7 @@ func TestProcSelf(t *testing.T) {
 		}
 	}
 	// Threads.
-	t2 := f.p.newTask()
+	t2 := f.p.NewTask()
 	if s := f.readFile("/proc/self/task/" + strconv.Itoa(t2.TID) + "/stat"); !strings.HasPrefix(s, strconv.Itoa(t2.TID)+" (app) ") {
 		t.Errorf("task stat %q", s)
 	}
@@ -212,7 +213,7 @@ func TestProcFd(t *testing.T) {
 func TestProcSystemFiles(t *testing.T) {
 	f := newProcFx(t)
 	f.p.K.Plat.NumCPU = 4
-	f.p.K.Plat.MemInfo = func() MemStats { return MemStats{Total: 2 << 30, Free: 1 << 30} }
+	f.p.K.Plat.MemInfo = func() task.MemStats { return task.MemStats{Total: 2 << 30, Free: 1 << 30} }
 
 	cpu := f.readFile("/proc/cpuinfo")
 	if n := strings.Count(cpu, "processor\t: "); n != 4 {
@@ -302,7 +303,7 @@ func TestProcOpenSemantics(t *testing.T) {
 	if s := f.readFile("/proc/self/comm"); s != "renamed-thread-\n" {
 		t.Errorf("comm after write = %q", s)
 	}
-	f.task.SetComm("app")
+	SetComm(f.task, "app")
 	ofd := f.open("/proc/self/oom_score_adj", unix.O_WRONLY, 0)
 	f.write(ofd, "-500\n")
 	f.fails(unix.EINVAL, unix.SYS_WRITE, ofd, f.str("2000"), 4)

@@ -1,59 +1,20 @@
 package linux
 
 import (
-	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	knet "github.com/gosv/gosv/kernel/net"
 	"github.com/gosv/gosv/kernel/net/socket"
 	unixsock "github.com/gosv/gosv/kernel/net/unix"
+	"github.com/gosv/gosv/kernel/task"
 	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
-	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/waiter"
 )
 
 // Socket files: an fd of socket(2) wraps an inet socket on the kernel's
 // netstack (kernel/net/socket) or an AF_UNIX socket (kernel/net/unix).
 // Both are waiter.Waitable, so poll, select and epoll see them like pipes.
-
-// sockets is what every process of a kernel shares: the network stack
-// and the AF_UNIX namespace.
-type sockets struct {
-	once  sync.Once
-	stack *stack.Stack
-	unix  *unixsock.Namespace
-}
-
-// SetNetStack gives the kernel its network stack (kernel/net sets it up
-// with the NICs of the VM). Without one, the first socket gets a stack
-// with only the loopback interface.
-func (k *Kernel) SetNetStack(s *stack.Stack) {
-	k.net.once.Do(func() {})
-	k.net.stack = s
-}
-
-func (k *Kernel) netStack() *stack.Stack {
-	k.net.once.Do(func() {
-		st, err := knet.NewStack(knet.Options{})
-		if err != nil {
-			panic(fmt.Sprintf("network stack: %v", err)) // only a programming error fails here
-		}
-		k.net.stack = st.S
-	})
-	return k.net.stack
-}
-
-func (k *Kernel) unixNamespace() *unixsock.Namespace {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.net.unix == nil {
-		k.net.unix = unixsock.NewNamespace()
-	}
-	return k.net.unix
-}
 
 // sockInos numbers sockets as sockfs does ("socket:[N]").
 var sockInos atomic.Uint64
@@ -73,31 +34,12 @@ func newSockFile(inet *socket.Socket, local *unixsock.Socket) *sockFile {
 	return &sockFile{inet: inet, local: local, ino: sockInos.Add(1), ctime: vfs.TimespecOf(time.Now())}
 }
 
-// Block implements socket.Blocker and unix.Blocker for the task: a wait
-// ends with EINTR when a signal arrives and EAGAIN at deadline.
-func (t *Task) Block(ch <-chan struct{}, deadline time.Time) error {
-	var expired <-chan time.Time
-	if !deadline.IsZero() {
-		tm := time.NewTimer(time.Until(deadline))
-		defer tm.Stop()
-		expired = tm.C
-	}
-	select {
-	case <-ch:
-		return nil
-	case <-expired:
-		return unix.EAGAIN
-	case <-t.interruptCh():
-		return unix.EINTR
-	}
-}
-
-func (f *sockFile) Read(t *Task, p []byte) (int, error) {
+func (f *sockFile) Read(t *task.Task, p []byte) (int, error) {
 	n, _, _, err := f.recv(t, p, 0, false)
 	return n, err
 }
 
-func (f *sockFile) Write(t *Task, p []byte) (int, error) {
+func (f *sockFile) Write(t *task.Task, p []byte) (int, error) {
 	return f.send(t, p, nil, 0, nil)
 }
 
@@ -137,7 +79,7 @@ func (f *sockFile) Stat() (unix.Stat_t, error) {
 }
 
 // Ioctl answers FIONREAD (SIOCINQ).
-func (f *sockFile) Ioctl(t *Task, req, arg uintptr) (uintptr, error) {
+func (f *sockFile) Ioctl(t *task.Task, req, arg uintptr) (uintptr, error) {
 	switch req {
 	case fionread:
 		var n int
@@ -156,7 +98,7 @@ func (f *sockFile) Ioctl(t *Task, req, arg uintptr) (uintptr, error) {
 
 // send writes p, to the address to when not nil, with rights for an
 // AF_UNIX socket. EPIPE raises SIGPIPE unless MSG_NOSIGNAL.
-func (f *sockFile) send(t *Task, p []byte, to []byte, flags int, rights []any) (int, error) {
+func (f *sockFile) send(t *task.Task, p []byte, to []byte, flags int, rights []any) (int, error) {
 	nonblock := f.nb.get() || flags&unix.MSG_DONTWAIT != 0
 	var n int
 	var err error
@@ -166,7 +108,7 @@ func (f *sockFile) send(t *Task, p []byte, to []byte, flags int, rights []any) (
 		n, err = f.local.Send(t, p, rights, to, nonblock)
 	}
 	if err == unix.EPIPE && flags&unix.MSG_NOSIGNAL == 0 {
-		t.P.sendSignal(t, siginfo{Signo: int32(unix.SIGPIPE), Pid: int32(t.P.Pid())})
+		t.P.SendSignal(t, task.Siginfo{Signo: int32(unix.SIGPIPE), Pid: int32(t.P.Pid())})
 	}
 	return n, err
 }
@@ -174,15 +116,15 @@ func (f *sockFile) send(t *Task, p []byte, to []byte, flags int, rights []any) (
 // recv reads into p; it returns the bytes (or the datagram's length with
 // MSG_TRUNC), the sender's sockaddr when wantAddr, the msg_flags, and
 // the rights of an AF_UNIX message.
-func (f *sockFile) recv(t *Task, p []byte, flags int, wantAddr bool) (int, []byte, int, error) {
+func (f *sockFile) recv(t *task.Task, p []byte, flags int, wantAddr bool) (int, []byte, int, error) {
 	n, from, mflags, rights, err := f.recvRights(t, p, flags, wantAddr)
 	for _, r := range rights {
-		r.(*HeldFile).Release() // read(2) and recvfrom(2) drop passed files
+		r.(*task.HeldFile).Release() // read(2) and recvfrom(2) drop passed files
 	}
 	return n, from, mflags, err
 }
 
-func (f *sockFile) recvRights(t *Task, p []byte, flags int, wantAddr bool) (int, []byte, int, []any, error) {
+func (f *sockFile) recvRights(t *task.Task, p []byte, flags int, wantAddr bool) (int, []byte, int, []any, error) {
 	nonblock := f.nb.get() || flags&unix.MSG_DONTWAIT != 0
 	mflags := 0
 	if f.inet != nil {
@@ -196,7 +138,7 @@ func (f *sockFile) recvRights(t *Task, p []byte, flags int, wantAddr bool) (int,
 	if flags&unix.MSG_PEEK != 0 {
 		// The rights stay queued: the caller gets references of its own.
 		for i, r := range rights {
-			rights[i] = r.(*HeldFile).clone()
+			rights[i] = r.(*task.HeldFile).Clone()
 		}
 	}
 	if trunc {

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gosv/gosv/kernel/task"
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/waiter"
 )
@@ -33,24 +34,6 @@ func init() {
 	register(unix.SYS_PSELECT6, "pselect6", sysPselect6)
 }
 
-// Poll bits (poll(2)); the EPOLL* constants and waiter.Event* have the
-// same values.
-const (
-	pollIn     = unix.POLLIN
-	pollPri    = unix.POLLPRI
-	pollOut    = unix.POLLOUT
-	pollErr    = unix.POLLERR
-	pollHup    = unix.POLLHUP
-	pollNval   = unix.POLLNVAL
-	pollRdNorm = unix.EPOLLRDNORM
-	pollRdBand = unix.EPOLLRDBAND
-	pollWrNorm = unix.EPOLLWRNORM
-	pollWrBand = unix.EPOLLWRBAND
-
-	// defaultPollMask is the readiness of a file without Waitable.
-	defaultPollMask = pollIn | pollOut | pollRdNorm | pollWrNorm
-)
-
 // Event masks that files notify with.
 const (
 	// eventsIn is what a file notifies when it may have become readable.
@@ -70,11 +53,11 @@ func readyFor(r uint32, mask waiter.EventMask) waiter.EventMask {
 
 // waitableOf returns the readiness of f: f itself when it implements
 // waiter.Waitable, else AlwaysReady.
-func waitableOf(f File) waiter.Waitable {
+func waitableOf(f task.File) waiter.Waitable {
 	if w, ok := f.(waiter.Waitable); ok {
 		return w
 	}
-	return AlwaysReady{}
+	return task.AlwaysReady{}
 }
 
 // eventSource is what waitOn registers with: a waiter.Waitable, or an
@@ -96,14 +79,14 @@ const errTimedOut = unix.ETIMEDOUT
 // interrupted, and errTimedOut once timeout has passed (timeout < 0:
 // never) and a last try failed too. With timeout 0, try runs once and
 // nothing is registered.
-func (t *Task) waitOn(srcs []eventSource, mask waiter.EventMask, timeout time.Duration, try func() (bool, error)) error {
+func waitOn(t *task.Task, srcs []eventSource, mask waiter.EventMask, timeout time.Duration, try func() (bool, error)) error {
 	if done, err := try(); done || err != nil {
 		return err
 	}
 	if timeout == 0 {
 		return errTimedOut
 	}
-	intr := t.interruptCh()
+	intr := t.InterruptCh()
 	ch := make(chan struct{}, 1)
 	entries := make([]waiter.Entry, len(srcs))
 	for i, s := range srcs {
@@ -147,22 +130,22 @@ func (t *Task) waitOn(srcs []eventSource, mask waiter.EventMask, timeout time.Du
 // EAGAIN instead of waiting when nonblock (O_NONBLOCK).
 // The first try is made here, so an operation that need not wait
 // allocates nothing for waiting.
-func (t *Task) blockOn(src eventSource, mask waiter.EventMask, nonblock bool, try func() (bool, error)) error {
+func blockOn(t *task.Task, src eventSource, mask waiter.EventMask, nonblock bool, try func() (bool, error)) error {
 	if done, err := try(); done || err != nil {
 		return err
 	}
 	if nonblock {
 		return unix.EAGAIN
 	}
-	return t.waitOn([]eventSource{src}, mask, -1, try)
+	return waitOn(t, []eventSource{src}, mask, -1, try)
 }
 
 // nonblockFlag tells whether O_NONBLOCK is set on the open file
 // description of a File that blocks (eventfd, timerfd): it follows fcntl
 // F_SETFL once the file is installed with installNonblocking.
 type nonblockFlag struct {
-	initial bool                      // O_NONBLOCK at creation
-	desc    atomic.Pointer[fileFlags] // the description's status flags
+	initial bool                           // O_NONBLOCK at creation
+	desc    atomic.Pointer[task.FileFlags] // the description's status flags
 }
 
 func (n *nonblockFlag) get() bool {
@@ -170,14 +153,14 @@ func (n *nonblockFlag) get() bool {
 	if d == nil {
 		return n.initial
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.flags&unix.O_NONBLOCK != 0
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
+	return d.Flags&unix.O_NONBLOCK != 0
 }
 
 // installNonblocking installs f at the lowest free fd with the status
 // flags (O_RDWR plus O_NONBLOCK when nonblock) and ties n to them.
-func installNonblocking(t *Task, f File, n *nonblockFlag, nonblock, cloexec bool) (uintptr, error) {
+func installNonblocking(t *task.Task, f task.File, n *nonblockFlag, nonblock, cloexec bool) (uintptr, error) {
 	flags := unix.O_RDWR
 	if nonblock {
 		flags |= unix.O_NONBLOCK
@@ -189,7 +172,7 @@ func installNonblocking(t *Task, f File, n *nonblockFlag, nonblock, cloexec bool
 	}
 	// f is a pointer, so the comparison is safe; another thread may have
 	// closed fd already.
-	if file, desc, err := t.P.FDs.getDesc(fd); err == nil && file == f {
+	if file, desc, err := getDesc(t.P.FDs, fd); err == nil && file == f {
 		n.desc.Store(desc)
 	}
 	return uintptr(fd), nil
@@ -199,12 +182,12 @@ func installNonblocking(t *Task, f File, n *nonblockFlag, nonblock, cloexec bool
 // < 0: never) or the task is interrupted (EINTR), waiting for events of
 // mask from ws in between (poll, select, epoll_wait). scan runs once more
 // after the timeout; with timeout 0 it runs once.
-func (t *Task) waitReady(ws []waiter.Waitable, mask waiter.EventMask, timeout time.Duration, scan func() bool) error {
+func waitReady(t *task.Task, ws []waiter.Waitable, mask waiter.EventMask, timeout time.Duration, scan func() bool) error {
 	srcs := make([]eventSource, len(ws))
 	for i, w := range ws {
 		srcs[i] = w
 	}
-	err := t.waitOn(srcs, mask, timeout, func() (bool, error) { return scan(), nil })
+	err := waitOn(t, srcs, mask, timeout, func() (bool, error) { return scan(), nil })
 	if err == errTimedOut {
 		return nil
 	}
@@ -213,7 +196,7 @@ func (t *Task) waitReady(ws []waiter.Waitable, mask waiter.EventMask, timeout ti
 
 // timespecTimeout reads a relative timeout for ppoll, pselect6 and
 // epoll_pwait2: -1 (infinite) when addr is 0; EINVAL when invalid.
-func timespecTimeout(t *Task, addr uintptr) (time.Duration, error) {
+func timespecTimeout(t *task.Task, addr uintptr) (time.Duration, error) {
 	if addr == 0 {
 		return -1, nil
 	}
@@ -221,8 +204,8 @@ func timespecTimeout(t *Task, addr uintptr) (time.Duration, error) {
 }
 
 // remaining is what is left of timeout (>= 0) since start.
-func remaining(t *Task, timeout time.Duration, start int64) time.Duration {
-	return max(0, timeout-time.Duration(t.P.K.nanotime()-start))
+func remaining(t *task.Task, timeout time.Duration, start int64) time.Duration {
+	return max(0, timeout-time.Duration(t.P.K.Nanotime()-start))
 }
 
 // withSigmask runs wait with the signal mask at maskAddr (when non-zero)
@@ -230,7 +213,7 @@ func remaining(t *Task, timeout time.Duration, start int64) time.Duration {
 // unless size is 8. After EINTR the temporary mask stays in force until
 // the signal is delivered, whose handler frame records the saved one
 // (setWaitSigmask in signal.go); otherwise it is restored at once.
-func (t *Task) withSigmask(maskAddr, size uintptr, wait func() (uintptr, error)) (uintptr, error) {
+func withSigmask(t *task.Task, maskAddr, size uintptr, wait func() (uintptr, error)) (uintptr, error) {
 	if maskAddr == 0 {
 		return wait()
 	}
@@ -241,23 +224,23 @@ func (t *Task) withSigmask(maskAddr, size uintptr, wait func() (uintptr, error))
 	if err != nil {
 		return 0, err
 	}
-	t.setWaitSigmask(mask)
+	t.SetWaitSigmask(mask)
 	r, err := wait()
-	t.endWaitSigmask(err == unix.EINTR)
+	t.EndWaitSigmask(err == unix.EINTR)
 	return r, err
 }
 
 // nofileLimit is the soft RLIMIT_NOFILE (bound on poll's nfds).
-func (t *Task) nofileLimit() int {
-	t.P.FDs.mu.Lock()
-	defer t.P.FDs.mu.Unlock()
-	return t.P.FDs.limit
+func nofileLimit(t *task.Task) int {
+	t.P.FDs.Mu.Lock()
+	defer t.P.FDs.Mu.Unlock()
+	return t.P.FDs.Limit
 }
 
 // doPoll implements poll and ppoll over the pollfd array at addr
 // (struct pollfd {int fd; short events; short revents}).
-func doPoll(t *Task, addr uintptr, nfds uint64, timeout time.Duration) (uintptr, error) {
-	if nfds > uint64(t.nofileLimit()) {
+func doPoll(t *task.Task, addr uintptr, nfds uint64, timeout time.Duration) (uintptr, error) {
+	if nfds > uint64(nofileLimit(t)) {
 		return 0, unix.EINVAL
 	}
 	buf := make([]byte, 8*nfds)
@@ -268,38 +251,38 @@ func doPoll(t *Task, addr uintptr, nfds uint64, timeout time.Duration) (uintptr,
 	var ws []waiter.Waitable
 	var mask waiter.EventMask
 	for i := range files {
-		fd := int32(le.Uint32(buf[8*i:]))
+		fd := int32(task.Le.Uint32(buf[8*i:]))
 		if fd < 0 {
 			continue
 		}
 		if f, err := t.P.FDs.Get(int(fd)); err == nil {
 			files[i] = waitableOf(f)
 			ws = append(ws, files[i])
-			mask |= waiter.EventMask(le.Uint16(buf[8*i+4:])) | pollErr | pollHup
+			mask |= waiter.EventMask(task.Le.Uint16(buf[8*i+4:])) | task.PollErr | task.PollHup
 		}
 	}
 	n := 0
 	scan := func() bool {
 		n = 0
 		for i, f := range files {
-			fd := int32(le.Uint32(buf[8*i:]))
+			fd := int32(task.Le.Uint32(buf[8*i:]))
 			var rev uint32
 			switch {
 			case fd < 0:
 			case f == nil:
-				rev = pollNval
+				rev = task.PollNval
 			default:
-				events := uint32(le.Uint16(buf[8*i+4:])) | pollErr | pollHup
+				events := uint32(task.Le.Uint16(buf[8*i+4:])) | task.PollErr | task.PollHup
 				rev = uint32(f.Readiness(waiter.EventMask(events))) & events
 			}
-			le.PutUint16(buf[8*i+6:], uint16(rev))
+			task.Le.PutUint16(buf[8*i+6:], uint16(rev))
 			if rev != 0 {
 				n++
 			}
 		}
 		return n > 0
 	}
-	if err := t.waitReady(ws, mask, timeout, scan); err != nil {
+	if err := waitReady(t, ws, mask, timeout, scan); err != nil {
 		return 0, err
 	}
 	if err := t.CopyOut(addr, buf); err != nil {
@@ -308,7 +291,7 @@ func doPoll(t *Task, addr uintptr, nfds uint64, timeout time.Duration) (uintptr,
 	return uintptr(n), nil
 }
 
-func sysPoll(t *Task, a Args) (uintptr, error) {
+func sysPoll(t *task.Task, a task.Args) (uintptr, error) {
 	timeout := time.Duration(-1)
 	if ms := int32(a[2]); ms >= 0 {
 		timeout = time.Duration(ms) * time.Millisecond
@@ -318,13 +301,13 @@ func sysPoll(t *Task, a Args) (uintptr, error) {
 
 // ppoll(fds, nfds, tmo_p, sigmask, sigsetsize): the remaining time is
 // written back to *tmo_p.
-func sysPpoll(t *Task, a Args) (uintptr, error) {
+func sysPpoll(t *task.Task, a task.Args) (uintptr, error) {
 	timeout, err := timespecTimeout(t, a[2])
 	if err != nil {
 		return 0, err
 	}
-	return t.withSigmask(a[3], a[4], func() (uintptr, error) {
-		start := t.P.K.nanotime()
+	return withSigmask(t, a[3], a[4], func() (uintptr, error) {
+		start := t.P.K.Nanotime()
 		n, err := doPoll(t, a[0], uint64(uint32(a[1])), timeout)
 		if a[2] != 0 && (err == nil || err == unix.EINTR) {
 			rem := remaining(t, timeout, start)
@@ -336,18 +319,18 @@ func sysPpoll(t *Task, a Args) (uintptr, error) {
 
 // Readiness that sets a bit of each select set (fs/select.c).
 const (
-	selectIn  = pollIn | pollRdNorm | pollRdBand | pollHup | pollErr
-	selectOut = pollOut | pollWrNorm | pollWrBand | pollErr
-	selectEx  = pollPri
+	selectIn  = task.PollIn | task.PollRdNorm | task.PollRdBand | task.PollHup | task.PollErr
+	selectOut = task.PollOut | task.PollWrNorm | task.PollWrBand | task.PollErr
+	selectEx  = task.PollPri
 )
 
 // doSelect implements select and pselect6 over the fd_set bitmaps at
 // sets[0..2] (read, write, except; 0 = none) for fds below nfds.
-func doSelect(t *Task, nfds int, sets [3]uintptr, timeout time.Duration) (uintptr, error) {
+func doSelect(t *task.Task, nfds int, sets [3]uintptr, timeout time.Duration) (uintptr, error) {
 	if nfds < 0 {
 		return 0, unix.EINVAL
 	}
-	nfds = min(nfds, t.nofileLimit())
+	nfds = min(nfds, nofileLimit(t))
 	nbytes := (nfds + 63) / 64 * 8
 	var in [3][]byte
 	for i, addr := range sets {
@@ -414,7 +397,7 @@ func doSelect(t *Task, nfds int, sets [3]uintptr, timeout time.Duration) (uintpt
 		}
 		return n > 0
 	}
-	if err := t.waitReady(ws, mask, timeout, scan); err != nil {
+	if err := waitReady(t, ws, mask, timeout, scan); err != nil {
 		return 0, err
 	}
 	for i, addr := range sets {
@@ -429,27 +412,27 @@ func doSelect(t *Task, nfds int, sets [3]uintptr, timeout time.Duration) (uintpt
 
 // select(nfds, readfds, writefds, exceptfds, timeout): struct timeval
 // {sec, usec}; the remaining time is written back.
-func sysSelect(t *Task, a Args) (uintptr, error) {
+func sysSelect(t *task.Task, a task.Args) (uintptr, error) {
 	timeout := time.Duration(-1)
 	if a[4] != 0 {
 		var b [16]byte
 		if err := t.CopyIn(b[:], a[4]); err != nil {
 			return 0, err
 		}
-		sec, usec := int64(le.Uint64(b[0:])), int64(le.Uint64(b[8:]))
+		sec, usec := int64(task.Le.Uint64(b[0:])), int64(task.Le.Uint64(b[8:]))
 		sec, usec = sec+usec/1e6, usec%1e6
 		if sec < 0 || usec < 0 {
 			return 0, unix.EINVAL
 		}
 		timeout = durationOf(sec, usec*1000)
 	}
-	start := t.P.K.nanotime()
+	start := t.P.K.Nanotime()
 	n, err := doSelect(t, int(int32(a[0])), [3]uintptr{a[1], a[2], a[3]}, timeout)
 	if a[4] != 0 && (err == nil || err == unix.EINTR) {
 		rem := remaining(t, timeout, start)
 		var b [16]byte
-		le.PutUint64(b[0:], uint64(rem/time.Second))
-		le.PutUint64(b[8:], uint64(rem%time.Second/time.Microsecond))
+		task.Le.PutUint64(b[0:], uint64(rem/time.Second))
+		task.Le.PutUint64(b[8:], uint64(rem%time.Second/time.Microsecond))
 		t.CopyOut(a[4], b[:])
 	}
 	return n, err
@@ -458,7 +441,7 @@ func sysSelect(t *Task, a Args) (uintptr, error) {
 // pselect6(nfds, readfds, writefds, exceptfds, timeout, sig): sig points
 // to {const sigset_t *ss; size_t ss_len}; the remaining time is written
 // back to *timeout.
-func sysPselect6(t *Task, a Args) (uintptr, error) {
+func sysPselect6(t *task.Task, a task.Args) (uintptr, error) {
 	timeout, err := timespecTimeout(t, a[4])
 	if err != nil {
 		return 0, err
@@ -469,10 +452,10 @@ func sysPselect6(t *Task, a Args) (uintptr, error) {
 		if err := t.CopyIn(b[:], a[5]); err != nil {
 			return 0, err
 		}
-		mask, size = uintptr(le.Uint64(b[0:])), uintptr(le.Uint64(b[8:]))
+		mask, size = uintptr(task.Le.Uint64(b[0:])), uintptr(task.Le.Uint64(b[8:]))
 	}
-	return t.withSigmask(mask, size, func() (uintptr, error) {
-		start := t.P.K.nanotime()
+	return withSigmask(t, mask, size, func() (uintptr, error) {
+		start := t.P.K.Nanotime()
 		n, err := doSelect(t, int(int32(a[0])), [3]uintptr{a[1], a[2], a[3]}, timeout)
 		if a[4] != 0 && (err == nil || err == unix.EINTR) {
 			rem := remaining(t, timeout, start)

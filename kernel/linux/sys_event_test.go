@@ -5,55 +5,56 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosv/gosv/kernel/task"
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/waiter"
 )
 
 // evPollfds writes struct pollfd entries {fd, events} at addr.
-func evPollfds(task *Task, addr uintptr, fds []int32, events []int16) {
+func evPollfds(task0 *task.Task, addr uintptr, fds []int32, events []int16) {
 	b := make([]byte, 8*len(fds))
 	for i := range fds {
-		le.PutUint32(b[8*i:], uint32(fds[i]))
-		le.PutUint16(b[8*i+4:], uint16(events[i]))
-		le.PutUint16(b[8*i+6:], 0xffff) // revents must be overwritten
+		task.Le.PutUint32(b[8*i:], uint32(fds[i]))
+		task.Le.PutUint16(b[8*i+4:], uint16(events[i]))
+		task.Le.PutUint16(b[8*i+6:], 0xffff) // revents must be overwritten
 	}
-	task.CopyOut(addr, b)
+	task0.CopyOut(addr, b)
 }
 
-func evRevents(task *Task, addr uintptr, n int) []int16 {
+func evRevents(task0 *task.Task, addr uintptr, n int) []int16 {
 	b := make([]byte, 8*n)
-	task.CopyIn(b, addr)
+	task0.CopyIn(b, addr)
 	out := make([]int16, n)
 	for i := range out {
-		out[i] = int16(le.Uint16(b[8*i+6:]))
+		out[i] = int16(task.Le.Uint16(b[8*i+6:]))
 	}
 	return out
 }
 
 func TestPollEncoding(t *testing.T) {
-	_, task, _, buf := newTestProcess(t)
-	efd := call(task, unix.SYS_EVENTFD2, 0, 0)
+	_, task0, _, buf := newTestProcess(t)
+	efd := call(task0, unix.SYS_EVENTFD2, 0, 0)
 	pfds := buf + 0x100
-	evPollfds(task, pfds, []int32{int32(efd), 1, 0, 99, -1, int32(efd)},
+	evPollfds(task0, pfds, []int32{int32(efd), 1, 0, 99, -1, int32(efd)},
 		[]int16{unix.POLLIN, unix.POLLOUT, unix.POLLIN, unix.POLLIN, unix.POLLIN, unix.POLLOUT})
-	if r := call(task, unix.SYS_POLL, pfds, 6, 0); r != 4 {
+	if r := call(task0, unix.SYS_POLL, pfds, 6, 0); r != 4 {
 		t.Errorf("poll = %d, want 4", r)
 	}
 	want := []int16{0, unix.POLLOUT, unix.POLLIN, unix.POLLNVAL, 0, unix.POLLOUT}
-	if got := evRevents(task, pfds, 6); !equalInt16(got, want) {
+	if got := evRevents(task0, pfds, 6); !equalInt16(got, want) {
 		t.Errorf("revents %#x, want %#x", got, want)
 	}
-	evWrite(task, efd, buf, 1)
-	if r := call(task, unix.SYS_POLL, pfds, 1, 0); r != 1 || evRevents(task, pfds, 1)[0] != unix.POLLIN {
-		t.Errorf("poll after a write = %d revents %#x", r, evRevents(task, pfds, 1))
+	evWrite(task0, efd, buf, 1)
+	if r := call(task0, unix.SYS_POLL, pfds, 1, 0); r != 1 || evRevents(task0, pfds, 1)[0] != unix.POLLIN {
+		t.Errorf("poll after a write = %d revents %#x", r, evRevents(task0, pfds, 1))
 	}
-	if r := call(task, unix.SYS_POLL, 0x10, 1, 0); r != evErr(unix.EFAULT) {
+	if r := call(task0, unix.SYS_POLL, 0x10, 1, 0); r != evErr(unix.EFAULT) {
 		t.Errorf("poll of a bad array = %d, want -EFAULT", r)
 	}
-	if r := call(task, unix.SYS_POLL, pfds, 1<<20, 0); r != evErr(unix.EINVAL) {
+	if r := call(task0, unix.SYS_POLL, pfds, 1<<20, 0); r != evErr(unix.EINVAL) {
 		t.Errorf("poll of more than RLIMIT_NOFILE fds = %d, want -EINVAL", r)
 	}
-	if r := call(task, unix.SYS_POLL, 0, 0, 0); r != 0 {
+	if r := call(task0, unix.SYS_POLL, 0, 0, 0); r != 0 {
 		t.Errorf("poll of nothing = %d", r)
 	}
 }
@@ -71,12 +72,12 @@ func equalInt16(a, b []int16) bool {
 }
 
 func TestPollBlocksAndTimesOut(t *testing.T) {
-	p, task, _, buf := newTestProcess(t)
-	efd := call(task, unix.SYS_EVENTFD2, 0, 0)
+	p, task0, _, buf := newTestProcess(t)
+	efd := call(task0, unix.SYS_EVENTFD2, 0, 0)
 	pfds := buf + 0x100
-	evPollfds(task, pfds, []int32{int32(efd)}, []int16{unix.POLLIN})
+	evPollfds(task0, pfds, []int32{int32(efd)}, []int16{unix.POLLIN})
 	start := time.Now()
-	if r := call(task, unix.SYS_POLL, pfds, 1, 30); r != 0 {
+	if r := call(task0, unix.SYS_POLL, pfds, 1, 30); r != 0 {
 		t.Errorf("poll(30ms) = %d", r)
 	}
 	if d := time.Since(start); d < 30*time.Millisecond || d > 5*time.Second {
@@ -84,68 +85,68 @@ func TestPollBlocksAndTimesOut(t *testing.T) {
 	}
 
 	f, _ := p.FDs.Get(int(efd))
-	other := p.newTask()
+	other := p.NewTask()
 	done := make(chan int64)
-	go func() { done <- call(task, unix.SYS_POLL, pfds, 1, ^uintptr(0)) }()
-	evWatched(t, &f.(*eventFD).waitQueue)
+	go func() { done <- call(task0, unix.SYS_POLL, pfds, 1, ^uintptr(0)) }()
+	evWatched(t, &f.(*eventFD).WaitQueue)
 	evWrite(other, efd, buf+0x2000, 3)
-	if r := <-done; r != 1 || evRevents(task, pfds, 1)[0] != unix.POLLIN {
-		t.Errorf("poll woken by a write = %d revents %#x", r, evRevents(task, pfds, 1))
+	if r := <-done; r != 1 || evRevents(task0, pfds, 1)[0] != unix.POLLIN {
+		t.Errorf("poll woken by a write = %d revents %#x", r, evRevents(task0, pfds, 1))
 	}
 }
 
 func TestPpoll(t *testing.T) {
-	_, task, _, buf := newTestProcess(t)
-	efd := call(task, unix.SYS_EVENTFD2, 0, 0)
+	_, task0, _, buf := newTestProcess(t)
+	efd := call(task0, unix.SYS_EVENTFD2, 0, 0)
 	pfds, ts, mask := buf+0x100, buf+0x200, buf+0x300
-	evPollfds(task, pfds, []int32{int32(efd)}, []int16{unix.POLLIN})
-	writeTimespec(task, ts, 0, 20e6)
-	task.WriteU64(mask, 1<<(unix.SIGUSR1-1))
+	evPollfds(task0, pfds, []int32{int32(efd)}, []int16{unix.POLLIN})
+	writeTimespec(task0, ts, 0, 20e6)
+	task0.WriteU64(mask, 1<<(unix.SIGUSR1-1))
 	start := time.Now()
-	if r := call(task, unix.SYS_PPOLL, pfds, 1, ts, mask, 8); r != 0 {
+	if r := call(task0, unix.SYS_PPOLL, pfds, 1, ts, mask, 8); r != 0 {
 		t.Errorf("ppoll(20ms) = %d", r)
 	}
 	if d := time.Since(start); d < 20*time.Millisecond {
 		t.Errorf("ppoll(20ms) took %v", d)
 	}
-	if sec, _ := task.ReadU64(ts); sec != 0 {
+	if sec, _ := task0.ReadU64(ts); sec != 0 {
 		t.Errorf("remaining time %d s after a timeout", sec)
 	}
-	if nsec, _ := task.ReadU64(ts + 8); nsec != 0 {
+	if nsec, _ := task0.ReadU64(ts + 8); nsec != 0 {
 		t.Errorf("remaining time %d ns after a timeout, want 0", nsec)
 	}
-	if task.sigmask != 0 {
-		t.Errorf("signal mask %#x after ppoll, want it restored", task.sigmask)
+	if task0.Sigmask != 0 {
+		t.Errorf("signal mask %#x after ppoll, want it restored", task0.Sigmask)
 	}
-	if r := call(task, unix.SYS_PPOLL, pfds, 1, ts, mask, 4); r != evErr(unix.EINVAL) {
+	if r := call(task0, unix.SYS_PPOLL, pfds, 1, ts, mask, 4); r != evErr(unix.EINVAL) {
 		t.Errorf("ppoll with sigsetsize 4 = %d, want -EINVAL", r)
 	}
-	writeTimespec(task, ts, 0, 1e9)
-	if r := call(task, unix.SYS_PPOLL, pfds, 1, ts, 0, 0); r != evErr(unix.EINVAL) {
+	writeTimespec(task0, ts, 0, 1e9)
+	if r := call(task0, unix.SYS_PPOLL, pfds, 1, ts, 0, 0); r != evErr(unix.EINVAL) {
 		t.Errorf("ppoll with tv_nsec = 1e9: %d, want -EINVAL", r)
 	}
-	evWrite(task, efd, buf, 1)
-	writeTimespec(task, ts, 5, 0)
-	if r := call(task, unix.SYS_PPOLL, pfds, 1, ts, 0, 0); r != 1 {
+	evWrite(task0, efd, buf, 1)
+	writeTimespec(task0, ts, 5, 0)
+	if r := call(task0, unix.SYS_PPOLL, pfds, 1, ts, 0, 0); r != 1 {
 		t.Errorf("ppoll with a ready fd = %d", r)
 	}
-	if r := call(task, unix.SYS_PPOLL, pfds, 1, 0, 0, 0); r != 1 {
+	if r := call(task0, unix.SYS_PPOLL, pfds, 1, 0, 0, 0); r != 1 {
 		t.Errorf("ppoll without timeout, ready fd = %d", r)
 	}
 }
 
 // evFdset writes an fd_set of 2 words with fds set at addr.
-func evFdset(task *Task, addr uintptr, fds ...int) {
+func evFdset(task0 *task.Task, addr uintptr, fds ...int) {
 	var b [16]byte
 	for _, fd := range fds {
 		b[fd/8] |= 1 << (fd % 8)
 	}
-	task.CopyOut(addr, b[:])
+	task0.CopyOut(addr, b[:])
 }
 
-func evFdsetHas(task *Task, addr uintptr) []int {
+func evFdsetHas(task0 *task.Task, addr uintptr) []int {
 	var b [16]byte
-	task.CopyIn(b[:], addr)
+	task0.CopyIn(b[:], addr)
 	var out []int
 	for fd := 0; fd < 128; fd++ {
 		if b[fd/8]&(1<<(fd%8)) != 0 {
@@ -156,86 +157,86 @@ func evFdsetHas(task *Task, addr uintptr) []int {
 }
 
 func TestSelectEncoding(t *testing.T) {
-	_, task, _, buf := newTestProcess(t)
-	efd := int(call(task, unix.SYS_EVENTFD2, 0, 0))
+	_, task0, _, buf := newTestProcess(t)
+	efd := int(call(task0, unix.SYS_EVENTFD2, 0, 0))
 	rd, wr, ex, tv := buf+0x100, buf+0x200, buf+0x300, buf+0x400
-	evFdset(task, rd, efd, 0)
-	evFdset(task, wr, 1, efd)
-	evFdset(task, ex, efd)
-	task.WriteU64(tv, 0)
-	task.WriteU64(tv+8, 0)
-	if r := call(task, unix.SYS_SELECT, uintptr(efd+1), rd, wr, ex, tv); r != 3 {
+	evFdset(task0, rd, efd, 0)
+	evFdset(task0, wr, 1, efd)
+	evFdset(task0, ex, efd)
+	task0.WriteU64(tv, 0)
+	task0.WriteU64(tv+8, 0)
+	if r := call(task0, unix.SYS_SELECT, uintptr(efd+1), rd, wr, ex, tv); r != 3 {
 		t.Errorf("select = %d, want 3", r)
 	}
-	if got := evFdsetHas(task, rd); len(got) != 1 || got[0] != 0 {
+	if got := evFdsetHas(task0, rd); len(got) != 1 || got[0] != 0 {
 		t.Errorf("readable %v, want [0]", got)
 	}
-	if got := evFdsetHas(task, wr); len(got) != 2 || got[0] != 1 || got[1] != efd {
+	if got := evFdsetHas(task0, wr); len(got) != 2 || got[0] != 1 || got[1] != efd {
 		t.Errorf("writable %v, want [1 %d]", got, efd)
 	}
-	if got := evFdsetHas(task, ex); len(got) != 0 {
+	if got := evFdsetHas(task0, ex); len(got) != 0 {
 		t.Errorf("exceptions %v, want none", got)
 	}
 
 	// Only the first nfds bits count; a closed fd below nfds is EBADF.
-	evFdset(task, rd, efd, 70)
-	if r := call(task, unix.SYS_SELECT, uintptr(efd+1), rd, 0, 0, tv); r != 0 {
+	evFdset(task0, rd, efd, 70)
+	if r := call(task0, unix.SYS_SELECT, uintptr(efd+1), rd, 0, 0, tv); r != 0 {
 		t.Errorf("select of an idle eventfd = %d", r)
 	}
-	evFdset(task, rd, 70)
-	if r := call(task, unix.SYS_SELECT, 71, rd, 0, 0, tv); r != evErr(unix.EBADF) {
+	evFdset(task0, rd, 70)
+	if r := call(task0, unix.SYS_SELECT, 71, rd, 0, 0, tv); r != evErr(unix.EBADF) {
 		t.Errorf("select of a closed fd = %d, want -EBADF", r)
 	}
-	if r := call(task, unix.SYS_SELECT, ^uintptr(0), 0, 0, 0, tv); r != evErr(unix.EINVAL) {
+	if r := call(task0, unix.SYS_SELECT, ^uintptr(0), 0, 0, 0, tv); r != evErr(unix.EINVAL) {
 		t.Errorf("select(nfds -1) = %d, want -EINVAL", r)
 	}
-	task.WriteU64(tv+8, ^uint64(0))
-	if r := call(task, unix.SYS_SELECT, 0, 0, 0, 0, tv); r != evErr(unix.EINVAL) {
+	task0.WriteU64(tv+8, ^uint64(0))
+	if r := call(task0, unix.SYS_SELECT, 0, 0, 0, 0, tv); r != evErr(unix.EINVAL) {
 		t.Errorf("select with a negative timeout = %d, want -EINVAL", r)
 	}
 }
 
 func TestSelectTimeoutAndWake(t *testing.T) {
-	p, task, _, buf := newTestProcess(t)
-	efd := int(call(task, unix.SYS_EVENTFD2, 0, 0))
+	p, task0, _, buf := newTestProcess(t)
+	efd := int(call(task0, unix.SYS_EVENTFD2, 0, 0))
 	rd, tv := buf+0x100, buf+0x400
-	evFdset(task, rd, efd)
-	task.WriteU64(tv, 0)
-	task.WriteU64(tv+8, 25000) // 25 ms
+	evFdset(task0, rd, efd)
+	task0.WriteU64(tv, 0)
+	task0.WriteU64(tv+8, 25000) // 25 ms
 	start := time.Now()
-	if r := call(task, unix.SYS_SELECT, uintptr(efd+1), rd, 0, 0, tv); r != 0 {
+	if r := call(task0, unix.SYS_SELECT, uintptr(efd+1), rd, 0, 0, tv); r != 0 {
 		t.Errorf("select(25ms) = %d", r)
 	}
 	if d := time.Since(start); d < 25*time.Millisecond || d > 5*time.Second {
 		t.Errorf("select(25ms) took %v", d)
 	}
-	if usec, _ := task.ReadU64(tv + 8); usec != 0 {
+	if usec, _ := task0.ReadU64(tv + 8); usec != 0 {
 		t.Errorf("remaining %d us after a timeout", usec)
 	}
-	if got := evFdsetHas(task, rd); len(got) != 0 {
+	if got := evFdsetHas(task0, rd); len(got) != 0 {
 		t.Errorf("read set %v after a timeout, want empty", got)
 	}
 
 	// pselect6 with a sigmask, woken by a write from another thread.
-	evFdset(task, rd, efd)
+	evFdset(task0, rd, efd)
 	sig := buf + 0x500
-	task.WriteU64(buf+0x600, 0)
-	task.WriteU64(sig, uint64(buf+0x600))
-	task.WriteU64(sig+8, 8)
+	task0.WriteU64(buf+0x600, 0)
+	task0.WriteU64(sig, uint64(buf+0x600))
+	task0.WriteU64(sig+8, 8)
 	f, _ := p.FDs.Get(efd)
-	other := p.newTask()
+	other := p.NewTask()
 	done := make(chan int64)
-	go func() { done <- call(task, unix.SYS_PSELECT6, uintptr(efd+1), rd, 0, 0, 0, sig) }()
-	evWatched(t, &f.(*eventFD).waitQueue)
+	go func() { done <- call(task0, unix.SYS_PSELECT6, uintptr(efd+1), rd, 0, 0, 0, sig) }()
+	evWatched(t, &f.(*eventFD).WaitQueue)
 	evWrite(other, int64(efd), buf+0x2000, 1)
 	if r := <-done; r != 1 {
 		t.Errorf("pselect6 woken by a write = %d", r)
 	}
-	if got := evFdsetHas(task, rd); len(got) != 1 || got[0] != efd {
+	if got := evFdsetHas(task0, rd); len(got) != 1 || got[0] != efd {
 		t.Errorf("read set %v, want [%d]", got, efd)
 	}
-	task.WriteU64(sig+8, 16)
-	if r := call(task, unix.SYS_PSELECT6, uintptr(efd+1), rd, 0, 0, 0, sig); r != evErr(unix.EINVAL) {
+	task0.WriteU64(sig+8, 16)
+	if r := call(task0, unix.SYS_PSELECT6, uintptr(efd+1), rd, 0, 0, 0, sig); r != evErr(unix.EINVAL) {
 		t.Errorf("pselect6 with ss_len 16 = %d, want -EINVAL", r)
 	}
 }
@@ -243,26 +244,26 @@ func TestSelectTimeoutAndWake(t *testing.T) {
 // Console fds are pollable: stdin reads end of file at once, stdout and
 // stderr take writes.
 func TestConsolePollable(t *testing.T) {
-	_, task, _, buf := newTestProcess(t)
+	_, task0, _, buf := newTestProcess(t)
 	pfds := buf + 0x100
-	evPollfds(task, pfds, []int32{0, 1, 2}, []int16{unix.POLLIN, unix.POLLOUT, unix.POLLOUT})
-	if r := call(task, unix.SYS_POLL, pfds, 3, 0); r != 3 {
+	evPollfds(task0, pfds, []int32{0, 1, 2}, []int16{unix.POLLIN, unix.POLLOUT, unix.POLLOUT})
+	if r := call(task0, unix.SYS_POLL, pfds, 3, 0); r != 3 {
 		t.Errorf("poll of the console = %d, want 3", r)
 	}
-	ep := call(task, unix.SYS_EPOLL_CREATE1, 0)
-	if r := evCtl(task, ep, unix.EPOLL_CTL_ADD, 0, unix.EPOLLIN, 0, buf); r != 0 {
+	ep := call(task0, unix.SYS_EPOLL_CREATE1, 0)
+	if r := evCtl(task0, ep, unix.EPOLL_CTL_ADD, 0, unix.EPOLLIN, 0, buf); r != 0 {
 		t.Errorf("epoll_ctl ADD stdin = %d", r)
 	}
-	if r, got := evWait(task, ep, buf+0x1000, 4, 0); r != 1 || got[0].events != unix.EPOLLIN {
+	if r, got := evWait(task0, ep, buf+0x1000, 4, 0); r != 1 || got[0].events != unix.EPOLLIN {
 		t.Errorf("epoll_wait on stdin = %d %+v", r, got)
 	}
 }
 
 // waitOnResult runs task.waitOn in a goroutine and returns its result
 // channel.
-func waitOnResult(task *Task, q *waitQueue, timeout time.Duration, try func() (bool, error)) <-chan error {
+func waitOnResult(task0 *task.Task, q *task.WaitQueue, timeout time.Duration, try func() (bool, error)) <-chan error {
 	done := make(chan error, 1)
-	go func() { done <- task.waitOn([]eventSource{q}, waiter.EventIn, timeout, try) }()
+	go func() { done <- waitOn(task0, []eventSource{q}, waiter.EventIn, timeout, try) }()
 	return done
 }
 
@@ -281,11 +282,11 @@ func waitOnDone(t *testing.T, done <-chan error) error {
 // queue reaches nobody; waitOn still sees it, because it tries again once
 // registered.
 func TestWaitOnChangeBeforeRegister(t *testing.T) {
-	_, task, _, _ := newTestProcess(t)
-	var q waitQueue
+	_, task0, _, _ := newTestProcess(t)
+	var q task.WaitQueue
 	ready := false
 	calls := 0
-	done := waitOnResult(task, &q, -1, func() (bool, error) {
+	done := waitOnResult(task0, &q, -1, func() (bool, error) {
 		calls++
 		if calls == 1 {
 			// Another thread makes the object ready and notifies now,
@@ -310,11 +311,11 @@ func TestWaitOnChangeBeforeRegister(t *testing.T) {
 // A change notified after the entry is registered, between a failed try
 // and the wait, leaves a token that ends the wait.
 func TestWaitOnChangeBeforeWait(t *testing.T) {
-	_, task, _, _ := newTestProcess(t)
-	var q waitQueue
+	_, task0, _, _ := newTestProcess(t)
+	var q task.WaitQueue
 	ready := false
 	calls := 0
-	done := waitOnResult(task, &q, -1, func() (bool, error) {
+	done := waitOnResult(task0, &q, -1, func() (bool, error) {
 		calls++
 		if calls == 2 {
 			ready = true
@@ -331,8 +332,8 @@ func TestWaitOnChangeBeforeWait(t *testing.T) {
 // A blocked waitOn wakes at a notification from another goroutine, not at
 // one outside its mask; try's error ends it.
 func TestWaitOnNotifyAndError(t *testing.T) {
-	_, task, _, _ := newTestProcess(t)
-	var q waitQueue
+	_, task0, _, _ := newTestProcess(t)
+	var q task.WaitQueue
 	var mu sync.Mutex
 	state := 0 // 1: ready, 2: failing
 	tries := make(chan int, 10)
@@ -355,7 +356,7 @@ func TestWaitOnNotifyAndError(t *testing.T) {
 		mu.Lock()
 		state = 0
 		mu.Unlock()
-		done := waitOnResult(task, &q, -1, try)
+		done := waitOnResult(task0, &q, -1, try)
 		<-tries
 		<-tries // the try after registering: now it waits
 		q.Notify(waiter.EventOut)
@@ -378,11 +379,11 @@ func TestWaitOnNotifyAndError(t *testing.T) {
 
 // An interrupt ends a blocked waitOn with EINTR.
 func TestWaitOnInterrupt(t *testing.T) {
-	_, task, _, _ := newTestProcess(t)
-	var q waitQueue
-	done := waitOnResult(task, &q, -1, func() (bool, error) { return false, nil })
+	_, task0, _, _ := newTestProcess(t)
+	var q task.WaitQueue
+	done := waitOnResult(task0, &q, -1, func() (bool, error) { return false, nil })
 	evWatched(t, &q)
-	task.Wake()
+	task0.Wake()
 	if err := waitOnDone(t, done); err != unix.EINTR {
 		t.Errorf("interrupted waitOn = %v, want EINTR", err)
 	}
@@ -392,11 +393,11 @@ func TestWaitOnInterrupt(t *testing.T) {
 // timeout 0 it tries once and registers nothing; blockOn turns that into
 // EAGAIN for a non-blocking file.
 func TestWaitOnTimeout(t *testing.T) {
-	_, task, _, _ := newTestProcess(t)
-	var q waitQueue
+	_, task0, _, _ := newTestProcess(t)
+	var q task.WaitQueue
 	calls := 0
 	start := time.Now()
-	err := task.waitOn([]eventSource{&q}, waiter.EventIn, 30*time.Millisecond, func() (bool, error) {
+	err := waitOn(task0, []eventSource{&q}, waiter.EventIn, 30*time.Millisecond, func() (bool, error) {
 		calls++
 		return false, nil
 	})
@@ -404,7 +405,7 @@ func TestWaitOnTimeout(t *testing.T) {
 		t.Errorf("waitOn(30ms) = %v after %v and %d tries, want ETIMEDOUT after 30ms and 3", err, d, calls)
 	}
 	calls = 0
-	err = task.waitOn([]eventSource{&q}, waiter.EventIn, 0, func() (bool, error) {
+	err = waitOn(task0, []eventSource{&q}, waiter.EventIn, 0, func() (bool, error) {
 		calls++
 		if !q.IsEmpty() {
 			t.Error("entry registered with timeout 0")
@@ -414,7 +415,7 @@ func TestWaitOnTimeout(t *testing.T) {
 	if err != errTimedOut || calls != 1 {
 		t.Errorf("waitOn(0) = %v after %d tries, want ETIMEDOUT after 1", err, calls)
 	}
-	if err := task.blockOn(&q, waiter.EventIn, true, func() (bool, error) { return false, nil }); err != unix.EAGAIN {
+	if err := blockOn(task0, &q, waiter.EventIn, true, func() (bool, error) { return false, nil }); err != unix.EAGAIN {
 		t.Errorf("non-blocking blockOn = %v, want EAGAIN", err)
 	}
 }

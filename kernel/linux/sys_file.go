@@ -2,6 +2,7 @@ package linux
 
 import (
 	"github.com/gosv/gosv/kernel/fsimpl/ramfs"
+	"github.com/gosv/gosv/kernel/task"
 	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 )
@@ -22,7 +23,7 @@ func init() {
 	register(unix.SYS_PREADV2, "preadv2", sysPreadv2)
 	register(unix.SYS_PWRITEV2, "pwritev2", sysPwritev2)
 	register(unix.SYS_LSEEK, "lseek", sysLseek)
-	register(unix.SYS_CLOSE, "close", func(t *Task, a Args) (uintptr, error) { return 0, t.P.FDs.Close(int(int32(a[0]))) })
+	register(unix.SYS_CLOSE, "close", func(t *task.Task, a task.Args) (uintptr, error) { return 0, t.P.FDs.Close(int(int32(a[0]))) })
 	register(unix.SYS_CLOSE_RANGE, "close_range", sysCloseRange)
 	register(unix.SYS_IOCTL, "ioctl", sysIoctl)
 	register(unix.SYS_FCNTL, "fcntl", sysFcntl)
@@ -30,22 +31,22 @@ func init() {
 	register(unix.SYS_DUP, "dup", sysDup)
 	register(unix.SYS_DUP2, "dup2", sysDup2)
 	register(unix.SYS_DUP3, "dup3", sysDup3)
-	register(unix.SYS_PIPE, "pipe", func(t *Task, a Args) (uintptr, error) { return sysPipe2(t, Args{a[0]}) })
+	register(unix.SYS_PIPE, "pipe", func(t *task.Task, a task.Args) (uintptr, error) { return sysPipe2(t, task.Args{a[0]}) })
 	register(unix.SYS_PIPE2, "pipe2", sysPipe2)
 	register(unix.SYS_SENDFILE, "sendfile", sysSendfile)
 	register(unix.SYS_COPY_FILE_RANGE, "copy_file_range", sysCopyFileRange)
 	register(unix.SYS_FSYNC, "fsync", sysFsync)
 	register(unix.SYS_FDATASYNC, "fdatasync", sysFsync)
-	register(unix.SYS_SYNC, "sync", func(t *Task, a Args) (uintptr, error) { return 0, nil })
-	register(unix.SYS_SYNCFS, "syncfs", func(t *Task, a Args) (uintptr, error) {
+	register(unix.SYS_SYNC, "sync", func(t *task.Task, a task.Args) (uintptr, error) { return 0, nil })
+	register(unix.SYS_SYNCFS, "syncfs", func(t *task.Task, a task.Args) (uintptr, error) {
 		_, err := t.P.FDs.Get(int(int32(a[0])))
 		return 0, err
 	})
 	register(unix.SYS_FTRUNCATE, "ftruncate", sysFtruncate)
 	register(unix.SYS_FALLOCATE, "fallocate", sysFallocate)
 	register(unix.SYS_FADVISE64, "fadvise64", sysFadvise64)
-	register(unix.SYS_GETDENTS64, "getdents64", func(t *Task, a Args) (uintptr, error) { return getdents(t, a, false) })
-	register(unix.SYS_GETDENTS, "getdents", func(t *Task, a Args) (uintptr, error) { return getdents(t, a, true) })
+	register(unix.SYS_GETDENTS64, "getdents64", func(t *task.Task, a task.Args) (uintptr, error) { return getdents(t, a, false) })
+	register(unix.SYS_GETDENTS, "getdents", func(t *task.Task, a task.Args) (uintptr, error) { return getdents(t, a, true) })
 	register(unix.SYS_FSTAT, "fstat", sysFstat)
 	register(unix.SYS_FSTATFS, "fstatfs", sysFstatfs)
 	register(unix.SYS_FCHMOD, "fchmod", sysFchmod)
@@ -74,21 +75,21 @@ const (
 const statusSettable = unix.O_APPEND | unix.O_NONBLOCK | unix.O_ASYNC | unix.O_DIRECT | unix.O_NOATIME
 
 // maxFDs is RLIMIT_NOFILE of the table.
-func (d *FDTable) maxFDs() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.limit
+func maxFDs(d *task.FDTable) int {
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
+	return d.Limit
 }
 
 // full reports whether every fd below RLIMIT_NOFILE is taken (open(2)
 // fails with EMFILE before touching the filesystem).
-func (d *FDTable) full() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return len(d.fds) >= d.limit
+func full(d *task.FDTable) bool {
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
+	return len(d.Table) >= d.Limit
 }
 
-func isOPath(f File) bool {
+func isOPath(f task.File) bool {
 	switch f := f.(type) {
 	case *fsFile:
 		return f.isPath()
@@ -97,7 +98,7 @@ func isOPath(f File) bool {
 }
 
 // readBuf allocates the kernel buffer of a read of n bytes from f.
-func readBuf(f File, n uintptr) []byte {
+func readBuf(f task.File, n uintptr) []byte {
 	k := int(min(n, maxRW))
 	if h, ok := f.(interface{ readHint(int) int }); ok {
 		k = h.readHint(k)
@@ -111,7 +112,7 @@ func (e *pipeEnd) readHint(n int) int {
 	return min(n, e.p.capacity())
 }
 
-func sysRead(t *Task, a Args) (uintptr, error) {
+func sysRead(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := t.P.FDs.Get(int(int32(a[0])))
 	if err != nil {
 		return 0, err
@@ -133,7 +134,7 @@ func sysRead(t *Task, a Args) (uintptr, error) {
 	return uintptr(n), err
 }
 
-func sysWrite(t *Task, a Args) (uintptr, error) {
+func sysWrite(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := t.P.FDs.Get(int(int32(a[0])))
 	if err != nil {
 		return 0, err
@@ -148,7 +149,7 @@ func sysWrite(t *Task, a Args) (uintptr, error) {
 
 // readIovec reads an iovec array (struct iovec {void *base; size_t len}):
 // EINVAL for more than UIO_MAXIOV entries or a total beyond SSIZE_MAX.
-func readIovec(t *Task, addr uintptr, n int) ([][2]uintptr, error) {
+func readIovec(t *task.Task, addr uintptr, n int) ([][2]uintptr, error) {
 	if n < 0 || n > 1024 {
 		return nil, unix.EINVAL
 	}
@@ -159,7 +160,7 @@ func readIovec(t *Task, addr uintptr, n int) ([][2]uintptr, error) {
 	iov := make([][2]uintptr, n)
 	var total uint64
 	for i := range iov {
-		iov[i] = [2]uintptr{uintptr(le.Uint64(b[16*i:])), uintptr(le.Uint64(b[16*i+8:]))}
+		iov[i] = [2]uintptr{uintptr(task.Le.Uint64(b[16*i:])), uintptr(task.Le.Uint64(b[16*i+8:]))}
 		total += uint64(iov[i][1])
 		if int64(iov[i][1]) < 0 || int64(total) < 0 {
 			return nil, unix.EINVAL
@@ -181,7 +182,7 @@ func iovecLen(iov [][2]uintptr) int {
 }
 
 // gather copies the app's iovec buffers into one kernel buffer.
-func gather(t *Task, iov [][2]uintptr) ([]byte, error) {
+func gather(t *task.Task, iov [][2]uintptr) ([]byte, error) {
 	buf := make([]byte, iovecLen(iov))
 	off := 0
 	for _, v := range iov {
@@ -199,7 +200,7 @@ func gather(t *Task, iov [][2]uintptr) ([]byte, error) {
 
 // scatter copies b out to the app's iovec buffers; it returns the bytes
 // copied, or EFAULT when not even the first could be.
-func scatter(t *Task, iov [][2]uintptr, b []byte) (int, error) {
+func scatter(t *task.Task, iov [][2]uintptr, b []byte) (int, error) {
 	off := 0
 	for _, v := range iov {
 		k := min(int(min(v[1], maxRW)), len(b)-off)
@@ -219,7 +220,7 @@ func scatter(t *Task, iov [][2]uintptr, b []byte) (int, error) {
 
 // doReadv reads with rd into the iovec at a[1], a[2] of fd a[0], into a
 // buffer from mkbuf.
-func doReadv(t *Task, a Args, mkbuf func(f File, n uintptr) []byte, rd func(f File, b []byte) (int, error)) (uintptr, error) {
+func doReadv(t *task.Task, a task.Args, mkbuf func(f task.File, n uintptr) []byte, rd func(f task.File, b []byte) (int, error)) (uintptr, error) {
 	f, err := t.P.FDs.Get(int(int32(a[0])))
 	if err != nil {
 		return 0, err
@@ -240,7 +241,7 @@ func doReadv(t *Task, a Args, mkbuf func(f File, n uintptr) []byte, rd func(f Fi
 	return uintptr(k), nil
 }
 
-func doWritev(t *Task, a Args, wr func(f File, b []byte) (int, error)) (uintptr, error) {
+func doWritev(t *task.Task, a task.Args, wr func(f task.File, b []byte) (int, error)) (uintptr, error) {
 	f, err := t.P.FDs.Get(int(int32(a[0])))
 	if err != nil {
 		return 0, err
@@ -257,18 +258,18 @@ func doWritev(t *Task, a Args, wr func(f File, b []byte) (int, error)) (uintptr,
 	return uintptr(n), err
 }
 
-func sysReadv(t *Task, a Args) (uintptr, error) {
-	return doReadv(t, a, readBuf, func(f File, b []byte) (int, error) { return f.Read(t, b) })
+func sysReadv(t *task.Task, a task.Args) (uintptr, error) {
+	return doReadv(t, a, readBuf, func(f task.File, b []byte) (int, error) { return f.Read(t, b) })
 }
 
-func sysWritev(t *Task, a Args) (uintptr, error) {
-	return doWritev(t, a, func(f File, b []byte) (int, error) { return f.Write(t, b) })
+func sysWritev(t *task.Task, a task.Args) (uintptr, error) {
+	return doWritev(t, a, func(f task.File, b []byte) (int, error) { return f.Write(t, b) })
 }
 
 // pread and pwrite: ESPIPE for files without positions (pipes,
 // terminals), EINVAL for a negative offset.
-func pread(f File, b []byte, off int64) (int, error) {
-	pr, ok := f.(PReader)
+func pread(f task.File, b []byte, off int64) (int, error) {
+	pr, ok := f.(task.PReader)
 	if !ok {
 		return 0, unix.ESPIPE
 	}
@@ -278,8 +279,8 @@ func pread(f File, b []byte, off int64) (int, error) {
 	return pr.Pread(b, off)
 }
 
-func pwrite(f File, b []byte, off int64) (int, error) {
-	pw, ok := f.(PWriter)
+func pwrite(f task.File, b []byte, off int64) (int, error) {
+	pw, ok := f.(task.PWriter)
 	if !ok {
 		return 0, unix.ESPIPE
 	}
@@ -290,7 +291,7 @@ func pwrite(f File, b []byte, off int64) (int, error) {
 }
 
 // preadBuf allocates the kernel buffer of a read of n bytes at off.
-func preadBuf(f File, n uintptr, off int64) []byte {
+func preadBuf(f task.File, n uintptr, off int64) []byte {
 	k := int64(min(n, maxRW))
 	if ff, ok := f.(*fsFile); ok && ff.typ() == vfs.S_IFREG && off >= 0 && !ff.snapshot() {
 		k = min(k, max(ff.size()-off, 0)+1)
@@ -298,7 +299,7 @@ func preadBuf(f File, n uintptr, off int64) []byte {
 	return make([]byte, k)
 }
 
-func sysPread64(t *Task, a Args) (uintptr, error) {
+func sysPread64(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := t.P.FDs.Get(int(int32(a[0])))
 	if err != nil {
 		return 0, err
@@ -314,7 +315,7 @@ func sysPread64(t *Task, a Args) (uintptr, error) {
 	return uintptr(n), err
 }
 
-func sysPwrite64(t *Task, a Args) (uintptr, error) {
+func sysPwrite64(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := t.P.FDs.Get(int(int32(a[0])))
 	if err != nil {
 		return 0, err
@@ -327,14 +328,14 @@ func sysPwrite64(t *Task, a Args) (uintptr, error) {
 	return uintptr(n), err
 }
 
-func sysPreadv(t *Task, a Args) (uintptr, error) {
+func sysPreadv(t *task.Task, a task.Args) (uintptr, error) {
 	off := int64(a[3])
-	return doReadv(t, a, func(f File, n uintptr) []byte { return preadBuf(f, n, off) },
-		func(f File, b []byte) (int, error) { return pread(f, b, off) })
+	return doReadv(t, a, func(f task.File, n uintptr) []byte { return preadBuf(f, n, off) },
+		func(f task.File, b []byte) (int, error) { return pread(f, b, off) })
 }
 
-func sysPwritev(t *Task, a Args) (uintptr, error) {
-	return doWritev(t, a, func(f File, b []byte) (int, error) { return pwrite(f, b, int64(a[3])) })
+func sysPwritev(t *task.Task, a task.Args) (uintptr, error) {
+	return doWritev(t, a, func(f task.File, b []byte) (int, error) { return pwrite(f, b, int64(a[3])) })
 }
 
 // RWF_* flags of preadv2(2): all accepted and ignored (the filesystem is
@@ -342,7 +343,7 @@ func sysPwritev(t *Task, a Args) (uintptr, error) {
 const rwfSupported = 0x1f
 
 // preadv2 and pwritev2: offset -1 uses (and moves) the file offset.
-func sysPreadv2(t *Task, a Args) (uintptr, error) {
+func sysPreadv2(t *task.Task, a task.Args) (uintptr, error) {
 	if a[5]&^rwfSupported != 0 {
 		return 0, unix.EOPNOTSUPP
 	}
@@ -352,7 +353,7 @@ func sysPreadv2(t *Task, a Args) (uintptr, error) {
 	return sysPreadv(t, a)
 }
 
-func sysPwritev2(t *Task, a Args) (uintptr, error) {
+func sysPwritev2(t *task.Task, a task.Args) (uintptr, error) {
 	if a[5]&^rwfSupported != 0 {
 		return 0, unix.EOPNOTSUPP
 	}
@@ -362,12 +363,12 @@ func sysPwritev2(t *Task, a Args) (uintptr, error) {
 	return sysPwritev(t, a)
 }
 
-func sysLseek(t *Task, a Args) (uintptr, error) {
+func sysLseek(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := t.P.FDs.Get(int(int32(a[0])))
 	if err != nil {
 		return 0, err
 	}
-	s, ok := f.(Seeker)
+	s, ok := f.(task.Seeker)
 	if !ok {
 		return 0, unix.ESPIPE
 	}
@@ -381,7 +382,7 @@ const (
 	closeRangeCloexec = 4
 )
 
-func sysCloseRange(t *Task, a Args) (uintptr, error) {
+func sysCloseRange(t *task.Task, a task.Args) (uintptr, error) {
 	first, last, flags := uint32(a[0]), uint32(a[1]), a[2]
 	if flags&^(closeRangeUnshare|closeRangeCloexec) != 0 || first > last {
 		return 0, unix.EINVAL
@@ -401,7 +402,7 @@ func sysCloseRange(t *Task, a Args) (uintptr, error) {
 
 // setStatusFlags changes the O_APPEND, O_NONBLOCK, ... flags of fd (and
 // of its open file description) as fcntl(F_SETFL).
-func setStatusFlags(t *Task, fd int, f File, flags int) error {
+func setStatusFlags(t *task.Task, fd int, f task.File, flags int) error {
 	old, err := t.P.FDs.Flags(fd)
 	if err != nil {
 		return err
@@ -416,7 +417,7 @@ func setStatusFlags(t *Task, fd int, f File, flags int) error {
 	return nil
 }
 
-func sysIoctl(t *Task, a Args) (uintptr, error) {
+func sysIoctl(t *task.Task, a task.Args) (uintptr, error) {
 	fd := int(int32(a[0]))
 	f, err := t.P.FDs.Get(fd)
 	if err != nil {
@@ -445,7 +446,7 @@ func sysIoctl(t *Task, a Args) (uintptr, error) {
 		_, err := t.ReadU32(a[2])
 		return 0, err
 	}
-	if io, ok := f.(Ioctler); ok {
+	if io, ok := f.(task.Ioctler); ok {
 		return io.Ioctl(t, req, a[2])
 	}
 	return 0, unix.ENOTTY
@@ -459,7 +460,7 @@ const (
 	fGetLease  = 1025
 )
 
-func sysFcntl(t *Task, a Args) (uintptr, error) {
+func sysFcntl(t *task.Task, a task.Args) (uintptr, error) {
 	fd, cmd, arg := int(int32(a[0])), int(int32(a[1])), a[2]
 	fds := t.P.FDs
 	f, err := fds.Get(fd)
@@ -469,7 +470,7 @@ func sysFcntl(t *Task, a Args) (uintptr, error) {
 	opath := isOPath(f)
 	switch cmd {
 	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
-		if arg >= uintptr(fds.maxFDs()) {
+		if arg >= uintptr(maxFDs(fds)) {
 			return 0, unix.EINVAL
 		}
 		nfd, err := fds.Dup(fd, int(arg), cmd == unix.F_DUPFD_CLOEXEC)
@@ -524,12 +525,12 @@ func sysFcntl(t *Task, a Args) (uintptr, error) {
 // fcntlLock checks a struct flock {short l_type, l_whence; off_t l_start,
 // l_len; pid_t l_pid} and grants every lock: the app is the only process,
 // so record locks never conflict. F_GETLK reports F_UNLCK.
-func fcntlLock(t *Task, fd, cmd int, addr uintptr) error {
+func fcntlLock(t *task.Task, fd, cmd int, addr uintptr) error {
 	var b [32]byte
 	if err := t.CopyIn(b[:], addr); err != nil {
 		return err
 	}
-	typ, whence := int16(le.Uint16(b[0:])), int16(le.Uint16(b[2:]))
+	typ, whence := int16(task.Le.Uint16(b[0:])), int16(task.Le.Uint16(b[2:]))
 	if typ != unix.F_RDLCK && typ != unix.F_WRLCK && typ != unix.F_UNLCK {
 		return unix.EINVAL
 	}
@@ -537,11 +538,11 @@ func fcntlLock(t *Task, fd, cmd int, addr uintptr) error {
 		return unix.EINVAL
 	}
 	ofd := cmd == fOFDGetlk || cmd == fOFDSetlk || cmd == fOFDSetlkw
-	if ofd && le.Uint32(b[24:]) != 0 {
+	if ofd && task.Le.Uint32(b[24:]) != 0 {
 		return unix.EINVAL
 	}
 	if cmd == unix.F_GETLK || cmd == fOFDGetlk {
-		le.PutUint16(b[0:], unix.F_UNLCK)
+		task.Le.PutUint16(b[0:], unix.F_UNLCK)
 		return t.CopyOut(addr, b[:])
 	}
 	flags, err := t.P.FDs.Flags(fd)
@@ -556,7 +557,7 @@ func fcntlLock(t *Task, fd, cmd int, addr uintptr) error {
 }
 
 // flock(2) is granted at once, as fcntl locks are.
-func sysFlock(t *Task, a Args) (uintptr, error) {
+func sysFlock(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := t.P.FDs.Get(int(int32(a[0])))
 	if err != nil {
 		return 0, err
@@ -571,12 +572,12 @@ func sysFlock(t *Task, a Args) (uintptr, error) {
 	return 0, unix.EINVAL
 }
 
-func sysDup(t *Task, a Args) (uintptr, error) {
+func sysDup(t *task.Task, a task.Args) (uintptr, error) {
 	fd, err := t.P.FDs.Dup(int(int32(a[0])), 0, false)
 	return uintptr(fd), err
 }
 
-func sysDup2(t *Task, a Args) (uintptr, error) {
+func sysDup2(t *task.Task, a task.Args) (uintptr, error) {
 	oldfd, newfd := int(int32(a[0])), int(int32(a[1]))
 	if oldfd == newfd {
 		if _, err := t.P.FDs.Get(oldfd); err != nil {
@@ -588,7 +589,7 @@ func sysDup2(t *Task, a Args) (uintptr, error) {
 	return uintptr(fd), err
 }
 
-func sysDup3(t *Task, a Args) (uintptr, error) {
+func sysDup3(t *task.Task, a task.Args) (uintptr, error) {
 	oldfd, newfd, flags := int(int32(a[0])), int(int32(a[1])), int(a[2])
 	if flags&^unix.O_CLOEXEC != 0 || oldfd == newfd {
 		return 0, unix.EINVAL
@@ -599,7 +600,7 @@ func sysDup3(t *Task, a Args) (uintptr, error) {
 
 // sysSendfile copies from in_fd (a file with positions) to out_fd; with
 // an offset pointer it reads there and leaves in_fd's offset alone.
-func sysSendfile(t *Task, a Args) (uintptr, error) {
+func sysSendfile(t *task.Task, a task.Args) (uintptr, error) {
 	fds := t.P.FDs
 	outfd, infd := int(int32(a[0])), int(int32(a[1]))
 	in, err := fds.Get(infd)
@@ -618,7 +619,7 @@ func sysSendfile(t *Task, a Args) (uintptr, error) {
 	if outFlags&unix.O_APPEND != 0 {
 		return 0, unix.EINVAL
 	}
-	pr, ok := in.(PReader)
+	pr, ok := in.(task.PReader)
 	if !ok {
 		return 0, unix.EINVAL
 	}
@@ -632,7 +633,7 @@ func sysSendfile(t *Task, a Args) (uintptr, error) {
 			return 0, unix.EINVAL
 		}
 	} else {
-		s, ok := in.(Seeker)
+		s, ok := in.(task.Seeker)
 		if !ok {
 			return 0, unix.ESPIPE
 		}
@@ -640,7 +641,7 @@ func sysSendfile(t *Task, a Args) (uintptr, error) {
 			return 0, err
 		}
 	}
-	count := int64(min(a[3], 1<<31-pageSize))
+	count := int64(min(a[3], 1<<31-task.PageSize))
 	buf := make([]byte, min(count, 64<<10))
 	var done int64
 	var ioErr error
@@ -669,7 +670,7 @@ func sysSendfile(t *Task, a Args) (uintptr, error) {
 			return 0, err
 		}
 	} else {
-		in.(Seeker).Seek(pos+done, unix.SEEK_SET)
+		in.(task.Seeker).Seek(pos+done, unix.SEEK_SET)
 	}
 	if done == 0 && ioErr != nil {
 		return 0, ioErr
@@ -680,7 +681,7 @@ func sysSendfile(t *Task, a Args) (uintptr, error) {
 // sysCopyFileRange copies between two regular files of the FS
 // (copy_file_range(2)); a NULL offset pointer uses and moves the file
 // offset.
-func sysCopyFileRange(t *Task, a Args) (uintptr, error) {
+func sysCopyFileRange(t *task.Task, a task.Args) (uintptr, error) {
 	if a[5] != 0 {
 		return 0, unix.EINVAL
 	}
@@ -735,7 +736,7 @@ func sysCopyFileRange(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	count := int64(min(a[4], 1<<31-pageSize))
+	count := int64(min(a[4], 1<<31-task.PageSize))
 	if fin.f.Inode() == fout.f.Inode() && rpos < wpos+count && wpos < rpos+count {
 		return 0, unix.EINVAL
 	}
@@ -774,7 +775,7 @@ func sysCopyFileRange(t *Task, a Args) (uintptr, error) {
 	return uintptr(done), nil
 }
 
-func sysFsync(t *Task, a Args) (uintptr, error) {
+func sysFsync(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := t.P.FDs.Get(int(int32(a[0])))
 	if err != nil {
 		return 0, err
@@ -788,7 +789,7 @@ func sysFsync(t *Task, a Args) (uintptr, error) {
 	return 0, unix.EINVAL
 }
 
-func sysFtruncate(t *Task, a Args) (uintptr, error) {
+func sysFtruncate(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := t.P.FDs.Get(int(int32(a[0])))
 	if err != nil {
 		return 0, err
@@ -801,7 +802,7 @@ func sysFtruncate(t *Task, a Args) (uintptr, error) {
 
 // fallocate(2) mode 0 extends the file; FALLOC_FL_KEEP_SIZE alone does
 // nothing (memory is allocated on write); other modes are EOPNOTSUPP.
-func sysFallocate(t *Task, a Args) (uintptr, error) {
+func sysFallocate(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := t.P.FDs.Get(int(int32(a[0])))
 	if err != nil {
 		return 0, err
@@ -846,7 +847,7 @@ func sysFallocate(t *Task, a Args) (uintptr, error) {
 	return 0, unix.EOPNOTSUPP
 }
 
-func sysFadvise64(t *Task, a Args) (uintptr, error) {
+func sysFadvise64(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := t.P.FDs.Get(int(int32(a[0])))
 	if err != nil {
 		return 0, err
@@ -861,7 +862,7 @@ func sysFadvise64(t *Task, a Args) (uintptr, error) {
 	return 0, nil
 }
 
-func getdents(t *Task, a Args, legacy bool) (uintptr, error) {
+func getdents(t *task.Task, a task.Args, legacy bool) (uintptr, error) {
 	f, err := t.P.FDs.Get(int(int32(a[0])))
 	if err != nil {
 		return 0, err
@@ -874,7 +875,7 @@ func getdents(t *Task, a Args, legacy bool) (uintptr, error) {
 		}
 		rd = l.ReadDirLegacy
 	} else {
-		d, ok := f.(DirReader)
+		d, ok := f.(task.DirReader)
 		if !ok {
 			return 0, unix.ENOTDIR
 		}
@@ -891,7 +892,7 @@ func getdents(t *Task, a Args, legacy bool) (uintptr, error) {
 	return uintptr(n), nil
 }
 
-func sysFstat(t *Task, a Args) (uintptr, error) {
+func sysFstat(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := t.P.FDs.Get(int(int32(a[0])))
 	if err != nil {
 		return 0, err
@@ -904,15 +905,15 @@ func sysFstat(t *Task, a Args) (uintptr, error) {
 	return 0, t.CopyOut(a[1], b[:])
 }
 
-func sysFstatfs(t *Task, a Args) (uintptr, error) {
+func sysFstatfs(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := t.P.FDs.Get(int(int32(a[0])))
 	if err != nil {
 		return 0, err
 	}
-	return 0, t.CopyOut(a[1], t.P.statfsOf(f).Marshal())
+	return 0, t.CopyOut(a[1], statfsOf(t.P, f).Marshal())
 }
 
-func sysFchmod(t *Task, a Args) (uintptr, error) {
+func sysFchmod(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := t.P.FDs.Get(int(int32(a[0])))
 	if err != nil {
 		return 0, err
@@ -926,7 +927,7 @@ func sysFchmod(t *Task, a Args) (uintptr, error) {
 	return 0, nil
 }
 
-func sysFchown(t *Task, a Args) (uintptr, error) {
+func sysFchown(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := t.P.FDs.Get(int(int32(a[0])))
 	if err != nil {
 		return 0, err
@@ -940,7 +941,7 @@ func sysFchown(t *Task, a Args) (uintptr, error) {
 	return 0, nil
 }
 
-func sysFchdir(t *Task, a Args) (uintptr, error) {
+func sysFchdir(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := t.P.FDs.Get(int(int32(a[0])))
 	if err != nil {
 		return 0, err

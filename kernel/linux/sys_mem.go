@@ -1,6 +1,9 @@
 package linux
 
-import "golang.org/x/sys/unix"
+import (
+	"github.com/gosv/gosv/kernel/task"
+	"golang.org/x/sys/unix"
+)
 
 // Memory syscalls: brk(2), mmap(2), munmap(2), mprotect(2), madvise(2),
 // mremap(2). Anonymous memory is demand-zero; a private file mapping is
@@ -15,11 +18,11 @@ func init() {
 	register(unix.SYS_MREMAP, "mremap", sysMremap)
 }
 
-func sysBrk(t *Task, a Args) (uintptr, error) { return t.P.MM.Brk(a[0]), nil }
+func sysBrk(t *task.Task, a task.Args) (uintptr, error) { return t.P.MM.Brk(a[0]), nil }
 
-func sysMmap(t *Task, a Args) (uintptr, error) {
+func sysMmap(t *task.Task, a task.Args) (uintptr, error) {
 	addr, n, prot, flags, fd, off := a[0], a[1], int(a[2]), int(a[3]), int(int32(a[4])), int64(a[5])
-	if n == 0 || off%pageSize != 0 {
+	if n == 0 || off%task.PageSize != 0 {
 		return 0, unix.EINVAL
 	}
 	if flags&(unix.MAP_PRIVATE|unix.MAP_SHARED|unix.MAP_SHARED_VALIDATE) == 0 {
@@ -36,11 +39,11 @@ func sysMmap(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	pr, ok := f.(PReader)
+	pr, ok := f.(task.PReader)
 	if !ok {
 		return 0, unix.ENODEV
 	}
-	if st, ok := f.(Stater); ok {
+	if st, ok := f.(task.Stater); ok {
 		if s, err := st.Stat(); err == nil && s.Mode&unix.S_IFMT == unix.S_IFDIR {
 			return 0, unix.ENODEV
 		}
@@ -74,44 +77,44 @@ func sysMmap(t *Task, a Args) (uintptr, error) {
 	if prot != unix.PROT_READ|unix.PROT_WRITE {
 		t.P.MM.Protect(va, n, prot)
 	}
-	t.P.MM.setOffset(va, off)
+	setOffset(t.P.MM, va, off)
 	return va, nil
 }
 
-func sysMunmap(t *Task, a Args) (uintptr, error) { return 0, t.P.MM.Unmap(a[0], a[1]) }
+func sysMunmap(t *task.Task, a task.Args) (uintptr, error) { return 0, t.P.MM.Unmap(a[0], a[1]) }
 
-func sysMprotect(t *Task, a Args) (uintptr, error) {
+func sysMprotect(t *task.Task, a task.Args) (uintptr, error) {
 	return 0, t.P.MM.Protect(a[0], a[1], int(a[2]))
 }
 
-func sysMadvise(t *Task, a Args) (uintptr, error) {
-	if a[0]%pageSize != 0 {
+func sysMadvise(t *task.Task, a task.Args) (uintptr, error) {
+	if a[0]%task.PageSize != 0 {
 		return 0, unix.EINVAL
 	}
 	switch int(a[2]) {
 	case unix.MADV_DONTNEED:
 		// Anonymous private memory reads back as zeros.
 		for _, v := range t.P.MM.VMAs() {
-			s, e := max(v.Start, a[0]), min(v.End, a[0]+pageUp(a[1]))
+			s, e := max(v.Start, a[0]), min(v.End, a[0]+task.PageUp(a[1]))
 			if s < e && (v.Name == "" || v.Name == "[heap]" || v.Name == "[stack]") {
-				t.P.MM.pager.Map(s, e-s, v.Prot)
+				t.P.MM.Pager.Map(s, e-s, v.Prot)
 			}
 		}
 	}
 	return 0, nil
 }
 
-func sysMremap(t *Task, a Args) (uintptr, error) {
+func sysMremap(t *task.Task, a task.Args) (uintptr, error) {
 	return t.P.MM.Remap(a[0], a[1], a[2], int(a[3]), a[4])
 }
 
 // setOffset records the file offset of the mapping at va (for /proc/self/maps).
-func (m *MM) setOffset(va uintptr, off int64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for i := range m.vmas {
-		if m.vmas[i].Start == va {
-			m.vmas[i].Offset = off
+func setOffset(m *task.MM, va uintptr, off int64) {
+	m.Mu.Lock()
+	defer m.Mu.Unlock()
+	for i := range m.Vmas {
+		if m.Vmas[i].Start == va {
+			m.Vmas[i].Offset = off
 		}
 	}
 }

@@ -4,8 +4,8 @@ import (
 	"crypto/rand"
 	"math"
 	"path"
-	"sync"
 
+	"github.com/gosv/gosv/kernel/task"
 	"golang.org/x/sys/unix"
 )
 
@@ -14,41 +14,41 @@ import (
 // and sessions, prctl(2), personality(2), uname(2), getrandom(2),
 // getcpu(2), membarrier(2). Resources are in sys_res.go.
 func init() {
-	register(unix.SYS_GETPID, "getpid", func(t *Task, a Args) (uintptr, error) { return uintptr(t.P.Pid()), nil })
-	register(unix.SYS_GETPPID, "getppid", func(t *Task, a Args) (uintptr, error) { return 0, nil })
+	register(unix.SYS_GETPID, "getpid", func(t *task.Task, a task.Args) (uintptr, error) { return uintptr(t.P.Pid()), nil })
+	register(unix.SYS_GETPPID, "getppid", func(t *task.Task, a task.Args) (uintptr, error) { return 0, nil })
 
-	register(unix.SYS_GETUID, "getuid", credGetter(func(c *creds) uint32 { return c.uid }))
-	register(unix.SYS_GETEUID, "geteuid", credGetter(func(c *creds) uint32 { return c.euid }))
-	register(unix.SYS_GETGID, "getgid", credGetter(func(c *creds) uint32 { return c.gid }))
-	register(unix.SYS_GETEGID, "getegid", credGetter(func(c *creds) uint32 { return c.egid }))
-	register(unix.SYS_SETUID, "setuid", func(t *Task, a Args) (uintptr, error) { return 0, t.setid(false, idSet, uint32(a[0]), 0, 0) })
-	register(unix.SYS_SETGID, "setgid", func(t *Task, a Args) (uintptr, error) { return 0, t.setid(true, idSet, uint32(a[0]), 0, 0) })
-	register(unix.SYS_SETREUID, "setreuid", func(t *Task, a Args) (uintptr, error) {
-		return 0, t.setid(false, idSetRE, uint32(a[0]), uint32(a[1]), 0)
+	register(unix.SYS_GETUID, "getuid", credGetter(func(c *task.Creds) uint32 { return c.Uid }))
+	register(unix.SYS_GETEUID, "geteuid", credGetter(func(c *task.Creds) uint32 { return c.Euid }))
+	register(unix.SYS_GETGID, "getgid", credGetter(func(c *task.Creds) uint32 { return c.Gid }))
+	register(unix.SYS_GETEGID, "getegid", credGetter(func(c *task.Creds) uint32 { return c.Egid }))
+	register(unix.SYS_SETUID, "setuid", func(t *task.Task, a task.Args) (uintptr, error) { return 0, setid(t, false, idSet, uint32(a[0]), 0, 0) })
+	register(unix.SYS_SETGID, "setgid", func(t *task.Task, a task.Args) (uintptr, error) { return 0, setid(t, true, idSet, uint32(a[0]), 0, 0) })
+	register(unix.SYS_SETREUID, "setreuid", func(t *task.Task, a task.Args) (uintptr, error) {
+		return 0, setid(t, false, idSetRE, uint32(a[0]), uint32(a[1]), 0)
 	})
-	register(unix.SYS_SETREGID, "setregid", func(t *Task, a Args) (uintptr, error) {
-		return 0, t.setid(true, idSetRE, uint32(a[0]), uint32(a[1]), 0)
+	register(unix.SYS_SETREGID, "setregid", func(t *task.Task, a task.Args) (uintptr, error) {
+		return 0, setid(t, true, idSetRE, uint32(a[0]), uint32(a[1]), 0)
 	})
-	register(unix.SYS_SETRESUID, "setresuid", func(t *Task, a Args) (uintptr, error) {
-		return 0, t.setid(false, idSetRES, uint32(a[0]), uint32(a[1]), uint32(a[2]))
+	register(unix.SYS_SETRESUID, "setresuid", func(t *task.Task, a task.Args) (uintptr, error) {
+		return 0, setid(t, false, idSetRES, uint32(a[0]), uint32(a[1]), uint32(a[2]))
 	})
-	register(unix.SYS_SETRESGID, "setresgid", func(t *Task, a Args) (uintptr, error) {
-		return 0, t.setid(true, idSetRES, uint32(a[0]), uint32(a[1]), uint32(a[2]))
+	register(unix.SYS_SETRESGID, "setresgid", func(t *task.Task, a task.Args) (uintptr, error) {
+		return 0, setid(t, true, idSetRES, uint32(a[0]), uint32(a[1]), uint32(a[2]))
 	})
-	register(unix.SYS_GETRESUID, "getresuid", func(t *Task, a Args) (uintptr, error) { return 0, t.getres(false, a) })
-	register(unix.SYS_GETRESGID, "getresgid", func(t *Task, a Args) (uintptr, error) { return 0, t.getres(true, a) })
-	register(unix.SYS_SETFSUID, "setfsuid", func(t *Task, a Args) (uintptr, error) { return t.setfsid(false, uint32(a[0])), nil })
-	register(unix.SYS_SETFSGID, "setfsgid", func(t *Task, a Args) (uintptr, error) { return t.setfsid(true, uint32(a[0])), nil })
+	register(unix.SYS_GETRESUID, "getresuid", func(t *task.Task, a task.Args) (uintptr, error) { return 0, getres(t, false, a) })
+	register(unix.SYS_GETRESGID, "getresgid", func(t *task.Task, a task.Args) (uintptr, error) { return 0, getres(t, true, a) })
+	register(unix.SYS_SETFSUID, "setfsuid", func(t *task.Task, a task.Args) (uintptr, error) { return setfsid(t, false, uint32(a[0])), nil })
+	register(unix.SYS_SETFSGID, "setfsgid", func(t *task.Task, a task.Args) (uintptr, error) { return setfsid(t, true, uint32(a[0])), nil })
 	register(unix.SYS_GETGROUPS, "getgroups", sysGetgroups)
 	register(unix.SYS_SETGROUPS, "setgroups", sysSetgroups)
 	register(unix.SYS_CAPGET, "capget", sysCapget)
 	register(unix.SYS_CAPSET, "capset", sysCapset)
 
 	register(unix.SYS_GETPGID, "getpgid", sysGetpgid)
-	register(unix.SYS_GETPGRP, "getpgrp", func(t *Task, a Args) (uintptr, error) { return 1, nil })
+	register(unix.SYS_GETPGRP, "getpgrp", func(t *task.Task, a task.Args) (uintptr, error) { return 1, nil })
 	register(unix.SYS_GETSID, "getsid", sysGetpgid) // the app is its own session and group
 	register(unix.SYS_SETPGID, "setpgid", sysSetpgid)
-	register(unix.SYS_SETSID, "setsid", func(t *Task, a Args) (uintptr, error) { return 0, unix.EPERM })
+	register(unix.SYS_SETSID, "setsid", func(t *task.Task, a task.Args) (uintptr, error) { return 0, unix.EPERM })
 
 	register(unix.SYS_PRCTL, "prctl", sysPrctl)
 	register(unix.SYS_PERSONALITY, "personality", sysPersonality)
@@ -68,40 +68,16 @@ func init() {
 	registerUnsupported(unix.SYS_WAITID, "waitid", oneProcess)
 }
 
-// Capabilities (capabilities(7)): the app starts as root with all of them.
-const (
-	capLastCap     = 40 // CAP_CHECKPOINT_RESTORE
-	capAll         = uint64(1)<<(capLastCap+1) - 1
-	capSetgid      = 6
-	capSetuid      = 7
-	capSysNice     = 23
-	capSysResource = 24
-)
-
-// creds are the process's credentials (credentials(7)). Linux keeps them
-// per thread; glibc makes every thread change them together.
-type creds struct {
-	uid, euid, suid, fsuid  uint32
-	gid, egid, sgid, fsgid  uint32
-	groups                  []uint32
-	capEff, capPerm, capInh uint64
-	keepCaps                bool // PR_SET_KEEPCAPS
-}
-
-func (c *creds) capable(cap int) bool { return c.capEff&(1<<cap) != 0 }
-
-var rootCreds = creds{capEff: capAll, capPerm: capAll}
-
 // cred returns the process credentials, locked; call unlock when done.
-func (t *Task) cred() (c *creds, unlock func()) {
-	s := t.P.miscState()
-	s.mu.Lock()
-	return &s.cred, s.mu.Unlock
+func cred(t *task.Task) (c *task.Creds, unlock func()) {
+	s := t.P.MiscState()
+	s.Mu.Lock()
+	return &s.Cred, s.Mu.Unlock
 }
 
-func credGetter(get func(*creds) uint32) SyscallFn {
-	return func(t *Task, a Args) (uintptr, error) {
-		c, unlock := t.cred()
+func credGetter(get func(*task.Creds) uint32) task.SyscallFn {
+	return func(t *task.Task, a task.Args) (uintptr, error) {
+		c, unlock := cred(t)
 		defer unlock()
 		return uintptr(get(c)), nil
 	}
@@ -119,14 +95,14 @@ const (
 
 // setid implements the set*uid and set*gid calls with Linux's permission
 // rules (kernel/sys.c) and the capability changes of a uid change.
-func (t *Task) setid(gid bool, kind setidKind, r, e, s uint32) error {
-	c, unlock := t.cred()
+func setid(t *task.Task, gid bool, kind setidKind, r, e, s uint32) error {
+	c, unlock := cred(t)
 	defer unlock()
-	ids := [4]*uint32{&c.uid, &c.euid, &c.suid, &c.fsuid}
-	priv := c.capable(capSetuid)
+	ids := [4]*uint32{&c.Uid, &c.Euid, &c.Suid, &c.Fsuid}
+	priv := c.Capable(task.CapSetuid)
 	if gid {
-		ids = [4]*uint32{&c.gid, &c.egid, &c.sgid, &c.fsgid}
-		priv = c.capable(capSetgid)
+		ids = [4]*uint32{&c.Gid, &c.Egid, &c.Sgid, &c.Fsgid}
+		priv = c.Capable(task.CapSetgid)
 	}
 	old := [3]uint32{*ids[0], *ids[1], *ids[2]}
 	is := func(v uint32, of ...uint32) bool {
@@ -185,7 +161,7 @@ func (t *Task) setid(gid bool, kind setidKind, r, e, s uint32) error {
 	}
 	*ids[0], *ids[1], *ids[2], *ids[3] = nr, ne, ns, ne
 	if !gid {
-		c.uidCapChange(old, [3]uint32{nr, ne, ns})
+		uidCapChange(c, old, [3]uint32{nr, ne, ns})
 	}
 	return nil
 }
@@ -193,23 +169,23 @@ func (t *Task) setid(gid bool, kind setidKind, r, e, s uint32) error {
 // uidCapChange applies cap_emulate_setxuid: leaving uid 0 everywhere drops
 // the permitted and effective sets, leaving euid 0 the effective set;
 // becoming euid 0 raises the effective set to the permitted one.
-func (c *creds) uidCapChange(old, new [3]uint32) {
-	if (old[0] == 0 || old[1] == 0 || old[2] == 0) && new[0] != 0 && new[1] != 0 && new[2] != 0 && !c.keepCaps {
-		c.capPerm, c.capEff = 0, 0
+func uidCapChange(c *task.Creds, old, new [3]uint32) {
+	if (old[0] == 0 || old[1] == 0 || old[2] == 0) && new[0] != 0 && new[1] != 0 && new[2] != 0 && !c.KeepCaps {
+		c.CapPerm, c.CapEff = 0, 0
 	}
 	if old[1] == 0 && new[1] != 0 {
-		c.capEff = 0
+		c.CapEff = 0
 	}
 	if old[1] != 0 && new[1] == 0 {
-		c.capEff = c.capPerm
+		c.CapEff = c.CapPerm
 	}
 }
 
-func (t *Task) getres(gid bool, a Args) error {
-	c, unlock := t.cred()
-	ids := [3]uint32{c.uid, c.euid, c.suid}
+func getres(t *task.Task, gid bool, a task.Args) error {
+	c, unlock := cred(t)
+	ids := [3]uint32{c.Uid, c.Euid, c.Suid}
 	if gid {
-		ids = [3]uint32{c.gid, c.egid, c.sgid}
+		ids = [3]uint32{c.Gid, c.Egid, c.Sgid}
 	}
 	unlock()
 	for i, id := range ids {
@@ -221,12 +197,12 @@ func (t *Task) getres(gid bool, a Args) error {
 }
 
 // setfsid returns the old fsuid (fsgid) and sets the new one when allowed.
-func (t *Task) setfsid(gid bool, id uint32) uintptr {
-	c, unlock := t.cred()
+func setfsid(t *task.Task, gid bool, id uint32) uintptr {
+	c, unlock := cred(t)
 	defer unlock()
-	ids, priv := [4]*uint32{&c.uid, &c.euid, &c.suid, &c.fsuid}, c.capable(capSetuid)
+	ids, priv := [4]*uint32{&c.Uid, &c.Euid, &c.Suid, &c.Fsuid}, c.Capable(task.CapSetuid)
 	if gid {
-		ids, priv = [4]*uint32{&c.gid, &c.egid, &c.sgid, &c.fsgid}, c.capable(capSetgid)
+		ids, priv = [4]*uint32{&c.Gid, &c.Egid, &c.Sgid, &c.Fsgid}, c.Capable(task.CapSetgid)
 	}
 	old := *ids[3]
 	if id != noID && (priv || id == *ids[0] || id == *ids[1] || id == *ids[2] || id == *ids[3]) {
@@ -237,13 +213,13 @@ func (t *Task) setfsid(gid bool, id uint32) uintptr {
 
 const ngroupsMax = 65536
 
-func sysGetgroups(t *Task, a Args) (uintptr, error) {
+func sysGetgroups(t *task.Task, a task.Args) (uintptr, error) {
 	size := int(int32(a[0]))
 	if size < 0 {
 		return 0, unix.EINVAL
 	}
-	c, unlock := t.cred()
-	groups := append([]uint32(nil), c.groups...)
+	c, unlock := cred(t)
+	groups := append([]uint32(nil), c.Groups...)
 	unlock()
 	if size == 0 {
 		return uintptr(len(groups)), nil
@@ -253,14 +229,14 @@ func sysGetgroups(t *Task, a Args) (uintptr, error) {
 	}
 	b := make([]byte, 4*len(groups))
 	for i, g := range groups {
-		le.PutUint32(b[4*i:], g)
+		task.Le.PutUint32(b[4*i:], g)
 	}
 	return uintptr(len(groups)), t.CopyOut(a[1], b)
 }
 
-func sysSetgroups(t *Task, a Args) (uintptr, error) {
-	c, unlock := t.cred()
-	priv := c.capable(capSetgid)
+func sysSetgroups(t *task.Task, a task.Args) (uintptr, error) {
+	c, unlock := cred(t)
+	priv := c.Capable(task.CapSetgid)
 	unlock()
 	if !priv {
 		return 0, unix.EPERM
@@ -275,10 +251,10 @@ func sysSetgroups(t *Task, a Args) (uintptr, error) {
 	}
 	groups := make([]uint32, size)
 	for i := range groups {
-		groups[i] = le.Uint32(b[4*i:])
+		groups[i] = task.Le.Uint32(b[4*i:])
 	}
-	c, unlock = t.cred()
-	c.groups = groups
+	c, unlock = cred(t)
+	c.Groups = groups
 	unlock()
 	return 0, nil
 }
@@ -294,12 +270,12 @@ const (
 // capHeader reads struct __user_cap_header_struct {u32 version; int pid}:
 // the number of data words, the pid, or EINVAL after writing the
 // preferred version back.
-func capHeader(t *Task, addr uintptr) (words int, pid int32, err error) {
+func capHeader(t *task.Task, addr uintptr) (words int, pid int32, err error) {
 	var b [8]byte
 	if err := t.CopyIn(b[:], addr); err != nil {
 		return 0, 0, err
 	}
-	switch le.Uint32(b[0:]) {
+	switch task.Le.Uint32(b[0:]) {
 	case capVersion1:
 		words = 1
 	case capVersion2, capVersion3:
@@ -310,10 +286,10 @@ func capHeader(t *Task, addr uintptr) (words int, pid int32, err error) {
 		}
 		return 0, 0, unix.EINVAL
 	}
-	return words, int32(le.Uint32(b[4:])), nil
+	return words, int32(task.Le.Uint32(b[4:])), nil
 }
 
-func sysCapget(t *Task, a Args) (uintptr, error) {
+func sysCapget(t *task.Task, a task.Args) (uintptr, error) {
 	words, pid, err := capHeader(t, a[0])
 	if a[1] == 0 {
 		if err == unix.EINVAL {
@@ -327,22 +303,22 @@ func sysCapget(t *Task, a Args) (uintptr, error) {
 	if pid < 0 {
 		return 0, unix.EINVAL
 	}
-	if _, err := t.findTask(int(pid)); err != nil {
+	if _, err := findTask(t, int(pid)); err != nil {
 		return 0, err
 	}
-	c, unlock := t.cred()
-	sets := [3]uint64{c.capEff, c.capPerm, c.capInh}
+	c, unlock := cred(t)
+	sets := [3]uint64{c.CapEff, c.CapPerm, c.CapInh}
 	unlock()
 	b := make([]byte, 12*words)
 	for w := 0; w < words; w++ {
 		for i, s := range sets {
-			le.PutUint32(b[12*w+4*i:], uint32(s>>(32*w)))
+			task.Le.PutUint32(b[12*w+4*i:], uint32(s>>(32*w)))
 		}
 	}
 	return 0, t.CopyOut(a[1], b)
 }
 
-func sysCapset(t *Task, a Args) (uintptr, error) {
+func sysCapset(t *task.Task, a task.Args) (uintptr, error) {
 	words, pid, err := capHeader(t, a[0])
 	if err != nil {
 		return 0, err
@@ -357,39 +333,39 @@ func sysCapset(t *Task, a Args) (uintptr, error) {
 	var sets [3]uint64
 	for w := 0; w < words; w++ {
 		for i := range sets {
-			sets[i] |= uint64(le.Uint32(b[12*w+4*i:])) << (32 * w)
+			sets[i] |= uint64(task.Le.Uint32(b[12*w+4*i:])) << (32 * w)
 		}
 	}
-	eff, perm, inh := sets[0]&capAll, sets[1]&capAll, sets[2]&capAll
-	c, unlock := t.cred()
+	eff, perm, inh := sets[0]&task.CapAll, sets[1]&task.CapAll, sets[2]&task.CapAll
+	c, unlock := cred(t)
 	defer unlock()
 	if words == 1 { // version 1 leaves the upper words unchanged
-		eff |= c.capEff &^ math.MaxUint32
-		perm |= c.capPerm &^ math.MaxUint32
-		inh |= c.capInh &^ math.MaxUint32
+		eff |= c.CapEff &^ math.MaxUint32
+		perm |= c.CapPerm &^ math.MaxUint32
+		inh |= c.CapInh &^ math.MaxUint32
 	}
-	if perm&^c.capPerm != 0 || eff&^perm != 0 || inh&^(c.capInh|c.capPerm) != 0 {
+	if perm&^c.CapPerm != 0 || eff&^perm != 0 || inh&^(c.CapInh|c.CapPerm) != 0 {
 		return 0, unix.EPERM
 	}
-	c.capEff, c.capPerm, c.capInh = eff, perm, inh
+	c.CapEff, c.CapPerm, c.CapInh = eff, perm, inh
 	return 0, nil
 }
 
 // getpgid(pid) and getsid(pid): the app is process group and session 1.
-func sysGetpgid(t *Task, a Args) (uintptr, error) {
-	if _, err := t.findTask(int(int32(a[0]))); err != nil {
+func sysGetpgid(t *task.Task, a task.Args) (uintptr, error) {
+	if _, err := findTask(t, int(int32(a[0]))); err != nil {
 		return 0, err
 	}
 	return 1, nil
 }
 
 // setpgid(pid, pgid): the app leads its session, which Linux refuses.
-func sysSetpgid(t *Task, a Args) (uintptr, error) {
+func sysSetpgid(t *task.Task, a task.Args) (uintptr, error) {
 	pid, pgid := int(int32(a[0])), int(int32(a[1]))
 	if pgid < 0 {
 		return 0, unix.EINVAL
 	}
-	x, err := t.findTask(pid)
+	x, err := findTask(t, pid)
 	if err != nil {
 		return 0, err
 	}
@@ -399,33 +375,17 @@ func sysSetpgid(t *Task, a Args) (uintptr, error) {
 	return 0, unix.EPERM
 }
 
-// taskState is the per-thread state of the misc family.
-type taskState struct {
-	mu         sync.Mutex
-	comm       string
-	named      bool
-	pdeathsig  int
-	timerslack uint64
-}
-
-// newTaskState is the misc state of a new thread (timer slack 50 µs).
-func newTaskState() taskState { return taskState{timerslack: 50000} }
-
-func (t *Task) miscState() *taskState { return &t.misc }
-
-func (p *Process) miscState() *procState { return p.state() }
-
 // taskCommLen is TASK_COMM_LEN: a thread name has at most 15 bytes.
 const taskCommLen = 16
 
 // Comm is the thread's name (prctl PR_SET_NAME, /proc/self/comm): the
 // executable's base name until the thread sets another.
-func (t *Task) Comm() string {
-	s := t.miscState()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.named {
-		return s.comm
+func Comm(t *task.Task) string {
+	s := t.MiscState()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	if s.Named {
+		return s.Comm
 	}
 	name := path.Base(t.P.ExePath)
 	if t.P.ExePath == "" {
@@ -438,14 +398,14 @@ func (t *Task) Comm() string {
 }
 
 // SetComm names the thread, truncated to 15 bytes.
-func (t *Task) SetComm(name string) {
+func SetComm(t *task.Task, name string) {
 	if len(name) >= taskCommLen {
 		name = name[:taskCommLen-1]
 	}
-	s := t.miscState()
-	s.mu.Lock()
-	s.comm, s.named = name, true
-	s.mu.Unlock()
+	s := t.MiscState()
+	s.Mu.Lock()
+	s.Comm, s.Named = name, true
+	s.Mu.Unlock()
 }
 
 // prctl(2) options.
@@ -483,62 +443,62 @@ const (
 	prSetVMA             = 0x53564d41
 )
 
-func sysPrctl(t *Task, a Args) (uintptr, error) {
+func sysPrctl(t *task.Task, a task.Args) (uintptr, error) {
 	option, arg2 := int(int32(a[0])), a[1]
 	switch option {
 	case prSetPdeathsig:
 		if arg2 > 64 {
 			return 0, unix.EINVAL
 		}
-		s := t.miscState()
-		s.mu.Lock()
-		s.pdeathsig = int(arg2)
-		s.mu.Unlock()
+		s := t.MiscState()
+		s.Mu.Lock()
+		s.Pdeathsig = int(arg2)
+		s.Mu.Unlock()
 		return 0, nil
 	case prGetPdeathsig:
-		s := t.miscState()
-		s.mu.Lock()
-		sig := s.pdeathsig
-		s.mu.Unlock()
+		s := t.MiscState()
+		s.Mu.Lock()
+		sig := s.Pdeathsig
+		s.Mu.Unlock()
 		return 0, t.WriteU32(arg2, uint32(sig))
 	case prGetDumpable, prGetKeepCaps, prGetChildSubreaper, prGetNoNewPrivs, prGetTHPDisable:
 		if option == prGetNoNewPrivs && (a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0) {
 			return 0, unix.EINVAL
 		}
-		ps := t.P.miscState()
-		ps.mu.Lock()
-		defer ps.mu.Unlock()
+		ps := t.P.MiscState()
+		ps.Mu.Lock()
+		defer ps.Mu.Unlock()
 		switch option {
 		case prGetDumpable:
-			return uintptr(ps.dumpable), nil
+			return uintptr(ps.Dumpable), nil
 		case prGetKeepCaps:
-			return boolRet(ps.cred.keepCaps), nil
+			return boolRet(ps.Cred.KeepCaps), nil
 		case prGetChildSubreaper:
-			return 0, t.WriteU32(arg2, uint32(boolRet(ps.subreaper)))
+			return 0, t.WriteU32(arg2, uint32(boolRet(ps.Subreaper)))
 		case prGetNoNewPrivs:
-			return boolRet(ps.noNewPrivs), nil
+			return boolRet(ps.NoNewPrivs), nil
 		default:
-			return boolRet(ps.thpDisable), nil
+			return boolRet(ps.ThpDisable), nil
 		}
 	case prSetDumpable, prSetKeepCaps, prSetChildSubreaper, prSetNoNewPrivs, prSetTHPDisable:
 		if (option == prSetDumpable || option == prSetKeepCaps) && arg2 > 1 ||
 			option == prSetNoNewPrivs && (arg2 != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0) {
 			return 0, unix.EINVAL
 		}
-		ps := t.P.miscState()
-		ps.mu.Lock()
-		defer ps.mu.Unlock()
+		ps := t.P.MiscState()
+		ps.Mu.Lock()
+		defer ps.Mu.Unlock()
 		switch option {
 		case prSetDumpable:
-			ps.dumpable = int(arg2)
+			ps.Dumpable = int(arg2)
 		case prSetKeepCaps:
-			ps.cred.keepCaps = arg2 == 1
+			ps.Cred.KeepCaps = arg2 == 1
 		case prSetChildSubreaper:
-			ps.subreaper = arg2 != 0
+			ps.Subreaper = arg2 != 0
 		case prSetNoNewPrivs:
-			ps.noNewPrivs = true
+			ps.NoNewPrivs = true
 		default:
-			ps.thpDisable = arg2 != 0
+			ps.ThpDisable = arg2 != 0
 		}
 		return 0, nil
 	case prSetName:
@@ -553,27 +513,27 @@ func sysPrctl(t *Task, a Args) (uintptr, error) {
 			}
 			name = append(name, c[0])
 		}
-		t.SetComm(string(name))
+		SetComm(t, string(name))
 		return 0, nil
 	case prGetName:
 		var b [taskCommLen]byte
-		copy(b[:taskCommLen-1], t.Comm())
+		copy(b[:taskCommLen-1], Comm(t))
 		return 0, t.CopyOut(arg2, b[:])
 	case prGetSeccomp:
 		return 0, nil
 	case prCapbsetRead:
-		if arg2 > capLastCap {
+		if arg2 > task.CapLastCap {
 			return 0, unix.EINVAL
 		}
 		return 1, nil
 	case prCapbsetDrop:
-		if arg2 > capLastCap {
+		if arg2 > task.CapLastCap {
 			return 0, unix.EINVAL
 		}
 		return 0, nil
 	case prCapAmbient:
 		if a[1] == 1 || a[1] == 2 || a[1] == 3 { // IS_SET, RAISE, LOWER
-			if a[2] > capLastCap {
+			if a[2] > task.CapLastCap {
 				return 0, unix.EINVAL
 			}
 		} else if a[1] != 4 { // CLEAR_ALL
@@ -588,15 +548,15 @@ func sysPrctl(t *Task, a Args) (uintptr, error) {
 		}
 		return 0, nil
 	case prSetTimerslack, prGetTimerslack:
-		s := t.miscState()
-		s.mu.Lock()
-		defer s.mu.Unlock()
+		s := t.MiscState()
+		s.Mu.Lock()
+		defer s.Mu.Unlock()
 		if option == prGetTimerslack {
-			return uintptr(s.timerslack), nil
+			return uintptr(s.Timerslack), nil
 		}
-		s.timerslack = uint64(arg2)
+		s.Timerslack = uint64(arg2)
 		if arg2 == 0 {
-			s.timerslack = 50000
+			s.Timerslack = 50000
 		}
 		return 0, nil
 	case prMCEKill, prSetPtracer:
@@ -604,7 +564,7 @@ func sysPrctl(t *Task, a Args) (uintptr, error) {
 	case prMCEKillGet:
 		return 0, nil // PR_MCE_KILL_DEFAULT
 	case prGetTidAddress:
-		return 0, t.WriteU64(arg2, uint64(t.clearTID))
+		return 0, t.WriteU64(arg2, uint64(t.ClearTID))
 	case prGetSpeculationCtrl:
 		return 0, nil // PR_SPEC_NOT_AFFECTED
 	case prSetSpeculationCtrl:
@@ -624,13 +584,13 @@ func boolRet(b bool) uintptr {
 
 // personality(persona): 0xffffffff queries; other values set and return
 // the previous persona (PER_LINUX = 0 at start).
-func sysPersonality(t *Task, a Args) (uintptr, error) {
-	s := t.P.miscState()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old := s.personality
+func sysPersonality(t *task.Task, a task.Args) (uintptr, error) {
+	s := t.P.MiscState()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	old := s.Personality
 	if p := uint32(a[0]); p != math.MaxUint32 {
-		s.personality = p
+		s.Personality = p
 	}
 	return uintptr(old), nil
 }
@@ -644,7 +604,7 @@ var (
 	UnameMachine  = "x86_64"
 )
 
-func sysUname(t *Task, a Args) (uintptr, error) {
+func sysUname(t *task.Task, a task.Args) (uintptr, error) {
 	var b [6 * 65]byte
 	for i, s := range []string{UnameSysname, UnameNodename, UnameRelease, UnameVersion, UnameMachine, "(none)"} {
 		copy(b[i*65:i*65+64], s)
@@ -654,18 +614,18 @@ func sysUname(t *Task, a Args) (uintptr, error) {
 
 // getrandom(buf, count, flags): the pool is always initialised, so
 // GRND_NONBLOCK never fails; a fault after some bytes returns their count.
-func sysGetrandom(t *Task, a Args) (uintptr, error) {
+func sysGetrandom(t *task.Task, a task.Args) (uintptr, error) {
 	flags := a[2]
 	if flags&^(unix.GRND_NONBLOCK|unix.GRND_RANDOM|unix.GRND_INSECURE) != 0 ||
 		flags&(unix.GRND_RANDOM|unix.GRND_INSECURE) == unix.GRND_RANDOM|unix.GRND_INSECURE {
 		return 0, unix.EINVAL
 	}
 	n := min(a[1], 1<<25)
-	buf := make([]byte, min(n, pageSize))
+	buf := make([]byte, min(n, task.PageSize))
 	done := uintptr(0)
 	for done < n {
 		// Chunks end at page boundaries, so a fault returns what fits.
-		chunk := buf[:min(n-done, pageSize-(a[0]+done)%pageSize)]
+		chunk := buf[:min(n-done, task.PageSize-(a[0]+done)%task.PageSize)]
 		rand.Read(chunk)
 		if err := t.CopyOut(a[0]+done, chunk); err != nil {
 			if done > 0 {
@@ -678,9 +638,8 @@ func sysGetrandom(t *Task, a Args) (uintptr, error) {
 	return done, nil
 }
 
-
 // getcpu(cpu, node, tcache).
-func sysGetcpu(t *Task, a Args) (uintptr, error) {
+func sysGetcpu(t *task.Task, a task.Args) (uintptr, error) {
 	if a[0] != 0 {
 		if err := t.WriteU32(a[0], uint32(t.P.K.Plat.CurrentCPU())); err != nil {
 			return 0, err
@@ -710,24 +669,24 @@ const (
 // membarrier(cmd, flags, cpu_id). Every app thread enters the kernel
 // through a serialising trap, but gosv does not interrupt threads running
 // on other CPUs: the barriers are accepted without further action.
-func sysMembarrier(t *Task, a Args) (uintptr, error) {
+func sysMembarrier(t *task.Task, a task.Args) (uintptr, error) {
 	cmd, flags := int(int32(a[0])), a[1]
 	if flags != 0 {
 		return 0, unix.EINVAL
 	}
-	s := t.P.miscState()
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s := t.P.MiscState()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	switch cmd {
 	case mbQuery:
 		return mbSupported, nil
 	case mbGlobal, mbGlobalExpedited:
 		return 0, nil
 	case mbRegisterGlobalExpedited, mbRegisterPrivateExpedited, mbRegisterPrivateSyncCore:
-		s.membarrier |= uint32(cmd)
+		s.Membarrier |= uint32(cmd)
 		return 0, nil
 	case mbPrivateExpedited, mbPrivateSyncCore:
-		if s.membarrier&uint32(cmd<<1) == 0 {
+		if s.Membarrier&uint32(cmd<<1) == 0 {
 			return 0, unix.EPERM
 		}
 		return 0, nil

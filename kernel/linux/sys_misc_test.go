@@ -5,46 +5,47 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gosv/gosv/kernel/task"
 	"golang.org/x/sys/unix"
 )
 
-func miscGetName(task *Task, buf uintptr) (int64, string) {
-	r := call(task, unix.SYS_PRCTL, unix.PR_GET_NAME, buf)
+func miscGetName(task0 *task.Task, buf uintptr) (int64, string) {
+	r := call(task0, unix.SYS_PRCTL, unix.PR_GET_NAME, buf)
 	var b [16]byte
-	task.CopyIn(b[:], buf)
+	task0.CopyIn(b[:], buf)
 	return r, string(bytes.TrimRight(b[:], "\x00"))
 }
 
 func TestPrctlNames(t *testing.T) {
-	p, task, _, buf := newTestProcess(t)
+	p, task0, _, buf := newTestProcess(t)
 	p.ExePath = "/usr/bin/a-very-long-program-name"
-	if r, name := miscGetName(task, buf); r != 0 || name != "a-very-long-pro" {
+	if r, name := miscGetName(task0, buf); r != 0 || name != "a-very-long-pro" {
 		t.Errorf("default name %d %q, want the executable's base name cut to 15 bytes", r, name)
 	}
-	task.CopyOut(buf+0x100, []byte("worker\x00"))
-	if r := call(task, unix.SYS_PRCTL, unix.PR_SET_NAME, buf+0x100); r != 0 {
+	task0.CopyOut(buf+0x100, []byte("worker\x00"))
+	if r := call(task0, unix.SYS_PRCTL, unix.PR_SET_NAME, buf+0x100); r != 0 {
 		t.Fatalf("PR_SET_NAME = %d", r)
 	}
-	if _, name := miscGetName(task, buf); name != "worker" {
+	if _, name := miscGetName(task0, buf); name != "worker" {
 		t.Errorf("name %q, want worker", name)
 	}
 	// Names are per thread, truncated to 15 bytes without needing a NUL.
-	other := p.newTask()
-	task.CopyOut(buf+0x200, []byte("0123456789abcdefghij"))
+	other := p.NewTask()
+	task0.CopyOut(buf+0x200, []byte("0123456789abcdefghij"))
 	call(other, unix.SYS_PRCTL, unix.PR_SET_NAME, buf+0x200)
 	if _, name := miscGetName(other, buf); name != "0123456789abcde" {
 		t.Errorf("long name %q", name)
 	}
-	if task.Comm() != "worker" || other.Comm() != "0123456789abcde" {
-		t.Errorf("Comm %q %q", task.Comm(), other.Comm())
+	if Comm(task0) != "worker" || Comm(other) != "0123456789abcde" {
+		t.Errorf("Comm %q %q", Comm(task0), Comm(other))
 	}
-	if r := call(task, unix.SYS_PRCTL, unix.PR_SET_NAME, 0x10); r != evErr(unix.EFAULT) {
+	if r := call(task0, unix.SYS_PRCTL, unix.PR_SET_NAME, 0x10); r != evErr(unix.EFAULT) {
 		t.Errorf("PR_SET_NAME from a bad pointer = %d, want -EFAULT", r)
 	}
 }
 
 func TestPrctlOptions(t *testing.T) {
-	_, task, _, buf := newTestProcess(t)
+	_, task0, _, buf := newTestProcess(t)
 	for _, c := range []struct {
 		name string
 		args []uintptr
@@ -65,129 +66,129 @@ func TestPrctlOptions(t *testing.T) {
 		{"seccomp", []uintptr{unix.PR_GET_SECCOMP}, 0},
 		{"unknown", []uintptr{1000}, evErr(unix.EINVAL)},
 	} {
-		if r := call(task, unix.SYS_PRCTL, c.args...); r != c.want {
+		if r := call(task0, unix.SYS_PRCTL, c.args...); r != c.want {
 			t.Errorf("prctl %s = %d, want %d", c.name, r, c.want)
 		}
 	}
-	call(task, unix.SYS_PRCTL, unix.PR_GET_PDEATHSIG, buf)
-	if sig, _ := task.ReadU32(buf); sig != uint32(unix.SIGTERM) {
+	call(task0, unix.SYS_PRCTL, unix.PR_GET_PDEATHSIG, buf)
+	if sig, _ := task0.ReadU32(buf); sig != uint32(unix.SIGTERM) {
 		t.Errorf("PR_GET_PDEATHSIG = %d", sig)
 	}
-	task.clearTID = 0x1234
-	call(task, unix.SYS_PRCTL, unix.PR_GET_TID_ADDRESS, buf)
-	if a, _ := task.ReadU64(buf); a != 0x1234 {
+	task0.ClearTID = 0x1234
+	call(task0, unix.SYS_PRCTL, unix.PR_GET_TID_ADDRESS, buf)
+	if a, _ := task0.ReadU64(buf); a != 0x1234 {
 		t.Errorf("PR_GET_TID_ADDRESS = %#x", a)
 	}
 }
 
 func TestCredentials(t *testing.T) {
-	_, task, _, buf := newTestProcess(t)
+	_, task0, _, buf := newTestProcess(t)
 	res := func(nr int) [3]uint32 {
-		call(task, nr, buf, buf+4, buf+8)
+		call(task0, nr, buf, buf+4, buf+8)
 		var out [3]uint32
 		for i := range out {
-			out[i], _ = task.ReadU32(buf + uintptr(4*i))
+			out[i], _ = task0.ReadU32(buf + uintptr(4*i))
 		}
 		return out
 	}
 	for _, nr := range []int{unix.SYS_GETUID, unix.SYS_GETEUID, unix.SYS_GETGID, unix.SYS_GETEGID} {
-		if r := call(task, nr); r != 0 {
+		if r := call(task0, nr); r != 0 {
 			t.Errorf("%s = %d, want 0 (root)", SyscallName(uintptr(nr)), r)
 		}
 	}
-	if r := call(task, unix.SYS_SETRESGID, 100, 100, 100); r != 0 {
+	if r := call(task0, unix.SYS_SETRESGID, 100, 100, 100); r != 0 {
 		t.Errorf("setresgid = %d", r)
 	}
 	if got := res(unix.SYS_GETRESGID); got != [3]uint32{100, 100, 100} {
 		t.Errorf("getresgid %v", got)
 	}
 	// Keep uid 0 saved: the effective uid can come back.
-	if r := call(task, unix.SYS_SETRESUID, 1000, 1000, 0); r != 0 {
+	if r := call(task0, unix.SYS_SETRESUID, 1000, 1000, 0); r != 0 {
 		t.Fatalf("setresuid = %d", r)
 	}
-	if r := call(task, unix.SYS_GETEUID); r != 1000 {
+	if r := call(task0, unix.SYS_GETEUID); r != 1000 {
 		t.Errorf("geteuid = %d", r)
 	}
-	if r := call(task, unix.SYS_SETGROUPS, 0, 0); r != evErr(unix.EPERM) {
+	if r := call(task0, unix.SYS_SETGROUPS, 0, 0); r != evErr(unix.EPERM) {
 		t.Errorf("setgroups as uid 1000 = %d, want -EPERM", r)
 	}
-	if r := call(task, unix.SYS_SETUID, 0); r != 0 {
+	if r := call(task0, unix.SYS_SETUID, 0); r != 0 {
 		t.Errorf("setuid(0) back to the saved uid = %d", r)
 	}
 	if got := res(unix.SYS_GETRESUID); got != [3]uint32{1000, 0, 0} {
 		t.Errorf("getresuid %v, want [1000 0 0]", got)
 	}
 	// As root again, setuid sets all three; then there is no way back.
-	if r := call(task, unix.SYS_SETUID, 2000); r != 0 {
+	if r := call(task0, unix.SYS_SETUID, 2000); r != 0 {
 		t.Errorf("setuid(2000) = %d", r)
 	}
 	if got := res(unix.SYS_GETRESUID); got != [3]uint32{2000, 2000, 2000} {
 		t.Errorf("getresuid %v", got)
 	}
-	if r := call(task, unix.SYS_SETUID, 0); r != evErr(unix.EPERM) {
+	if r := call(task0, unix.SYS_SETUID, 0); r != evErr(unix.EPERM) {
 		t.Errorf("setuid(0) without privilege = %d, want -EPERM", r)
 	}
-	if r := call(task, unix.SYS_SETUID, ^uintptr(0)); r != evErr(unix.EINVAL) {
+	if r := call(task0, unix.SYS_SETUID, ^uintptr(0)); r != evErr(unix.EINVAL) {
 		t.Errorf("setuid(-1) = %d, want -EINVAL", r)
 	}
 	// capget: no capabilities left.
-	task.WriteU32(buf, capVersion3)
-	task.WriteU32(buf+4, 0)
-	if r := call(task, unix.SYS_CAPGET, buf, buf+0x100); r != 0 {
+	task0.WriteU32(buf, capVersion3)
+	task0.WriteU32(buf+4, 0)
+	if r := call(task0, unix.SYS_CAPGET, buf, buf+0x100); r != 0 {
 		t.Errorf("capget = %d", r)
 	}
-	if eff, _ := task.ReadU32(buf + 0x100); eff != 0 {
+	if eff, _ := task0.ReadU32(buf + 0x100); eff != 0 {
 		t.Errorf("effective caps %#x after dropping root", eff)
 	}
 }
 
 func TestCapgetRoot(t *testing.T) {
-	_, task, _, buf := newTestProcess(t)
-	task.WriteU32(buf, capVersion3)
-	task.WriteU32(buf+4, 0)
-	if r := call(task, unix.SYS_CAPGET, buf, buf+0x100); r != 0 {
+	_, task0, _, buf := newTestProcess(t)
+	task0.WriteU32(buf, capVersion3)
+	task0.WriteU32(buf+4, 0)
+	if r := call(task0, unix.SYS_CAPGET, buf, buf+0x100); r != 0 {
 		t.Fatalf("capget = %d", r)
 	}
 	var d [6]uint32
 	for i := range d {
-		d[i], _ = task.ReadU32(buf + 0x100 + uintptr(4*i))
+		d[i], _ = task0.ReadU32(buf + 0x100 + uintptr(4*i))
 	}
 	if d != [6]uint32{0xffffffff, 0xffffffff, 0, 0x1ff, 0x1ff, 0} {
 		t.Errorf("root capabilities %#x", d)
 	}
-	task.WriteU32(buf, 0x1234)
-	if r := call(task, unix.SYS_CAPGET, buf, 0); r != 0 {
+	task0.WriteU32(buf, 0x1234)
+	if r := call(task0, unix.SYS_CAPGET, buf, 0); r != 0 {
 		t.Errorf("capget probe = %d, want 0", r)
 	}
-	if v, _ := task.ReadU32(buf); v != capVersion3 {
+	if v, _ := task0.ReadU32(buf); v != capVersion3 {
 		t.Errorf("probed version %#x", v)
 	}
-	task.WriteU32(buf, 0x1234)
-	if r := call(task, unix.SYS_CAPGET, buf, buf+0x100); r != evErr(unix.EINVAL) {
+	task0.WriteU32(buf, 0x1234)
+	if r := call(task0, unix.SYS_CAPGET, buf, buf+0x100); r != evErr(unix.EINVAL) {
 		t.Errorf("capget with a bad version = %d, want -EINVAL", r)
 	}
-	if r := call(task, unix.SYS_GETGROUPS, 0, 0); r != 0 {
+	if r := call(task0, unix.SYS_GETGROUPS, 0, 0); r != 0 {
 		t.Errorf("getgroups(0) = %d", r)
 	}
 	for i, g := range []uint32{0, 10, 27} {
-		task.WriteU32(buf+0x200+uintptr(4*i), g)
+		task0.WriteU32(buf+0x200+uintptr(4*i), g)
 	}
-	if r := call(task, unix.SYS_SETGROUPS, 3, buf+0x200); r != 0 {
+	if r := call(task0, unix.SYS_SETGROUPS, 3, buf+0x200); r != 0 {
 		t.Errorf("setgroups = %d", r)
 	}
-	if r := call(task, unix.SYS_GETGROUPS, 1, buf+0x300); r != evErr(unix.EINVAL) {
+	if r := call(task0, unix.SYS_GETGROUPS, 1, buf+0x300); r != evErr(unix.EINVAL) {
 		t.Errorf("getgroups into a short list = %d, want -EINVAL", r)
 	}
-	if r := call(task, unix.SYS_GETGROUPS, 8, buf+0x300); r != 3 {
+	if r := call(task0, unix.SYS_GETGROUPS, 8, buf+0x300); r != 3 {
 		t.Errorf("getgroups = %d, want 3", r)
 	}
-	if g, _ := task.ReadU32(buf + 0x308); g != 27 {
+	if g, _ := task0.ReadU32(buf + 0x308); g != 27 {
 		t.Errorf("third group %d", g)
 	}
 }
 
 func TestMiscIdentity(t *testing.T) {
-	_, task, out, buf := newTestProcess(t)
+	_, task0, out, buf := newTestProcess(t)
 	unknownMu.Lock()
 	delete(unknownSeen, unix.SYS_FORK) // logged once per kernel: forget earlier tests
 	unknownMu.Unlock()
@@ -223,7 +224,7 @@ func TestMiscIdentity(t *testing.T) {
 		{"fork again", unix.SYS_FORK, nil, evErr(unix.ENOSYS)},
 		{"execve", unix.SYS_EXECVE, []uintptr{buf, 0, 0}, evErr(unix.ENOSYS)},
 	} {
-		if r := call(task, c.nr, c.args...); r != c.want {
+		if r := call(task0, c.nr, c.args...); r != c.want {
 			t.Errorf("%s = %d, want %d", c.name, r, c.want)
 		}
 	}

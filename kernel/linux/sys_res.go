@@ -1,10 +1,9 @@
 package linux
 
 import (
-	"math"
-	"sync"
 	"time"
 
+	"github.com/gosv/gosv/kernel/task"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,82 +21,26 @@ func init() {
 	register(unix.SYS_SETPRIORITY, "setpriority", sysSetpriority)
 	register(unix.SYS_IOPRIO_GET, "ioprio_get", sysIoprioGet)
 	register(unix.SYS_IOPRIO_SET, "ioprio_set", sysIoprioSet)
-	register(unix.SYS_MLOCK, "mlock", func(t *Task, a Args) (uintptr, error) { return 0, nil })
-	register(unix.SYS_MUNLOCK, "munlock", func(t *Task, a Args) (uintptr, error) { return 0, nil })
-	register(unix.SYS_MLOCK2, "mlock2", func(t *Task, a Args) (uintptr, error) {
+	register(unix.SYS_MLOCK, "mlock", func(t *task.Task, a task.Args) (uintptr, error) { return 0, nil })
+	register(unix.SYS_MUNLOCK, "munlock", func(t *task.Task, a task.Args) (uintptr, error) { return 0, nil })
+	register(unix.SYS_MLOCK2, "mlock2", func(t *task.Task, a task.Args) (uintptr, error) {
 		if a[2]&^unix.MLOCK_ONFAULT != 0 {
 			return 0, unix.EINVAL
 		}
 		return 0, nil
 	})
-	register(unix.SYS_MLOCKALL, "mlockall", func(t *Task, a Args) (uintptr, error) {
+	register(unix.SYS_MLOCKALL, "mlockall", func(t *task.Task, a task.Args) (uintptr, error) {
 		f := int(a[0])
 		if f == 0 || f&^(unix.MCL_CURRENT|unix.MCL_FUTURE|unix.MCL_ONFAULT) != 0 || f == unix.MCL_ONFAULT {
 			return 0, unix.EINVAL
 		}
 		return 0, nil
 	})
-	register(unix.SYS_MUNLOCKALL, "munlockall", func(t *Task, a Args) (uintptr, error) { return 0, nil })
+	register(unix.SYS_MUNLOCKALL, "munlockall", func(t *task.Task, a task.Args) (uintptr, error) { return 0, nil })
 }
-
-// MemStats are the machine's memory figures, in bytes (sysinfo(2),
-// /proc/meminfo, the size of the root tmpfs).
-type MemStats struct {
-	Total, Free, Available, Buffers, Cached uint64
-}
-
-
-// procState is the per-process state of the misc and resource families.
-type procState struct {
-	mu          sync.Mutex
-	rlim        [rlimCount]rlimit
-	cred        creds
-	nice        int // PRIO_PROCESS, -20..19
-	ioprio      int
-	personality uint32
-	dumpable    int
-	noNewPrivs  bool
-	subreaper   bool
-	thpDisable  bool
-	membarrier  uint32 // registered MEMBARRIER_CMD_REGISTER_* commands
-}
-
-// newProcState is the state of a process at start: root's credentials,
-// dumpable, the default limits.
-func newProcState() procState {
-	return procState{dumpable: 1, cred: rootCreds, rlim: defaultRlimits}
-}
-
-// state is the process's resource, credential and misc state.
-func (p *Process) state() *procState { return &p.res }
-
-const (
-	rlimCount    = 16 // RLIM_NLIMITS
-	rlimInfinity = math.MaxUint64
-	nrOpen       = 1 << 20 // fs.nr_open: the largest RLIMIT_NOFILE
-)
-
-type rlimit struct{ cur, max uint64 }
-
-// defaultRlimits are the limits of the app at start: Linux's init limits,
-// with an unlimited address space and process count.
-var defaultRlimits = func() [rlimCount]rlimit {
-	var r [rlimCount]rlimit
-	for i := range r {
-		r[i] = rlimit{rlimInfinity, rlimInfinity}
-	}
-	r[unix.RLIMIT_STACK] = rlimit{StackSize, rlimInfinity}
-	r[unix.RLIMIT_CORE] = rlimit{0, rlimInfinity}
-	r[unix.RLIMIT_NOFILE] = rlimit{1024, 1024}
-	r[unix.RLIMIT_MEMLOCK] = rlimit{8 << 20, 8 << 20}
-	r[unix.RLIMIT_MSGQUEUE] = rlimit{819200, 819200}
-	r[unix.RLIMIT_NICE] = rlimit{0, 0}
-	r[unix.RLIMIT_RTPRIO] = rlimit{0, 0}
-	return r
-}()
 
 // findTask returns the task named by pid (0: t itself); ESRCH when none.
-func (t *Task) findTask(pid int) (*Task, error) {
+func findTask(t *task.Task, pid int) (*task.Task, error) {
 	if pid == 0 || pid == t.TID {
 		return t, nil
 	}
@@ -110,80 +53,80 @@ func (t *Task) findTask(pid int) (*Task, error) {
 }
 
 // prlimit gets and sets one limit of the process; new may be nil.
-func (p *Process) prlimit(res int, new *rlimit) (rlimit, error) {
-	if res < 0 || res >= rlimCount {
-		return rlimit{}, unix.EINVAL
+func prlimit(p *task.Process, res int, new *task.Rlimit) (task.Rlimit, error) {
+	if res < 0 || res >= task.RlimCount {
+		return task.Rlimit{}, unix.EINVAL
 	}
-	s := p.state()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old := s.rlim[res]
+	s := p.State()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	old := s.Rlim[res]
 	if new == nil {
 		return old, nil
 	}
-	if new.cur > new.max {
+	if new.Cur > new.Max {
 		return old, unix.EINVAL
 	}
-	if new.max > old.max && s.cred.euid != 0 { // CAP_SYS_RESOURCE
+	if new.Max > old.Max && s.Cred.Euid != 0 { // CAP_SYS_RESOURCE
 		return old, unix.EPERM
 	}
 	if res == unix.RLIMIT_NOFILE {
-		if new.max > nrOpen {
+		if new.Max > task.NrOpen {
 			return old, unix.EPERM
 		}
-		p.FDs.mu.Lock()
-		p.FDs.limit = int(new.cur)
-		p.FDs.mu.Unlock()
+		p.FDs.Mu.Lock()
+		p.FDs.Limit = int(new.Cur)
+		p.FDs.Mu.Unlock()
 	}
-	s.rlim[res] = *new
+	s.Rlim[res] = *new
 	return old, nil
 }
 
-func readRlimit(t *Task, addr uintptr) (*rlimit, error) {
+func readRlimit(t *task.Task, addr uintptr) (*task.Rlimit, error) {
 	var b [16]byte
 	if err := t.CopyIn(b[:], addr); err != nil {
 		return nil, err
 	}
-	return &rlimit{le.Uint64(b[0:]), le.Uint64(b[8:])}, nil
+	return &task.Rlimit{Cur: task.Le.Uint64(b[0:]), Max: task.Le.Uint64(b[8:])}, nil
 }
 
-func writeRlimit(t *Task, addr uintptr, r rlimit) error {
+func writeRlimit(t *task.Task, addr uintptr, r task.Rlimit) error {
 	var b [16]byte
-	le.PutUint64(b[0:], r.cur)
-	le.PutUint64(b[8:], r.max)
+	task.Le.PutUint64(b[0:], r.Cur)
+	task.Le.PutUint64(b[8:], r.Max)
 	return t.CopyOut(addr, b[:])
 }
 
-func sysGetrlimit(t *Task, a Args) (uintptr, error) {
-	r, err := t.P.prlimit(int(uint32(a[0])), nil)
+func sysGetrlimit(t *task.Task, a task.Args) (uintptr, error) {
+	r, err := prlimit(t.P, int(uint32(a[0])), nil)
 	if err != nil {
 		return 0, err
 	}
 	return 0, writeRlimit(t, a[1], r)
 }
 
-func sysSetrlimit(t *Task, a Args) (uintptr, error) {
+func sysSetrlimit(t *task.Task, a task.Args) (uintptr, error) {
 	r, err := readRlimit(t, a[1])
 	if err != nil {
 		return 0, err
 	}
-	_, err = t.P.prlimit(int(uint32(a[0])), r)
+	_, err = prlimit(t.P, int(uint32(a[0])), r)
 	return 0, err
 }
 
 // prlimit64(pid, resource, new, old).
-func sysPrlimit64(t *Task, a Args) (uintptr, error) {
-	var new *rlimit
+func sysPrlimit64(t *task.Task, a task.Args) (uintptr, error) {
+	var new *task.Rlimit
 	if a[2] != 0 {
 		var err error
 		if new, err = readRlimit(t, a[2]); err != nil {
 			return 0, err
 		}
 	}
-	if _, err := t.findTask(int(int32(a[0]))); err != nil {
+	if _, err := findTask(t, int(int32(a[0]))); err != nil {
 		return 0, err
 	}
-	old, err := t.P.prlimit(int(uint32(a[1])), new)
+	old, err := prlimit(t.P, int(uint32(a[1])), new)
 	if err != nil {
 		return 0, err
 	}
@@ -196,16 +139,16 @@ func sysPrlimit64(t *Task, a Args) (uintptr, error) {
 // cpuTime is the CPU time reported for the process and its threads. gosv
 // does not account CPU time per thread yet: it reports the time since
 // boot as user time, like clock_gettime(CLOCK_PROCESS_CPUTIME_ID).
-func cpuTime(t *Task) time.Duration { return time.Duration(t.P.K.nanotime()) }
+func cpuTime(t *task.Task) time.Duration { return time.Duration(t.P.K.Nanotime()) }
 
 // getrusage(who, usage): struct rusage is two timevals and 14 longs.
-func sysGetrusage(t *Task, a Args) (uintptr, error) {
+func sysGetrusage(t *task.Task, a task.Args) (uintptr, error) {
 	var b [144]byte
 	switch int(int32(a[0])) {
 	case unix.RUSAGE_SELF, unix.RUSAGE_THREAD:
 		u := cpuTime(t)
-		le.PutUint64(b[0:], uint64(u/time.Second))
-		le.PutUint64(b[8:], uint64(u%time.Second/time.Microsecond))
+		task.Le.PutUint64(b[0:], uint64(u/time.Second))
+		task.Le.PutUint64(b[8:], uint64(u%time.Second/time.Microsecond))
 	case unix.RUSAGE_CHILDREN:
 	default:
 		return 0, unix.EINVAL
@@ -218,34 +161,34 @@ func clockTicks(d time.Duration) uint64 { return uint64(d / (time.Second / 100))
 
 // times(buf): struct tms {utime, stime, cutime, cstime}; returns the
 // ticks since boot.
-func sysTimes(t *Task, a Args) (uintptr, error) {
+func sysTimes(t *task.Task, a task.Args) (uintptr, error) {
 	if a[0] != 0 {
 		var b [32]byte
-		le.PutUint64(b[0:], clockTicks(cpuTime(t)))
+		task.Le.PutUint64(b[0:], clockTicks(cpuTime(t)))
 		if err := t.CopyOut(a[0], b[:]); err != nil {
 			return 0, err
 		}
 	}
-	return uintptr(clockTicks(time.Duration(t.P.K.nanotime()))), nil
+	return uintptr(clockTicks(time.Duration(t.P.K.Nanotime()))), nil
 }
 
 // sysinfo(info): struct sysinfo is 112 bytes on x86-64.
-func sysSysinfo(t *Task, a Args) (uintptr, error) {
+func sysSysinfo(t *task.Task, a task.Args) (uintptr, error) {
 	var b [112]byte
-	ns := t.P.K.nanotime()
+	ns := t.P.K.Nanotime()
 	up := ns / 1e9
 	if ns%1e9 != 0 {
 		up++
 	}
 	m := t.P.K.Plat.MemInfo()
-	le.PutUint64(b[0:], uint64(up))
+	task.Le.PutUint64(b[0:], uint64(up))
 	// loads[3] at 8: no load average.
-	le.PutUint64(b[32:], m.Total)
-	le.PutUint64(b[40:], m.Free)
-	le.PutUint64(b[56:], m.Buffers)
+	task.Le.PutUint64(b[32:], m.Total)
+	task.Le.PutUint64(b[40:], m.Free)
+	task.Le.PutUint64(b[56:], m.Buffers)
 	procs := t.P.K.Threads()
-	le.PutUint16(b[80:], uint16(procs))
-	le.PutUint32(b[104:], 1) // mem_unit
+	task.Le.PutUint16(b[80:], uint16(procs))
+	task.Le.PutUint32(b[104:], 1) // mem_unit
 	return 0, t.CopyOut(a[0], b[:])
 }
 
@@ -257,20 +200,20 @@ const (
 )
 
 // checkPrioWho validates (which, who) for the only process and user.
-func (t *Task) checkPrioWho(which, who int) error {
+func checkPrioWho(t *task.Task, which, who int) error {
 	switch which {
 	case prioProcess:
-		_, err := t.findTask(who)
+		_, err := findTask(t, who)
 		return err
 	case prioPgrp:
 		if who != 0 && who != 1 {
 			return unix.ESRCH
 		}
 	case prioUser:
-		s := t.P.state()
-		s.mu.Lock()
-		uid := s.cred.uid
-		s.mu.Unlock()
+		s := t.P.State()
+		s.Mu.Lock()
+		uid := s.Cred.Uid
+		s.Mu.Unlock()
 		if who != 0 && uint32(who) != uid {
 			return unix.ESRCH
 		}
@@ -281,28 +224,28 @@ func (t *Task) checkPrioWho(which, who int) error {
 }
 
 // getpriority returns 20 - nice (1..40), as the raw syscall does.
-func sysGetpriority(t *Task, a Args) (uintptr, error) {
-	if err := t.checkPrioWho(int(int32(a[0])), int(int32(a[1]))); err != nil {
+func sysGetpriority(t *task.Task, a task.Args) (uintptr, error) {
+	if err := checkPrioWho(t, int(int32(a[0])), int(int32(a[1]))); err != nil {
 		return 0, err
 	}
-	s := t.P.state()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return uintptr(20 - s.nice), nil
+	s := t.P.State()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	return uintptr(20 - s.Nice), nil
 }
 
-func sysSetpriority(t *Task, a Args) (uintptr, error) {
-	if err := t.checkPrioWho(int(int32(a[0])), int(int32(a[1]))); err != nil {
+func sysSetpriority(t *task.Task, a task.Args) (uintptr, error) {
+	if err := checkPrioWho(t, int(int32(a[0])), int(int32(a[1]))); err != nil {
 		return 0, err
 	}
 	nice := min(max(int(int32(a[2])), -20), 19)
-	s := t.P.state()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if nice < s.nice && s.cred.euid != 0 { // CAP_SYS_NICE
+	s := t.P.State()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	if nice < s.Nice && s.Cred.Euid != 0 { // CAP_SYS_NICE
 		return 0, unix.EACCES
 	}
-	s.nice = nice
+	s.Nice = nice
 	return 0, nil
 }
 
@@ -317,29 +260,29 @@ const (
 	ioprioWhoUser   = 3
 )
 
-func (t *Task) checkIoprioWho(which, who int) error {
+func checkIoprioWho(t *task.Task, which, who int) error {
 	switch which {
 	case ioprioWhoProc:
-		return t.checkPrioWho(prioProcess, who)
+		return checkPrioWho(t, prioProcess, who)
 	case ioprioWhoPgrp:
-		return t.checkPrioWho(prioPgrp, who)
+		return checkPrioWho(t, prioPgrp, who)
 	case ioprioWhoUser:
-		return t.checkPrioWho(prioUser, who)
+		return checkPrioWho(t, prioUser, who)
 	}
 	return unix.EINVAL
 }
 
-func sysIoprioGet(t *Task, a Args) (uintptr, error) {
-	if err := t.checkIoprioWho(int(int32(a[0])), int(int32(a[1]))); err != nil {
+func sysIoprioGet(t *task.Task, a task.Args) (uintptr, error) {
+	if err := checkIoprioWho(t, int(int32(a[0])), int(int32(a[1]))); err != nil {
 		return 0, err
 	}
-	s := t.P.state()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return uintptr(s.ioprio), nil
+	s := t.P.State()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	return uintptr(s.Ioprio), nil
 }
 
-func sysIoprioSet(t *Task, a Args) (uintptr, error) {
+func sysIoprioSet(t *task.Task, a task.Args) (uintptr, error) {
 	prio := int(int32(a[2]))
 	class, data := prio>>13, prio&0x1fff
 	switch class {
@@ -355,15 +298,15 @@ func sysIoprioSet(t *Task, a Args) (uintptr, error) {
 	default:
 		return 0, unix.EINVAL
 	}
-	if err := t.checkIoprioWho(int(int32(a[0])), int(int32(a[1]))); err != nil {
+	if err := checkIoprioWho(t, int(int32(a[0])), int(int32(a[1]))); err != nil {
 		return 0, err
 	}
-	s := t.P.state()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if class == ioprioClassRT && s.cred.euid != 0 {
+	s := t.P.State()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	if class == ioprioClassRT && s.Cred.Euid != 0 {
 		return 0, unix.EPERM
 	}
-	s.ioprio = prio
+	s.Ioprio = prio
 	return 0, nil
 }

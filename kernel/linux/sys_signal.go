@@ -3,6 +3,7 @@ package linux
 import (
 	"time"
 
+	"github.com/gosv/gosv/kernel/task"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,48 +31,48 @@ func init() {
 const sigsetSize = 8
 
 // validSignal reports whether sig is a signal number (1..64).
-func validSignal(sig int) bool { return sig >= 1 && sig <= numSignals }
+func validSignal(sig int) bool { return sig >= 1 && sig <= task.NumSignals }
 
 // rt_sigaction(sig, act, oact, sigsetsize).
-func sysRtSigaction(t *Task, a Args) (uintptr, error) {
+func sysRtSigaction(t *task.Task, a task.Args) (uintptr, error) {
 	sig := int(int32(a[0]))
 	if a[3] != sigsetSize {
 		return 0, unix.EINVAL
 	}
-	var act sigaction
+	var act task.Sigaction
 	if a[1] != 0 {
 		var b [32]byte
 		if err := t.CopyIn(b[:], a[1]); err != nil {
 			return 0, err
 		}
-		act = sigaction{Handler: le.Uint64(b[0:]), Flags: le.Uint64(b[8:]) & saKnown,
-			Restorer: le.Uint64(b[16:]), Mask: le.Uint64(b[24:]) &^ unblockable}
+		act = task.Sigaction{Handler: task.Le.Uint64(b[0:]), Flags: task.Le.Uint64(b[8:]) & task.SaKnown,
+			Restorer: task.Le.Uint64(b[16:]), Mask: task.Le.Uint64(b[24:]) &^ task.Unblockable}
 	}
-	if !validSignal(sig) || a[1] != 0 && sigBit(sig)&unblockable != 0 {
+	if !validSignal(sig) || a[1] != 0 && task.SigBit(sig)&task.Unblockable != 0 {
 		return 0, unix.EINVAL
 	}
 	p := t.P
-	s := &p.sig
-	s.mu.Lock()
-	old := s.actions[sig]
+	s := &p.Sig
+	s.Mu.Lock()
+	old := s.Actions[sig]
 	if a[1] != 0 {
-		s.actions[sig] = act
-		if s.ignoredLocked(sig) {
+		s.Actions[sig] = act
+		if s.IgnoredLocked(sig) {
 			// Pending instances of a signal now ignored are discarded,
 			// blocked or not.
-			s.pending.drop(sigBit(sig))
-			for _, x := range p.taskList() {
-				x.pending.drop(sigBit(sig))
+			s.Pending.Drop(task.SigBit(sig))
+			for _, x := range p.TaskList() {
+				x.Pending.Drop(task.SigBit(sig))
 			}
 		}
 	}
-	s.mu.Unlock()
+	s.Mu.Unlock()
 	if a[2] != 0 {
 		var b [32]byte
-		le.PutUint64(b[0:], old.Handler)
-		le.PutUint64(b[8:], old.Flags)
-		le.PutUint64(b[16:], old.Restorer)
-		le.PutUint64(b[24:], old.Mask)
+		task.Le.PutUint64(b[0:], old.Handler)
+		task.Le.PutUint64(b[8:], old.Flags)
+		task.Le.PutUint64(b[16:], old.Restorer)
+		task.Le.PutUint64(b[24:], old.Mask)
 		if err := t.CopyOut(a[2], b[:]); err != nil {
 			return 0, err
 		}
@@ -80,11 +81,11 @@ func sysRtSigaction(t *Task, a Args) (uintptr, error) {
 }
 
 // rt_sigprocmask(how, set, oset, sigsetsize).
-func sysRtSigprocmask(t *Task, a Args) (uintptr, error) {
+func sysRtSigprocmask(t *task.Task, a task.Args) (uintptr, error) {
 	if a[3] != sigsetSize {
 		return 0, unix.EINVAL
 	}
-	old := t.sigmask
+	old := t.Sigmask
 	if a[1] != 0 {
 		set, err := t.ReadU64(a[1])
 		if err != nil {
@@ -92,11 +93,11 @@ func sysRtSigprocmask(t *Task, a Args) (uintptr, error) {
 		}
 		switch int(int32(a[0])) {
 		case unix.SIG_BLOCK:
-			t.setSigmask(old | set)
+			t.SetSigmask(old | set)
 		case unix.SIG_UNBLOCK:
-			t.setSigmask(old &^ set)
+			t.SetSigmask(old &^ set)
 		case unix.SIG_SETMASK:
-			t.setSigmask(set)
+			t.SetSigmask(set)
 		default:
 			return 0, unix.EINVAL
 		}
@@ -110,44 +111,44 @@ func sysRtSigprocmask(t *Task, a Args) (uintptr, error) {
 }
 
 // rt_sigpending(set, sigsetsize): the pending signals the thread blocks.
-func sysRtSigpending(t *Task, a Args) (uintptr, error) {
+func sysRtSigpending(t *task.Task, a task.Args) (uintptr, error) {
 	if a[1] > sigsetSize {
 		return 0, unix.EINVAL
 	}
-	s := &t.P.sig
-	s.mu.Lock()
-	set := (t.pending.mask | s.pending.mask) & t.sigmask
-	s.mu.Unlock()
+	s := &t.P.Sig
+	s.Mu.Lock()
+	set := (t.Pending.Mask | s.Pending.Mask) & t.Sigmask
+	s.Mu.Unlock()
 	var b [8]byte
-	le.PutUint64(b[:], set)
+	task.Le.PutUint64(b[:], set)
 	return 0, t.CopyOut(a[0], b[:a[1]])
 }
 
 // sigaltstack(ss, oss): stack_t {void *ss_sp; int ss_flags; size_t ss_size}.
-func sysSigaltstack(t *Task, a Args) (uintptr, error) {
+func sysSigaltstack(t *task.Task, a task.Args) (uintptr, error) {
 	sp := t.Ctx.RSP
 	var b [24]byte
-	var ss altStack
+	var ss task.AltStack
 	if a[0] != 0 {
 		if err := t.CopyIn(b[:], a[0]); err != nil {
 			return 0, err
 		}
-		ss = altStack{sp: le.Uint64(b[0:]), flags: le.Uint32(b[8:]), size: le.Uint64(b[16:])}
+		ss = task.AltStack{Sp: task.Le.Uint64(b[0:]), Flags: task.Le.Uint32(b[8:]), Size: task.Le.Uint64(b[16:])}
 	}
-	s := &t.P.sig
-	s.mu.Lock()
-	old := t.altstack
-	s.mu.Unlock()
+	s := &t.P.Sig
+	s.Mu.Lock()
+	old := t.Altstack
+	s.Mu.Unlock()
 	if a[0] != 0 {
-		if err := t.setAltStack(ss, sp); err != nil {
+		if err := t.SetAltStack(ss, sp); err != nil {
 			return 0, err
 		}
 	}
 	if a[1] != 0 {
 		clear(b[:])
-		le.PutUint64(b[0:], old.sp)
-		le.PutUint32(b[8:], old.flagsAt(sp)|old.flags&ssAutodisarm)
-		le.PutUint64(b[16:], old.size)
+		task.Le.PutUint64(b[0:], old.Sp)
+		task.Le.PutUint32(b[8:], old.FlagsAt(sp)|old.Flags&task.SsAutodisarm)
+		task.Le.PutUint64(b[16:], old.Size)
 		if err := t.CopyOut(a[1], b[:]); err != nil {
 			return 0, err
 		}
@@ -159,92 +160,92 @@ func sysSigaltstack(t *Task, a Args) (uintptr, error) {
 // app. -1 means every process except init and the caller, which here is
 // nobody: ESRCH, as for any other pid or process group (the app's group,
 // 1, cannot be named as -1).
-func sysKill(t *Task, a Args) (uintptr, error) {
+func sysKill(t *task.Task, a task.Args) (uintptr, error) {
 	pid, sig := int(int32(a[0])), int(int32(a[1]))
-	if sig < 0 || sig > numSignals {
+	if sig < 0 || sig > task.NumSignals {
 		return 0, unix.EINVAL
 	}
 	if pid != t.P.Pid() && pid != 0 {
 		return 0, unix.ESRCH
 	}
 	if sig != 0 {
-		t.P.sendSignal(nil, siginfo{Signo: int32(sig), Code: siUser, Pid: int32(t.P.Pid())})
+		t.P.SendSignal(nil, task.Siginfo{Signo: int32(sig), Code: task.SiUser, Pid: int32(t.P.Pid())})
 	}
 	return 0, nil
 }
 
 // tgkill(tgid, tid, sig).
-func sysTgkill(t *Task, a Args) (uintptr, error) {
+func sysTgkill(t *task.Task, a task.Args) (uintptr, error) {
 	tgid, tid, sig := int(int32(a[0])), int(int32(a[1])), int(int32(a[2]))
-	if tgid <= 0 || tid <= 0 || sig < 0 || sig > numSignals {
+	if tgid <= 0 || tid <= 0 || sig < 0 || sig > task.NumSignals {
 		return 0, unix.EINVAL
 	}
 	if tgid != t.P.Pid() {
 		return 0, unix.ESRCH
 	}
-	return t.tkill(tid, sig)
+	return tkill(t, tid, sig)
 }
 
 // tkill(tid, sig).
-func sysTkill(t *Task, a Args) (uintptr, error) {
+func sysTkill(t *task.Task, a task.Args) (uintptr, error) {
 	tid, sig := int(int32(a[0])), int(int32(a[1]))
-	if tid <= 0 || sig < 0 || sig > numSignals {
+	if tid <= 0 || sig < 0 || sig > task.NumSignals {
 		return 0, unix.EINVAL
 	}
-	return t.tkill(tid, sig)
+	return tkill(t, tid, sig)
 }
 
-func (t *Task) tkill(tid, sig int) (uintptr, error) {
+func tkill(t *task.Task, tid, sig int) (uintptr, error) {
 	target := t.P.Task(tid)
 	if target == nil {
 		return 0, unix.ESRCH
 	}
 	if sig != 0 {
-		t.P.sendSignal(target, siginfo{Signo: int32(sig), Code: siTkill, Pid: int32(t.P.Pid())})
+		t.P.SendSignal(target, task.Siginfo{Signo: int32(sig), Code: task.SiTkill, Pid: int32(t.P.Pid())})
 	}
 	return 0, nil
 }
 
 // readQueuedInfo reads the siginfo_t of rt_sigqueueinfo and
 // rt_tgsigqueueinfo. Sending to itself, the app may use any si_code.
-func (t *Task) readQueuedInfo(sig int, addr uintptr) (siginfo, error) {
-	raw := new([siginfoSize]byte)
+func readQueuedInfo(t *task.Task, sig int, addr uintptr) (task.Siginfo, error) {
+	raw := new([task.SiginfoSize]byte)
 	if err := t.CopyIn(raw[:], addr); err != nil {
-		return siginfo{}, err
+		return task.Siginfo{}, err
 	}
-	return siginfo{Signo: int32(sig), Code: int32(le.Uint32(raw[8:])), raw: raw}, nil
+	return task.Siginfo{Signo: int32(sig), Code: int32(task.Le.Uint32(raw[8:])), Raw: raw}, nil
 }
 
 // rt_sigqueueinfo(tgid, sig, info).
-func sysRtSigqueueinfo(t *Task, a Args) (uintptr, error) {
+func sysRtSigqueueinfo(t *task.Task, a task.Args) (uintptr, error) {
 	pid, sig := int(int32(a[0])), int(int32(a[1]))
-	info, err := t.readQueuedInfo(sig, a[2])
+	info, err := readQueuedInfo(t, sig, a[2])
 	if err != nil {
 		return 0, err
 	}
-	if sig < 0 || sig > numSignals {
+	if sig < 0 || sig > task.NumSignals {
 		return 0, unix.EINVAL
 	}
 	if pid != t.P.Pid() {
 		return 0, unix.ESRCH
 	}
 	if sig != 0 {
-		t.P.sendSignal(nil, info)
+		t.P.SendSignal(nil, info)
 	}
 	return 0, nil
 }
 
 // rt_tgsigqueueinfo(tgid, tid, sig, info).
-func sysRtTgsigqueueinfo(t *Task, a Args) (uintptr, error) {
+func sysRtTgsigqueueinfo(t *task.Task, a task.Args) (uintptr, error) {
 	tgid, tid, sig := int(int32(a[0])), int(int32(a[1])), int(int32(a[2]))
 	if tgid <= 0 || tid <= 0 {
 		return 0, unix.EINVAL
 	}
-	info, err := t.readQueuedInfo(sig, a[3])
+	info, err := readQueuedInfo(t, sig, a[3])
 	if err != nil {
 		return 0, err
 	}
-	if sig < 0 || sig > numSignals {
+	if sig < 0 || sig > task.NumSignals {
 		return 0, unix.EINVAL
 	}
 	target := t.P.Task(tid)
@@ -252,7 +253,7 @@ func sysRtTgsigqueueinfo(t *Task, a Args) (uintptr, error) {
 		return 0, unix.ESRCH
 	}
 	if sig != 0 {
-		t.P.sendSignal(target, info)
+		t.P.SendSignal(target, info)
 	}
 	return 0, nil
 }
@@ -260,10 +261,10 @@ func sysRtTgsigqueueinfo(t *Task, a Args) (uintptr, error) {
 // rt_sigreturn(): back from a handler. RAX is the interrupted code's, so
 // Loop must not overwrite it; a frame that cannot be read back kills the
 // process with SIGSEGV.
-func sysRtSigreturn(t *Task, a Args) (uintptr, error) {
-	t.noReturnValue = true
-	if err := t.sigreturn(); err != nil {
-		t.badFrame(err)
+func sysRtSigreturn(t *task.Task, a task.Args) (uintptr, error) {
+	t.NoReturnValue = true
+	if err := t.Sigreturn(); err != nil {
+		t.BadFrame(err)
 	}
 	return 0, nil
 }
@@ -271,7 +272,7 @@ func sysRtSigreturn(t *Task, a Args) (uintptr, error) {
 // rt_sigsuspend(mask, sigsetsize): wait for a signal with mask in place
 // of the thread's own; always EINTR. The handler runs with mask, and the
 // old mask comes back when it returns.
-func sysRtSigsuspend(t *Task, a Args) (uintptr, error) {
+func sysRtSigsuspend(t *task.Task, a task.Args) (uintptr, error) {
 	if a[1] != sigsetSize {
 		return 0, unix.EINVAL
 	}
@@ -279,14 +280,14 @@ func sysRtSigsuspend(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	t.setWaitSigmask(mask)
-	<-t.interruptCh()
+	t.SetWaitSigmask(mask)
+	<-t.InterruptCh()
 	return 0, unix.EINTR
 }
 
 // pause(): wait for a signal.
-func sysPause(t *Task, a Args) (uintptr, error) {
-	<-t.interruptCh()
+func sysPause(t *task.Task, a task.Args) (uintptr, error) {
+	<-t.InterruptCh()
 	return 0, unix.EINTR
 }
 
@@ -294,7 +295,7 @@ func sysPause(t *Task, a Args) (uintptr, error) {
 // set, waiting for one up to timeout (nil: forever). The signals of set are
 // unblocked during the wait, so one sent meanwhile ends it; another
 // unblocked signal ends it with EINTR, and the timeout with EAGAIN.
-func sysRtSigtimedwait(t *Task, a Args) (uintptr, error) {
+func sysRtSigtimedwait(t *task.Task, a task.Args) (uintptr, error) {
 	if a[3] != sigsetSize {
 		return 0, unix.EINVAL
 	}
@@ -302,20 +303,20 @@ func sysRtSigtimedwait(t *Task, a Args) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	set &^= unblockable
+	set &^= task.Unblockable
 	var d time.Duration = -1 // forever
 	if a[2] != 0 {
 		var ts [16]byte
 		if err := t.CopyIn(ts[:], a[2]); err != nil {
 			return 0, err
 		}
-		sec, nsec := int64(le.Uint64(ts[0:])), int64(le.Uint64(ts[8:]))
+		sec, nsec := int64(task.Le.Uint64(ts[0:])), int64(task.Le.Uint64(ts[8:]))
 		if sec < 0 || nsec < 0 || nsec >= 1e9 {
 			return 0, unix.EINVAL
 		}
 		d = timespecDuration(sec, nsec)
 	}
-	info, ok := t.dequeueFrom(set)
+	info, ok := dequeueFrom(t, set)
 	if !ok {
 		if d == 0 {
 			return 0, unix.EAGAIN
@@ -326,19 +327,19 @@ func sysRtSigtimedwait(t *Task, a Args) (uintptr, error) {
 			defer tm.Stop()
 			timeout = tm.C
 		}
-		s := &t.P.sig
-		s.mu.Lock()
-		old := t.sigmask
-		t.sigmask &^= set
-		s.mu.Unlock()
+		s := &t.P.Sig
+		s.Mu.Lock()
+		old := t.Sigmask
+		t.Sigmask &^= set
+		s.Mu.Unlock()
 		timedOut := false
 		select {
-		case <-t.interruptCh():
+		case <-t.InterruptCh():
 		case <-timeout:
 			timedOut = true
 		}
-		t.setSigmask(old)
-		info, ok = t.dequeueFrom(set)
+		t.SetSigmask(old)
+		info, ok = dequeueFrom(t, set)
 		if !ok {
 			if timedOut {
 				return 0, unix.EAGAIN
@@ -347,8 +348,8 @@ func sysRtSigtimedwait(t *Task, a Args) (uintptr, error) {
 		}
 	}
 	if a[1] != 0 {
-		var b [siginfoSize]byte
-		info.encode(b[:])
+		var b [task.SiginfoSize]byte
+		info.Encode(b[:])
 		if err := t.CopyOut(a[1], b[:]); err != nil {
 			return 0, err
 		}
@@ -358,14 +359,14 @@ func sysRtSigtimedwait(t *Task, a Args) (uintptr, error) {
 
 // dequeueFrom takes the next pending signal of set, blocked or not
 // (thread-directed first).
-func (t *Task) dequeueFrom(set uint64) (siginfo, bool) {
-	s := &t.P.sig
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, q := range []*sigQueue{&t.pending, &s.pending} {
-		if ready := q.mask & set; ready != 0 {
-			return q.take(nextSignal(ready)), true
+func dequeueFrom(t *task.Task, set uint64) (task.Siginfo, bool) {
+	s := &t.P.Sig
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	for _, q := range []*task.SigQueue{&t.Pending, &s.Pending} {
+		if ready := q.Mask & set; ready != 0 {
+			return q.Take(task.NextSignal(ready)), true
 		}
 	}
-	return siginfo{}, false
+	return task.Siginfo{}, false
 }

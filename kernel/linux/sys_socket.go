@@ -5,6 +5,7 @@ import (
 
 	"github.com/gosv/gosv/kernel/net/socket"
 	unixsock "github.com/gosv/gosv/kernel/net/unix"
+	"github.com/gosv/gosv/kernel/task"
 	"golang.org/x/sys/unix"
 )
 
@@ -15,11 +16,11 @@ func init() {
 	register(unix.SYS_SOCKETPAIR, "socketpair", sysSocketpair)
 	register(unix.SYS_BIND, "bind", sysBind)
 	register(unix.SYS_LISTEN, "listen", sysListen)
-	register(unix.SYS_ACCEPT, "accept", func(t *Task, a Args) (uintptr, error) { return accept(t, a, 0) })
-	register(unix.SYS_ACCEPT4, "accept4", func(t *Task, a Args) (uintptr, error) { return accept(t, a, int(a[3])) })
+	register(unix.SYS_ACCEPT, "accept", func(t *task.Task, a task.Args) (uintptr, error) { return accept(t, a, 0) })
+	register(unix.SYS_ACCEPT4, "accept4", func(t *task.Task, a task.Args) (uintptr, error) { return accept(t, a, int(a[3])) })
 	register(unix.SYS_CONNECT, "connect", sysConnect)
-	register(unix.SYS_GETSOCKNAME, "getsockname", func(t *Task, a Args) (uintptr, error) { return sockName(t, a, false) })
-	register(unix.SYS_GETPEERNAME, "getpeername", func(t *Task, a Args) (uintptr, error) { return sockName(t, a, true) })
+	register(unix.SYS_GETSOCKNAME, "getsockname", func(t *task.Task, a task.Args) (uintptr, error) { return sockName(t, a, false) })
+	register(unix.SYS_GETPEERNAME, "getpeername", func(t *task.Task, a task.Args) (uintptr, error) { return sockName(t, a, true) })
 	register(unix.SYS_SENDTO, "sendto", sysSendto)
 	register(unix.SYS_RECVFROM, "recvfrom", sysRecvfrom)
 	registerPartial(unix.SYS_SENDMSG, "sendmsg", "SCM_RIGHTS on AF_UNIX sockets; other control messages are ignored", sysSendmsg)
@@ -36,7 +37,7 @@ const maxSockaddr = 128
 
 // sockFD returns the socket file of fd: EBADF, or ENOTSOCK for another
 // kind of file.
-func sockFD(t *Task, fd uintptr) (*sockFile, error) {
+func sockFD(t *task.Task, fd uintptr) (*sockFile, error) {
 	f, err := t.P.FDs.Get(int(int32(fd)))
 	if err != nil {
 		return nil, err
@@ -49,7 +50,7 @@ func sockFD(t *Task, fd uintptr) (*sockFile, error) {
 }
 
 // readSockaddr copies in a sockaddr of n bytes.
-func readSockaddr(t *Task, addr, n uintptr) ([]byte, error) {
+func readSockaddr(t *task.Task, addr, n uintptr) ([]byte, error) {
 	if int(int32(n)) < 0 || n > maxSockaddr {
 		return nil, unix.EINVAL
 	}
@@ -62,7 +63,7 @@ func readSockaddr(t *Task, addr, n uintptr) ([]byte, error) {
 
 // writeSockaddr stores sa at addr, cut to the app's *lenp, and sets *lenp
 // to its full length (accept, getsockname, recvfrom).
-func writeSockaddr(t *Task, sa []byte, addr, lenp uintptr) error {
+func writeSockaddr(t *task.Task, sa []byte, addr, lenp uintptr) error {
 	if addr == 0 || lenp == 0 {
 		return nil
 	}
@@ -89,13 +90,13 @@ func socketFlags(typ int) (int, bool, bool, error) {
 	return typ, nonblock, cloexec, nil
 }
 
-func (t *Task) unixCred() unixsock.Cred {
-	c, unlock := t.cred()
+func unixCred(t *task.Task) unixsock.Cred {
+	c, unlock := cred(t)
 	defer unlock()
-	return unixsock.Cred{PID: int32(t.P.Pid()), UID: int32(c.euid), GID: int32(c.egid)}
+	return unixsock.Cred{PID: int32(t.P.Pid()), UID: int32(c.Euid), GID: int32(c.Egid)}
 }
 
-func sysSocket(t *Task, a Args) (uintptr, error) {
+func sysSocket(t *task.Task, a task.Args) (uintptr, error) {
 	family := int(a[0])
 	typ, nonblock, cloexec, err := socketFlags(int(a[1]))
 	if err != nil {
@@ -107,13 +108,13 @@ func sysSocket(t *Task, a Args) (uintptr, error) {
 		if a[2] != 0 {
 			return 0, unix.EPROTONOSUPPORT
 		}
-		s, err := unixsock.New(t.P.K.unixNamespace(), typ, t.unixCred())
+		s, err := unixsock.New(t.P.K.UnixNamespace(), typ, unixCred(t))
 		if err != nil {
 			return 0, err
 		}
 		f = newSockFile(nil, s)
 	case unix.AF_INET, unix.AF_INET6:
-		s, err := socket.New(t.P.K.netStack(), family, typ, int(a[2]))
+		s, err := socket.New(t.P.K.NetStack(), family, typ, int(a[2]))
 		if err != nil {
 			return 0, err
 		}
@@ -128,7 +129,7 @@ func sysSocket(t *Task, a Args) (uintptr, error) {
 	return fd, err
 }
 
-func sysSocketpair(t *Task, a Args) (uintptr, error) {
+func sysSocketpair(t *task.Task, a task.Args) (uintptr, error) {
 	typ, nonblock, cloexec, err := socketFlags(int(a[1]))
 	if err != nil {
 		return 0, err
@@ -141,7 +142,7 @@ func sysSocketpair(t *Task, a Args) (uintptr, error) {
 	case a[2] != 0:
 		return 0, unix.EPROTONOSUPPORT
 	}
-	x, y, err := unixsock.Pair(t.P.K.unixNamespace(), typ, t.unixCred())
+	x, y, err := unixsock.Pair(t.P.K.UnixNamespace(), typ, unixCred(t))
 	if err != nil {
 		return 0, err
 	}
@@ -171,7 +172,7 @@ func sysSocketpair(t *Task, a Args) (uintptr, error) {
 	return 0, t.CopyOut(a[3], b[:])
 }
 
-func sysBind(t *Task, a Args) (uintptr, error) {
+func sysBind(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := sockFD(t, a[0])
 	if err != nil {
 		return 0, err
@@ -186,7 +187,7 @@ func sysBind(t *Task, a Args) (uintptr, error) {
 	return 0, f.local.Bind(sa)
 }
 
-func sysListen(t *Task, a Args) (uintptr, error) {
+func sysListen(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := sockFD(t, a[0])
 	if err != nil {
 		return 0, err
@@ -197,7 +198,7 @@ func sysListen(t *Task, a Args) (uintptr, error) {
 	return 0, f.local.Listen(int(int32(a[1])))
 }
 
-func accept(t *Task, a Args, flags int) (uintptr, error) {
+func accept(t *task.Task, a task.Args, flags int) (uintptr, error) {
 	if flags&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != 0 {
 		return 0, unix.EINVAL
 	}
@@ -235,7 +236,7 @@ func accept(t *Task, a Args, flags int) (uintptr, error) {
 	return fd, err
 }
 
-func sysConnect(t *Task, a Args) (uintptr, error) {
+func sysConnect(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := sockFD(t, a[0])
 	if err != nil {
 		return 0, err
@@ -250,7 +251,7 @@ func sysConnect(t *Task, a Args) (uintptr, error) {
 	return 0, f.local.Connect(t, sa, f.nb.get())
 }
 
-func sockName(t *Task, a Args, peer bool) (uintptr, error) {
+func sockName(t *task.Task, a task.Args, peer bool) (uintptr, error) {
 	f, err := sockFD(t, a[0])
 	if err != nil {
 		return 0, err
@@ -275,7 +276,7 @@ func sockName(t *Task, a Args, peer bool) (uintptr, error) {
 	return 0, writeSockaddr(t, sa, a[1], a[2])
 }
 
-func sysSendto(t *Task, a Args) (uintptr, error) {
+func sysSendto(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := sockFD(t, a[0])
 	if err != nil {
 		return 0, err
@@ -294,7 +295,7 @@ func sysSendto(t *Task, a Args) (uintptr, error) {
 	return uintptr(n), err
 }
 
-func sysRecvfrom(t *Task, a Args) (uintptr, error) {
+func sysRecvfrom(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := sockFD(t, a[0])
 	if err != nil {
 		return 0, err
@@ -323,7 +324,7 @@ func sysRecvfrom(t *Task, a Args) (uintptr, error) {
 	return uintptr(n), nil
 }
 
-func sysShutdown(t *Task, a Args) (uintptr, error) {
+func sysShutdown(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := sockFD(t, a[0])
 	if err != nil {
 		return 0, err
@@ -334,7 +335,7 @@ func sysShutdown(t *Task, a Args) (uintptr, error) {
 	return 0, f.local.Shutdown(int(a[1]))
 }
 
-func sysSetsockopt(t *Task, a Args) (uintptr, error) {
+func sysSetsockopt(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := sockFD(t, a[0])
 	if err != nil {
 		return 0, err
@@ -357,7 +358,7 @@ func sysSetsockopt(t *Task, a Args) (uintptr, error) {
 	return 0, nil
 }
 
-func sysGetsockopt(t *Task, a Args) (uintptr, error) {
+func sysGetsockopt(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := sockFD(t, a[0])
 	if err != nil {
 		return 0, err

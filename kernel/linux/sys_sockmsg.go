@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"github.com/gosv/gosv/kernel/task"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,16 +27,16 @@ type msghdr struct {
 	flags      int32
 }
 
-func readMsghdr(t *Task, addr uintptr) (msghdr, error) {
+func readMsghdr(t *task.Task, addr uintptr) (msghdr, error) {
 	var b [sizeofMsghdr]byte
 	if err := t.CopyIn(b[:], addr); err != nil {
 		return msghdr{}, err
 	}
 	return msghdr{
-		name: uintptr(le.Uint64(b[0:])), namelen: le.Uint32(b[8:]),
-		iov: uintptr(le.Uint64(b[16:])), iovlen: le.Uint64(b[24:]),
-		control: uintptr(le.Uint64(b[32:])), controllen: le.Uint64(b[40:]),
-		flags: int32(le.Uint32(b[48:])),
+		name: uintptr(task.Le.Uint64(b[0:])), namelen: task.Le.Uint32(b[8:]),
+		iov: uintptr(task.Le.Uint64(b[16:])), iovlen: task.Le.Uint64(b[24:]),
+		control: uintptr(task.Le.Uint64(b[32:])), controllen: task.Le.Uint64(b[40:]),
+		flags: int32(task.Le.Uint32(b[48:])),
 	}, nil
 }
 
@@ -43,16 +44,16 @@ func cmsgAlign(n int) int { return (n + 7) &^ 7 }
 
 // parseRights takes the fds of the SCM_RIGHTS messages in control and
 // holds their files; other control messages are ignored.
-func parseRights(t *Task, control []byte) ([]any, error) {
+func parseRights(t *task.Task, control []byte) ([]any, error) {
 	var rights []any
 	release := func() {
 		for _, r := range rights {
-			r.(*HeldFile).Release()
+			r.(*task.HeldFile).Release()
 		}
 	}
 	for len(control) >= sizeofCmsghdr {
-		l := int(le.Uint64(control))
-		level, typ := int32(le.Uint32(control[8:])), int32(le.Uint32(control[12:]))
+		l := int(task.Le.Uint64(control))
+		level, typ := int32(task.Le.Uint32(control[8:])), int32(task.Le.Uint32(control[12:]))
 		if l < sizeofCmsghdr || l > len(control) {
 			release()
 			return nil, unix.EINVAL
@@ -64,7 +65,7 @@ func parseRights(t *Task, control []byte) ([]any, error) {
 				return nil, unix.EINVAL
 			}
 			for i := 0; i+4 <= len(data); i += 4 {
-				h, err := t.P.FDs.Hold(int(int32(le.Uint32(data[i:]))))
+				h, err := t.P.FDs.Hold(int(int32(task.Le.Uint32(data[i:]))))
 				if err != nil {
 					release()
 					return nil, err
@@ -77,7 +78,7 @@ func parseRights(t *Task, control []byte) ([]any, error) {
 	return rights, nil
 }
 
-func sendmsg(t *Task, fd uintptr, addr uintptr, flags int) (int, error) {
+func sendmsg(t *task.Task, fd uintptr, addr uintptr, flags int) (int, error) {
 	f, err := sockFD(t, fd)
 	if err != nil {
 		return 0, err
@@ -117,7 +118,7 @@ func sendmsg(t *Task, fd uintptr, addr uintptr, flags int) (int, error) {
 		}
 		if f.local == nil {
 			for _, r := range rights {
-				r.(*HeldFile).Release()
+				r.(*task.HeldFile).Release()
 			}
 			rights = nil
 		}
@@ -125,13 +126,13 @@ func sendmsg(t *Task, fd uintptr, addr uintptr, flags int) (int, error) {
 	n, err := f.send(t, buf, to, flags, rights)
 	if err != nil || n == 0 {
 		for _, r := range rights {
-			r.(*HeldFile).Release()
+			r.(*task.HeldFile).Release()
 		}
 	}
 	return n, err
 }
 
-func recvmsg(t *Task, fd uintptr, addr uintptr, flags int) (int, error) {
+func recvmsg(t *task.Task, fd uintptr, addr uintptr, flags int) (int, error) {
 	f, err := sockFD(t, fd)
 	if err != nil {
 		return 0, err
@@ -173,7 +174,7 @@ func recvmsg(t *Task, fd uintptr, addr uintptr, flags int) (int, error) {
 		room := (int(min(m.controllen, 1<<16)) - sizeofCmsghdr) / 4
 		var fds []byte
 		for i, r := range rights {
-			h := r.(*HeldFile)
+			h := r.(*task.HeldFile)
 			if i >= room {
 				h.Release()
 				mflags |= unix.MSG_CTRUNC
@@ -185,13 +186,13 @@ func recvmsg(t *Task, fd uintptr, addr uintptr, flags int) (int, error) {
 				mflags |= unix.MSG_CTRUNC
 				continue
 			}
-			fds = le.AppendUint32(fds, uint32(nfd))
+			fds = task.Le.AppendUint32(fds, uint32(nfd))
 		}
 		if len(fds) > 0 {
 			control = make([]byte, sizeofCmsghdr, sizeofCmsghdr+len(fds))
-			le.PutUint64(control, uint64(sizeofCmsghdr+len(fds)))
-			le.PutUint32(control[8:], unix.SOL_SOCKET)
-			le.PutUint32(control[12:], scmRights)
+			task.Le.PutUint64(control, uint64(sizeofCmsghdr+len(fds)))
+			task.Le.PutUint32(control[8:], unix.SOL_SOCKET)
+			task.Le.PutUint32(control[12:], scmRights)
 			control = append(control, fds...)
 		}
 	}
@@ -201,25 +202,25 @@ func recvmsg(t *Task, fd uintptr, addr uintptr, flags int) (int, error) {
 		}
 	}
 	var b [8]byte
-	le.PutUint64(b[:], uint64(len(control)))
+	task.Le.PutUint64(b[:], uint64(len(control)))
 	t.CopyOut(addr+40, b[:])
 	t.WriteU32(addr+48, uint32(mflags))
 	return n, nil
 }
 
-func sysSendmsg(t *Task, a Args) (uintptr, error) {
+func sysSendmsg(t *task.Task, a task.Args) (uintptr, error) {
 	n, err := sendmsg(t, a[0], a[1], int(a[2]))
 	return uintptr(n), err
 }
 
-func sysRecvmsg(t *Task, a Args) (uintptr, error) {
+func sysRecvmsg(t *task.Task, a task.Args) (uintptr, error) {
 	n, err := recvmsg(t, a[0], a[1], int(a[2]))
 	return uintptr(n), err
 }
 
 // sendmmsg and recvmmsg handle up to UIO_MAXIOV messages and stop at the
 // first error after at least one message (which they then report).
-func sysSendmmsg(t *Task, a Args) (uintptr, error) {
+func sysSendmmsg(t *task.Task, a task.Args) (uintptr, error) {
 	vlen := min(int(a[2]), 1024)
 	i := 0
 	for ; i < vlen; i++ {
@@ -238,7 +239,7 @@ func sysSendmmsg(t *Task, a Args) (uintptr, error) {
 	return uintptr(i), nil
 }
 
-func sysRecvmmsg(t *Task, a Args) (uintptr, error) {
+func sysRecvmmsg(t *task.Task, a task.Args) (uintptr, error) {
 	vlen := min(int(a[2]), 1024)
 	flags := int(a[3])
 	i := 0

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gosv/gosv/kernel/machine"
+	"github.com/gosv/gosv/kernel/task"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,10 +19,10 @@ func init() {
 	register(unix.SYS_SET_TID_ADDRESS, "set_tid_address", sysSetTidAddress)
 	register(unix.SYS_SET_ROBUST_LIST, "set_robust_list", sysSetRobustList)
 	register(unix.SYS_GET_ROBUST_LIST, "get_robust_list", sysGetRobustList)
-	register(unix.SYS_GETTID, "gettid", func(t *Task, a Args) (uintptr, error) { return uintptr(t.TID), nil })
+	register(unix.SYS_GETTID, "gettid", func(t *task.Task, a task.Args) (uintptr, error) { return uintptr(t.TID), nil })
 	registerPartial(unix.SYS_FUTEX, "futex", "WAIT, WAKE, REQUEUE, CMP_REQUEUE and the BITSET forms; FUTEX_WAKE_OP and the PI operations are ENOSYS", sysFutex)
 	register(unix.SYS_ARCH_PRCTL, "arch_prctl", sysArchPrctl)
-	registerPartial(unix.SYS_RSEQ, "rseq", "answers ENOSYS without logging, so that glibc falls back quietly", func(t *Task, a Args) (uintptr, error) { return 0, unix.ENOSYS })
+	registerPartial(unix.SYS_RSEQ, "rseq", "answers ENOSYS without logging, so that glibc falls back quietly", func(t *task.Task, a task.Args) (uintptr, error) { return 0, unix.ENOSYS })
 	register(unix.SYS_SCHED_YIELD, "sched_yield", sysSchedYield)
 	register(unix.SYS_SCHED_GETAFFINITY, "sched_getaffinity", sysSchedGetaffinity)
 	register(unix.SYS_SCHED_SETAFFINITY, "sched_setaffinity", sysSchedSetaffinity)
@@ -33,44 +34,44 @@ func init() {
 	register(unix.SYS_SCHED_GET_PRIORITY_MIN, "sched_get_priority_min", sysSchedGetPriorityMin)
 }
 
-func sysExit(t *Task, a Args) (uintptr, error) {
-	t.exit(int(a[0])&0xff, false)
+func sysExit(t *task.Task, a task.Args) (uintptr, error) {
+	t.Exit(int(a[0])&0xff, false)
 	return 0, nil
 }
 
-func sysExitGroup(t *Task, a Args) (uintptr, error) {
-	t.exit(int(a[0])&0xff, true)
+func sysExitGroup(t *task.Task, a task.Args) (uintptr, error) {
+	t.Exit(int(a[0])&0xff, true)
 	return 0, nil
 }
 
-func sysSetTidAddress(t *Task, a Args) (uintptr, error) {
-	t.clearTID = a[0]
+func sysSetTidAddress(t *task.Task, a task.Args) (uintptr, error) {
+	t.ClearTID = a[0]
 	return uintptr(t.TID), nil
 }
 
-func sysSetRobustList(t *Task, a Args) (uintptr, error) {
-	if a[1] != robustListSize {
+func sysSetRobustList(t *task.Task, a task.Args) (uintptr, error) {
+	if a[1] != task.RobustListSize {
 		return 0, unix.EINVAL
 	}
-	t.robustList = a[0]
+	t.RobustList = a[0]
 	return 0, nil
 }
 
 // get_robust_list(pid, head_ptr, len_ptr): pid 0 is the caller.
-func sysGetRobustList(t *Task, a Args) (uintptr, error) {
-	target, err := t.threadByID(int(int32(a[0])))
+func sysGetRobustList(t *task.Task, a task.Args) (uintptr, error) {
+	target, err := threadByID(t, int(int32(a[0])))
 	if err != nil {
 		return 0, err
 	}
-	if err := t.WriteU64(a[1], uint64(target.robustList)); err != nil {
+	if err := t.WriteU64(a[1], uint64(target.RobustList)); err != nil {
 		return 0, err
 	}
-	return 0, t.WriteU64(a[2], robustListSize)
+	return 0, t.WriteU64(a[2], task.RobustListSize)
 }
 
 // threadByID resolves the pid argument of the sched_* and robust-list
 // calls: 0 is the caller, otherwise a tid of the process (ESRCH).
-func (t *Task) threadByID(id int) (*Task, error) {
+func threadByID(t *task.Task, id int) (*task.Task, error) {
 	switch {
 	case id == 0:
 		return t, nil
@@ -90,15 +91,15 @@ const (
 	archGetGS = 0x1004
 )
 
-func sysArchPrctl(t *Task, a Args) (uintptr, error) {
+func sysArchPrctl(t *task.Task, a task.Args) (uintptr, error) {
 	switch a[0] {
 	case archSetFS:
-		if a[1] >= AppLimit {
+		if a[1] >= task.AppLimit {
 			return 0, unix.EPERM
 		}
 		t.Ctx.FSBase = uint64(a[1])
 	case archSetGS:
-		if a[1] >= AppLimit {
+		if a[1] >= task.AppLimit {
 			return 0, unix.EPERM
 		}
 		t.Ctx.GSBase = uint64(a[1])
@@ -112,31 +113,19 @@ func sysArchPrctl(t *Task, a Args) (uintptr, error) {
 	return 0, nil
 }
 
-// futex(2) operations (linux/futex.h).
-const (
-	futexWaitOp        = 0
-	futexWakeOp        = 1
-	futexRequeueOp     = 3
-	futexCmpRequeueOp  = 4
-	futexWaitBitsetOp  = 9
-	futexWakeBitsetOp  = 10
-	futexPrivateFlag   = 128
-	futexClockRealtime = 256
-)
-
 // futex(2): WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAIT_BITSET, WAKE_BITSET.
 // FUTEX_WAKE_OP and the PI operations need an atomic read-modify-write of
 // app memory and are not served (ENOSYS).
-func sysFutex(t *Task, a Args) (uintptr, error) {
+func sysFutex(t *task.Task, a task.Args) (uintptr, error) {
 	addr, op, val, tsp, addr2, val3 := a[0], int(a[1]), uint32(a[2]), a[3], a[4], uint32(a[5])
-	cmd := op &^ (futexPrivateFlag | futexClockRealtime)
-	if op&futexClockRealtime != 0 && cmd != futexWaitOp && cmd != futexWaitBitsetOp {
+	cmd := op &^ (task.FutexPrivateFlag | task.FutexClockRealtime)
+	if op&task.FutexClockRealtime != 0 && cmd != task.FutexWaitOp && cmd != task.FutexWaitBitsetOp {
 		return 0, unix.ENOSYS
 	}
 	switch cmd {
-	case futexWaitOp, futexWaitBitsetOp:
+	case task.FutexWaitOp, task.FutexWaitBitsetOp:
 		bitset := ^uint32(0)
-		if cmd == futexWaitBitsetOp {
+		if cmd == task.FutexWaitBitsetOp {
 			if val3 == 0 {
 				return 0, unix.EINVAL
 			}
@@ -148,30 +137,30 @@ func sysFutex(t *Task, a Args) (uintptr, error) {
 			if err := t.CopyIn(ts[:], tsp); err != nil {
 				return 0, err
 			}
-			sec, nsec := int64(le.Uint64(ts[0:])), int64(le.Uint64(ts[8:]))
+			sec, nsec := int64(task.Le.Uint64(ts[0:])), int64(task.Le.Uint64(ts[8:]))
 			if sec < 0 || nsec < 0 || nsec >= 1e9 {
 				return 0, unix.EINVAL
 			}
 			switch {
-			case cmd == futexWaitOp: // relative
+			case cmd == task.FutexWaitOp: // relative
 				deadline = time.Now().Add(timespecDuration(sec, nsec))
-			case op&futexClockRealtime != 0:
+			case op&task.FutexClockRealtime != 0:
 				deadline = time.Unix(sec, nsec)
 			default:
 				deadline = monoDeadline(t, sec, nsec)
 			}
 		}
-		return 0, t.futexWait(addr, val, bitset, deadline)
-	case futexWakeOp:
-		return uintptr(t.P.futexWake(addr, wakeCount(val), ^uint32(0))), nil
-	case futexWakeBitsetOp:
+		return 0, t.FutexWait(addr, val, bitset, deadline)
+	case task.FutexWakeOp:
+		return uintptr(t.P.FutexWake(addr, wakeCount(val), ^uint32(0))), nil
+	case task.FutexWakeBitsetOp:
 		if val3 == 0 {
 			return 0, unix.EINVAL
 		}
-		return uintptr(t.P.futexWake(addr, wakeCount(val), val3)), nil
-	case futexRequeueOp, futexCmpRequeueOp:
+		return uintptr(t.P.FutexWake(addr, wakeCount(val), val3)), nil
+	case task.FutexRequeueOp, task.FutexCmpRequeueOp:
 		// val2 travels in the timeout argument.
-		n, err := t.futexRequeue(addr, addr2, int(int32(val)), int(int32(uint32(tsp))), cmd == futexCmpRequeueOp, val3)
+		n, err := t.FutexRequeue(addr, addr2, int(int32(val)), int(int32(uint32(tsp))), cmd == task.FutexCmpRequeueOp, val3)
 		return uintptr(n), err
 	}
 	return 0, unix.ENOSYS
@@ -193,13 +182,13 @@ func timespecDuration(sec, nsec int64) time.Duration {
 }
 
 // monoDeadline converts an absolute CLOCK_MONOTONIC time to a time.Time.
-func monoDeadline(t *Task, sec, nsec int64) time.Time {
-	now := time.Duration(t.P.K.nanotime())
+func monoDeadline(t *task.Task, sec, nsec int64) time.Time {
+	now := time.Duration(t.P.K.Nanotime())
 	return time.Now().Add(timespecDuration(sec, nsec) - now)
 }
 
 // sched_yield(2): let other goroutines (and app threads) run.
-func sysSchedYield(t *Task, a Args) (uintptr, error) {
+func sysSchedYield(t *task.Task, a task.Args) (uintptr, error) {
 	runtime.Gosched()
 	return 0, nil
 }
@@ -212,8 +201,8 @@ func numCPU() int { return min(max(machine.NCPU(), 1), 64) }
 const cpuMaskSize = 8
 
 // sched_getaffinity(pid, len, mask): every CPU.
-func sysSchedGetaffinity(t *Task, a Args) (uintptr, error) {
-	if _, err := t.threadByID(int(int32(a[0]))); err != nil {
+func sysSchedGetaffinity(t *task.Task, a task.Args) (uintptr, error) {
+	if _, err := threadByID(t, int(int32(a[0]))); err != nil {
 		return 0, err
 	}
 	n := a[1]
@@ -232,8 +221,8 @@ func sysSchedGetaffinity(t *Task, a Args) (uintptr, error) {
 
 // sched_setaffinity(pid, len, mask): accepted when the mask names a CPU
 // (threads run wherever the scheduler puts them).
-func sysSchedSetaffinity(t *Task, a Args) (uintptr, error) {
-	if _, err := t.threadByID(int(int32(a[0]))); err != nil {
+func sysSchedSetaffinity(t *task.Task, a task.Args) (uintptr, error) {
+	if _, err := threadByID(t, int(int32(a[0]))); err != nil {
 		return 0, err
 	}
 	n := min(a[1], cpuMaskSize)
@@ -245,7 +234,7 @@ func sysSchedSetaffinity(t *Task, a Args) (uintptr, error) {
 	if numCPU() == 64 {
 		online = ^uint64(0)
 	}
-	if le.Uint64(b[:])&online == 0 {
+	if task.Le.Uint64(b[:])&online == 0 {
 		return 0, unix.EINVAL
 	}
 	return 0, nil
@@ -260,8 +249,8 @@ const (
 	schedIdle  = 5
 )
 
-func sysSchedGetscheduler(t *Task, a Args) (uintptr, error) {
-	if _, err := t.threadByID(int(int32(a[0]))); err != nil {
+func sysSchedGetscheduler(t *task.Task, a task.Args) (uintptr, error) {
+	if _, err := threadByID(t, int(int32(a[0]))); err != nil {
 		return 0, err
 	}
 	return schedOther, nil
@@ -270,8 +259,8 @@ func sysSchedGetscheduler(t *Task, a Args) (uintptr, error) {
 // sched_setscheduler(pid, policy, param): SCHED_OTHER, SCHED_BATCH and
 // SCHED_IDLE with priority 0 are accepted (they all mean "normal" here);
 // real-time policies are refused with EPERM.
-func sysSchedSetscheduler(t *Task, a Args) (uintptr, error) {
-	if _, err := t.threadByID(int(int32(a[0]))); err != nil {
+func sysSchedSetscheduler(t *task.Task, a task.Args) (uintptr, error) {
+	if _, err := threadByID(t, int(int32(a[0]))); err != nil {
 		return 0, err
 	}
 	if a[2] == 0 {
@@ -296,8 +285,8 @@ func sysSchedSetscheduler(t *Task, a Args) (uintptr, error) {
 	return 0, unix.EINVAL
 }
 
-func sysSchedGetparam(t *Task, a Args) (uintptr, error) {
-	if _, err := t.threadByID(int(int32(a[0]))); err != nil {
+func sysSchedGetparam(t *task.Task, a task.Args) (uintptr, error) {
+	if _, err := threadByID(t, int(int32(a[0]))); err != nil {
 		return 0, err
 	}
 	if a[1] == 0 {
@@ -306,8 +295,8 @@ func sysSchedGetparam(t *Task, a Args) (uintptr, error) {
 	return 0, t.WriteU32(a[1], 0) // struct sched_param { int sched_priority; }
 }
 
-func sysSchedSetparam(t *Task, a Args) (uintptr, error) {
-	if _, err := t.threadByID(int(int32(a[0]))); err != nil {
+func sysSchedSetparam(t *task.Task, a task.Args) (uintptr, error) {
+	if _, err := threadByID(t, int(int32(a[0]))); err != nil {
 		return 0, err
 	}
 	if a[1] == 0 {
@@ -323,7 +312,7 @@ func sysSchedSetparam(t *Task, a Args) (uintptr, error) {
 	return 0, nil
 }
 
-func sysSchedGetPriorityMax(t *Task, a Args) (uintptr, error) {
+func sysSchedGetPriorityMax(t *task.Task, a task.Args) (uintptr, error) {
 	switch int(int32(a[0])) {
 	case schedFIFO, schedRR:
 		return 99, nil
@@ -333,7 +322,7 @@ func sysSchedGetPriorityMax(t *Task, a Args) (uintptr, error) {
 	return 0, unix.EINVAL
 }
 
-func sysSchedGetPriorityMin(t *Task, a Args) (uintptr, error) {
+func sysSchedGetPriorityMin(t *task.Task, a task.Args) (uintptr, error) {
 	switch int(int32(a[0])) {
 	case schedFIFO, schedRR:
 		return 1, nil

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gosv/gosv/kernel/task"
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/waiter"
 )
@@ -21,22 +22,21 @@ func init() {
 	register(unix.SYS_TIME, "time", sysTime)
 	// The clocks belong to the host's virtual hardware: setting them is
 	// refused, as for a process without CAP_SYS_TIME.
-	register(unix.SYS_CLOCK_SETTIME, "clock_settime", func(t *Task, a Args) (uintptr, error) {
+	register(unix.SYS_CLOCK_SETTIME, "clock_settime", func(t *task.Task, a task.Args) (uintptr, error) {
 		if _, _, err := clockNow(t, int(int32(a[0]))); err != nil {
 			return 0, err
 		}
 		return 0, unix.EPERM
 	})
-	register(unix.SYS_SETTIMEOFDAY, "settimeofday", func(t *Task, a Args) (uintptr, error) { return 0, unix.EPERM })
+	register(unix.SYS_SETTIMEOFDAY, "settimeofday", func(t *task.Task, a task.Args) (uintptr, error) { return 0, unix.EPERM })
 	register(unix.SYS_TIMERFD_CREATE, "timerfd_create", sysTimerfdCreate)
 	register(unix.SYS_TIMERFD_SETTIME, "timerfd_settime", sysTimerfdSettime)
 	register(unix.SYS_TIMERFD_GETTIME, "timerfd_gettime", sysTimerfdGettime)
 }
 
-
 // clockNow reads clock id as (sec, nsec) for t; EINVAL for an unknown
 // clock or the CPU-time clock of a process or thread that is not there.
-func clockNow(t *Task, id int) (int64, int64, error) {
+func clockNow(t *task.Task, id int) (int64, int64, error) {
 	if id < 0 && !cpuClockValid(t, id) {
 		return 0, 0, unix.EINVAL
 	}
@@ -49,16 +49,16 @@ func clockNow(t *Task, id int) (int64, int64, error) {
 
 // clockRead reads clock id of kernel k in ns; false for an unknown clock.
 // A valid CPU-time clock reads as the monotonic clock.
-func clockRead(k *Kernel, id int) (int64, bool) {
+func clockRead(k *task.Kernel, id int) (int64, bool) {
 	switch id {
 	case unix.CLOCK_REALTIME, unix.CLOCK_REALTIME_COARSE, unix.CLOCK_REALTIME_ALARM, unix.CLOCK_TAI:
 		return time.Now().UnixNano(), true
 	case unix.CLOCK_MONOTONIC, unix.CLOCK_MONOTONIC_COARSE, unix.CLOCK_MONOTONIC_RAW, unix.CLOCK_BOOTTIME, unix.CLOCK_BOOTTIME_ALARM,
 		unix.CLOCK_PROCESS_CPUTIME_ID, unix.CLOCK_THREAD_CPUTIME_ID:
-		return k.nanotime(), true
+		return k.Nanotime(), true
 	}
 	if id < 0 {
-		return k.nanotime(), true
+		return k.Nanotime(), true
 	}
 	return 0, false
 }
@@ -66,7 +66,7 @@ func clockRead(k *Kernel, id int) (int64, bool) {
 // cpuClockValid checks a CPU-time clock id of a given process or thread
 // (clock_getcpuclockid(3), pthread_getcpuclockid(3)): ~pid << 3 | per-
 // thread flag (4) | kind (0 PROF, 1 VIRT, 2 SCHED).
-func cpuClockValid(t *Task, id int) bool {
+func cpuClockValid(t *task.Task, id int) bool {
 	pid, perThread, kind := ^(id >> 3), id&4 != 0, id&3
 	if kind == 3 || t == nil {
 		return false
@@ -90,24 +90,24 @@ func clockRes(id int) int64 {
 }
 
 // clockNs reads clock id of kernel k in ns.
-func clockNs(k *Kernel, id int) int64 {
+func clockNs(k *task.Kernel, id int) int64 {
 	ns, _ := clockRead(k, id)
 	return ns
 }
 
-func writeTimespec(t *Task, addr uintptr, sec, nsec int64) error {
+func writeTimespec(t *task.Task, addr uintptr, sec, nsec int64) error {
 	var b [16]byte
-	le.PutUint64(b[0:], uint64(sec))
-	le.PutUint64(b[8:], uint64(nsec))
+	task.Le.PutUint64(b[0:], uint64(sec))
+	task.Le.PutUint64(b[8:], uint64(nsec))
 	return t.CopyOut(addr, b[:])
 }
 
-func readTimespec(t *Task, addr uintptr) (time.Duration, error) {
+func readTimespec(t *task.Task, addr uintptr) (time.Duration, error) {
 	var b [16]byte
 	if err := t.CopyIn(b[:], addr); err != nil {
 		return 0, err
 	}
-	sec, nsec := int64(le.Uint64(b[0:])), int64(le.Uint64(b[8:]))
+	sec, nsec := int64(task.Le.Uint64(b[0:])), int64(task.Le.Uint64(b[8:]))
 	if sec < 0 || nsec < 0 || nsec >= 1e9 {
 		return 0, unix.EINVAL
 	}
@@ -124,7 +124,7 @@ func durationOf(sec, nsec int64) time.Duration {
 	return time.Duration(sec)*time.Second + time.Duration(nsec)
 }
 
-func sysClockGettime(t *Task, a Args) (uintptr, error) {
+func sysClockGettime(t *task.Task, a task.Args) (uintptr, error) {
 	sec, nsec, err := clockNow(t, int(int32(a[0])))
 	if err != nil {
 		return 0, err
@@ -132,7 +132,7 @@ func sysClockGettime(t *Task, a Args) (uintptr, error) {
 	return 0, writeTimespec(t, a[1], sec, nsec)
 }
 
-func sysClockGetres(t *Task, a Args) (uintptr, error) {
+func sysClockGetres(t *task.Task, a task.Args) (uintptr, error) {
 	if _, _, err := clockNow(t, int(int32(a[0]))); err != nil {
 		return 0, err
 	}
@@ -142,12 +142,12 @@ func sysClockGetres(t *Task, a Args) (uintptr, error) {
 	return 0, writeTimespec(t, a[1], 0, clockRes(int(int32(a[0]))))
 }
 
-func sysGettimeofday(t *Task, a Args) (uintptr, error) {
+func sysGettimeofday(t *task.Task, a task.Args) (uintptr, error) {
 	if a[0] != 0 {
 		ns := time.Now().UnixNano()
 		var b [16]byte
-		le.PutUint64(b[0:], uint64(ns/1e9))
-		le.PutUint64(b[8:], uint64(ns%1e9/1e3))
+		task.Le.PutUint64(b[0:], uint64(ns/1e9))
+		task.Le.PutUint64(b[8:], uint64(ns%1e9/1e3))
 		if err := t.CopyOut(a[0], b[:]); err != nil {
 			return 0, err
 		}
@@ -159,7 +159,7 @@ func sysGettimeofday(t *Task, a Args) (uintptr, error) {
 	return 0, nil
 }
 
-func sysTime(t *Task, a Args) (uintptr, error) {
+func sysTime(t *task.Task, a task.Args) (uintptr, error) {
 	s := time.Now().Unix()
 	if a[0] != 0 {
 		if err := t.WriteU64(a[0], uint64(s)); err != nil {
@@ -171,7 +171,7 @@ func sysTime(t *Task, a Args) (uintptr, error) {
 
 // sleepFor blocks for d or until the task is interrupted (EINTR; the
 // remaining time is returned).
-func (t *Task) sleepFor(d time.Duration) (time.Duration, error) {
+func sleepFor(t *task.Task, d time.Duration) (time.Duration, error) {
 	if d <= 0 {
 		return 0, nil
 	}
@@ -181,17 +181,17 @@ func (t *Task) sleepFor(d time.Duration) (time.Duration, error) {
 	select {
 	case <-tm.C:
 		return 0, nil
-	case <-t.interruptCh():
+	case <-t.InterruptCh():
 		return max(0, d-time.Since(start)), unix.EINTR
 	}
 }
 
-func sysNanosleep(t *Task, a Args) (uintptr, error) {
+func sysNanosleep(t *task.Task, a task.Args) (uintptr, error) {
 	d, err := readTimespec(t, a[0])
 	if err != nil {
 		return 0, err
 	}
-	rem, err := t.sleepFor(d)
+	rem, err := sleepFor(t, d)
 	if err == unix.EINTR && a[1] != 0 {
 		writeTimespec(t, a[1], int64(rem/time.Second), int64(rem%time.Second))
 	}
@@ -201,7 +201,7 @@ func sysNanosleep(t *Task, a Args) (uintptr, error) {
 // clock_nanosleep(clockid, flags, request, remain): the clocks that have
 // timers; the thread CPU clock and the coarse and raw ones cannot be
 // slept on.
-func sysClockNanosleep(t *Task, a Args) (uintptr, error) {
+func sysClockNanosleep(t *task.Task, a task.Args) (uintptr, error) {
 	id, flags := int(int32(a[0])), int(a[1])
 	switch id {
 	case unix.CLOCK_THREAD_CPUTIME_ID:
@@ -220,7 +220,7 @@ func sysClockNanosleep(t *Task, a Args) (uintptr, error) {
 	if flags&unix.TIMER_ABSTIME != 0 {
 		d -= time.Duration(sec)*time.Second + time.Duration(nsec)
 	}
-	rem, err := t.sleepFor(d)
+	rem, err := sleepFor(t, d)
 	if err == unix.EINTR && a[3] != 0 && flags&unix.TIMER_ABSTIME == 0 {
 		writeTimespec(t, a[3], int64(rem/time.Second), int64(rem%time.Second))
 	}
@@ -230,19 +230,19 @@ func sysClockNanosleep(t *Task, a Args) (uintptr, error) {
 // timerFD is a timerfd (timerfd_create(2)): a timer on a clock whose
 // expirations accumulate in a counter that read takes.
 type timerFD struct {
-	mu        sync.Mutex
-	k         *Kernel // whose clocks it reads
-	clock     int
-	interval  time.Duration
-	next      int64  // next expiry in ns of clock; 0: disarmed
-	ticks     uint64 // expirations not read yet
-	timer     *time.Timer
-	gen       uint64 // invalidates the callbacks of replaced timers
-	nonblock  nonblockFlag
-	waitQueue // notified with eventsIn at each expiry
+	mu             sync.Mutex
+	k              *task.Kernel // whose clocks it reads
+	clock          int
+	interval       time.Duration
+	next           int64  // next expiry in ns of clock; 0: disarmed
+	ticks          uint64 // expirations not read yet
+	timer          *time.Timer
+	gen            uint64 // invalidates the callbacks of replaced timers
+	nonblock       nonblockFlag
+	task.WaitQueue // notified with eventsIn at each expiry
 }
 
-func sysTimerfdCreate(t *Task, a Args) (uintptr, error) {
+func sysTimerfdCreate(t *task.Task, a task.Args) (uintptr, error) {
 	clock, flags := int(int32(a[0])), int(int32(a[1]))
 	switch clock {
 	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME, unix.CLOCK_REALTIME_ALARM, unix.CLOCK_BOOTTIME_ALARM:
@@ -297,12 +297,12 @@ func (f *timerFD) fire(gen uint64) {
 }
 
 // Read takes the expiration count (8 bytes), blocking while it is 0.
-func (f *timerFD) Read(t *Task, p []byte) (int, error) {
+func (f *timerFD) Read(t *task.Task, p []byte) (int, error) {
 	if len(p) < 8 {
 		return 0, unix.EINVAL
 	}
 	var v uint64
-	err := t.blockOn(f, eventsIn, f.nonblock.get(), func() (bool, error) {
+	err := blockOn(t, f, eventsIn, f.nonblock.get(), func() (bool, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		v, f.ticks = f.ticks, 0
@@ -311,11 +311,11 @@ func (f *timerFD) Read(t *Task, p []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	le.PutUint64(p, v)
+	task.Le.PutUint64(p, v)
 	return 8, nil
 }
 
-func (f *timerFD) Write(t *Task, p []byte) (int, error) { return 0, unix.EINVAL }
+func (f *timerFD) Write(t *task.Task, p []byte) (int, error) { return 0, unix.EINVAL }
 
 func (f *timerFD) Close() error {
 	f.mu.Lock()
@@ -336,23 +336,23 @@ func (f *timerFD) Readiness(mask waiter.EventMask) waiter.EventMask {
 }
 
 func (f *timerFD) Stat() (unix.Stat_t, error) {
-	return unix.Stat_t{Mode: 0o600, Nlink: 1, Blksize: pageSize}, nil
+	return unix.Stat_t{Mode: 0o600, Nlink: 1, Blksize: task.PageSize}, nil
 }
 
 // getLocked is the current setting as struct itimerspec {interval, value}.
 func (f *timerFD) getLocked() [32]byte {
 	var b [32]byte
-	le.PutUint64(b[0:], uint64(f.interval/time.Second))
-	le.PutUint64(b[8:], uint64(f.interval%time.Second))
+	task.Le.PutUint64(b[0:], uint64(f.interval/time.Second))
+	task.Le.PutUint64(b[8:], uint64(f.interval%time.Second))
 	if f.next != 0 {
 		rem := max(1, f.next-clockNs(f.k, f.clock)) // armed: never reads as 0
-		le.PutUint64(b[16:], uint64(rem/1e9))
-		le.PutUint64(b[24:], uint64(rem%1e9))
+		task.Le.PutUint64(b[16:], uint64(rem/1e9))
+		task.Le.PutUint64(b[24:], uint64(rem%1e9))
 	}
 	return b
 }
 
-func timerfdOf(t *Task, fd int) (*timerFD, error) {
+func timerfdOf(t *task.Task, fd int) (*timerFD, error) {
 	file, err := t.P.FDs.Get(fd)
 	if err != nil {
 		return nil, err
@@ -365,7 +365,7 @@ func timerfdOf(t *Task, fd int) (*timerFD, error) {
 }
 
 // timerfd_settime(fd, flags, new, old).
-func sysTimerfdSettime(t *Task, a Args) (uintptr, error) {
+func sysTimerfdSettime(t *task.Task, a task.Args) (uintptr, error) {
 	flags := int(int32(a[1]))
 	interval, err := readTimespec(t, a[2])
 	if err != nil {
@@ -401,7 +401,7 @@ func sysTimerfdSettime(t *Task, a Args) (uintptr, error) {
 }
 
 // timerfd_gettime(fd, curr).
-func sysTimerfdGettime(t *Task, a Args) (uintptr, error) {
+func sysTimerfdGettime(t *task.Task, a task.Args) (uintptr, error) {
 	f, err := timerfdOf(t, int(int32(a[0])))
 	if err != nil {
 		return 0, err

@@ -5,12 +5,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosv/gosv/kernel/task"
 	"golang.org/x/sys/unix"
 )
 
 func TestClocks(t *testing.T) {
-	p, task, _, buf := newTestProcess(t)
-	other := p.newTask()
+	p, task0, _, buf := newTestProcess(t)
+	other := p.NewTask()
 	for _, c := range []struct {
 		name string
 		id   int
@@ -25,30 +26,30 @@ func TestClocks(t *testing.T) {
 		{"fd clock", ^3<<3 | 3, evErr(unix.EINVAL)},
 		{"unknown", 99, evErr(unix.EINVAL)},
 	} {
-		if r := call(task, unix.SYS_CLOCK_GETTIME, uintptr(c.id), buf); r != c.want {
+		if r := call(task0, unix.SYS_CLOCK_GETTIME, uintptr(c.id), buf); r != c.want {
 			t.Errorf("clock_gettime(%s) = %d, want %d", c.name, r, c.want)
 		}
 	}
-	call(task, unix.SYS_CLOCK_GETRES, unix.CLOCK_MONOTONIC_COARSE, buf)
-	if ns, _ := task.ReadU64(buf + 8); ns != 4000000 {
+	call(task0, unix.SYS_CLOCK_GETRES, unix.CLOCK_MONOTONIC_COARSE, buf)
+	if ns, _ := task0.ReadU64(buf + 8); ns != 4000000 {
 		t.Errorf("coarse resolution %d ns", ns)
 	}
-	call(task, unix.SYS_CLOCK_GETRES, unix.CLOCK_MONOTONIC, buf)
-	if ns, _ := task.ReadU64(buf + 8); ns != 1 {
+	call(task0, unix.SYS_CLOCK_GETRES, unix.CLOCK_MONOTONIC, buf)
+	if ns, _ := task0.ReadU64(buf + 8); ns != 1 {
 		t.Errorf("monotonic resolution %d ns", ns)
 	}
-	if r := call(task, unix.SYS_CLOCK_SETTIME, unix.CLOCK_REALTIME, buf); r != evErr(unix.EPERM) {
+	if r := call(task0, unix.SYS_CLOCK_SETTIME, unix.CLOCK_REALTIME, buf); r != evErr(unix.EPERM) {
 		t.Errorf("clock_settime = %d, want -EPERM", r)
 	}
-	if r := call(task, unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC_COARSE, 0, buf); r != evErr(unix.EOPNOTSUPP) {
+	if r := call(task0, unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC_COARSE, 0, buf); r != evErr(unix.EOPNOTSUPP) {
 		t.Errorf("clock_nanosleep on a coarse clock = %d, want -EOPNOTSUPP", r)
 	}
-	if r := call(task, unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_THREAD_CPUTIME_ID, 0, buf); r != evErr(unix.EINVAL) {
+	if r := call(task0, unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_THREAD_CPUTIME_ID, 0, buf); r != evErr(unix.EINVAL) {
 		t.Errorf("clock_nanosleep on the thread clock = %d, want -EINVAL", r)
 	}
 	// An absolute time in the past returns at once.
-	writeTimespec(task, buf, 1, 0)
-	if r := call(task, unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, buf, 0); r != 0 {
+	writeTimespec(task0, buf, 1, 0)
+	if r := call(task0, unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, buf, 0); r != 0 {
 		t.Errorf("clock_nanosleep to a past time = %d", r)
 	}
 }
@@ -64,85 +65,85 @@ func TestDurationSaturates(t *testing.T) {
 }
 
 // writeItimerspec writes struct itimerspec {interval, value}.
-func writeItimerspec(task *Task, addr uintptr, interval, value time.Duration) {
-	writeTimespec(task, addr, int64(interval/time.Second), int64(interval%time.Second))
-	writeTimespec(task, addr+16, int64(value/time.Second), int64(value%time.Second))
+func writeItimerspec(task0 *task.Task, addr uintptr, interval, value time.Duration) {
+	writeTimespec(task0, addr, int64(interval/time.Second), int64(interval%time.Second))
+	writeTimespec(task0, addr+16, int64(value/time.Second), int64(value%time.Second))
 }
 
 func TestTimerfd(t *testing.T) {
-	p, task, _, buf := newTestProcess(t)
-	if r := call(task, unix.SYS_TIMERFD_CREATE, unix.CLOCK_PROCESS_CPUTIME_ID, 0); r != evErr(unix.EINVAL) {
+	p, task0, _, buf := newTestProcess(t)
+	if r := call(task0, unix.SYS_TIMERFD_CREATE, unix.CLOCK_PROCESS_CPUTIME_ID, 0); r != evErr(unix.EINVAL) {
 		t.Errorf("timerfd_create(cputime clock) = %d, want -EINVAL", r)
 	}
-	fd := call(task, unix.SYS_TIMERFD_CREATE, unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	fd := call(task0, unix.SYS_TIMERFD_CREATE, unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if fd < 0 {
 		t.Fatalf("timerfd_create = %d", fd)
 	}
-	if r, _ := evRead(task, fd, buf); r != evErr(unix.EAGAIN) {
+	if r, _ := evRead(task0, fd, buf); r != evErr(unix.EAGAIN) {
 		t.Errorf("read of a disarmed timerfd = %d, want -EAGAIN", r)
 	}
 	spec, old := buf+0x100, buf+0x200
-	writeItimerspec(task, spec, 0, 10*time.Millisecond)
-	if r := call(task, unix.SYS_TIMERFD_SETTIME, uintptr(fd), 0, spec, 0); r != 0 {
+	writeItimerspec(task0, spec, 0, 10*time.Millisecond)
+	if r := call(task0, unix.SYS_TIMERFD_SETTIME, uintptr(fd), 0, spec, 0); r != 0 {
 		t.Fatalf("timerfd_settime = %d", r)
 	}
 	// Wait for it with poll(2): one expiration.
-	evPollfds(task, buf+0x300, []int32{int32(fd)}, []int16{unix.POLLIN})
-	if r := call(task, unix.SYS_POLL, buf+0x300, 1, 5000); r != 1 {
+	evPollfds(task0, buf+0x300, []int32{int32(fd)}, []int16{unix.POLLIN})
+	if r := call(task0, unix.SYS_POLL, buf+0x300, 1, 5000); r != 1 {
 		t.Fatalf("poll of the timerfd = %d", r)
 	}
-	if r, v := evRead(task, fd, buf); r != 8 || v != 1 {
+	if r, v := evRead(task0, fd, buf); r != 8 || v != 1 {
 		t.Errorf("read = %d, %d; want 8, 1", r, v)
 	}
 	// Periodic, waited for with a blocking read through epoll.
-	writeItimerspec(task, spec, 5*time.Millisecond, 5*time.Millisecond)
-	call(task, unix.SYS_TIMERFD_SETTIME, uintptr(fd), 0, spec, old)
-	call(task, unix.SYS_TIMERFD_GETTIME, uintptr(fd), buf+0x400)
-	if iv, _ := task.ReadU64(buf + 0x408); iv != 5e6 {
+	writeItimerspec(task0, spec, 5*time.Millisecond, 5*time.Millisecond)
+	call(task0, unix.SYS_TIMERFD_SETTIME, uintptr(fd), 0, spec, old)
+	call(task0, unix.SYS_TIMERFD_GETTIME, uintptr(fd), buf+0x400)
+	if iv, _ := task0.ReadU64(buf + 0x408); iv != 5e6 {
 		t.Errorf("gettime interval %d ns, want 5e6", iv)
 	}
-	if v, _ := task.ReadU64(buf + 0x418); v == 0 || v > 5e6 {
+	if v, _ := task0.ReadU64(buf + 0x418); v == 0 || v > 5e6 {
 		t.Errorf("gettime value %d ns, want in (0, 5e6]", v)
 	}
-	ep := call(task, unix.SYS_EPOLL_CREATE1, 0)
-	evCtl(task, ep, unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN, 3, buf+0x500)
+	ep := call(task0, unix.SYS_EPOLL_CREATE1, 0)
+	evCtl(task0, ep, unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN, 3, buf+0x500)
 	total := uint64(0)
 	for total < 3 {
-		if r, got := evWait(task, ep, buf+0x600, 4, 5000); r != 1 || got[0].data != 3 {
+		if r, got := evWait(task0, ep, buf+0x600, 4, 5000); r != 1 || got[0].data != 3 {
 			t.Fatalf("epoll_wait on a periodic timerfd = %d %+v", r, got)
 		}
-		r, v := evRead(task, fd, buf)
+		r, v := evRead(task0, fd, buf)
 		if r != 8 || v == 0 {
 			t.Fatalf("read = %d, %d", r, v)
 		}
 		total += v
 	}
 	// Disarm: the old setting comes back, then nothing fires.
-	writeItimerspec(task, spec, 0, 0)
-	call(task, unix.SYS_TIMERFD_SETTIME, uintptr(fd), 0, spec, old)
-	if iv, _ := task.ReadU64(old + 8); iv != 5e6 {
+	writeItimerspec(task0, spec, 0, 0)
+	call(task0, unix.SYS_TIMERFD_SETTIME, uintptr(fd), 0, spec, old)
+	if iv, _ := task0.ReadU64(old + 8); iv != 5e6 {
 		t.Errorf("old interval %d ns", iv)
 	}
-	call(task, unix.SYS_TIMERFD_GETTIME, uintptr(fd), buf+0x400)
-	if v, _ := task.ReadU64(buf + 0x418); v != 0 {
+	call(task0, unix.SYS_TIMERFD_GETTIME, uintptr(fd), buf+0x400)
+	if v, _ := task0.ReadU64(buf + 0x418); v != 0 {
 		t.Errorf("gettime value %d of a disarmed timer", v)
 	}
-	if r := call(task, unix.SYS_TIMERFD_SETTIME, 1, 0, spec, 0); r != evErr(unix.EINVAL) {
+	if r := call(task0, unix.SYS_TIMERFD_SETTIME, 1, 0, spec, 0); r != evErr(unix.EINVAL) {
 		t.Errorf("timerfd_settime on the console = %d, want -EINVAL", r)
 	}
-	if r := call(task, unix.SYS_TIMERFD_SETTIME, uintptr(fd), 4, spec, 0); r != evErr(unix.EINVAL) {
+	if r := call(task0, unix.SYS_TIMERFD_SETTIME, uintptr(fd), 4, spec, 0); r != evErr(unix.EINVAL) {
 		t.Errorf("timerfd_settime with a bad flag = %d, want -EINVAL", r)
 	}
 	// Absolute time in the past: fires at once.
-	writeTimespec(task, spec, 0, 0)
-	writeTimespec(task, spec+16, 0, 1)
-	call(task, unix.SYS_TIMERFD_SETTIME, uintptr(fd), unix.TFD_TIMER_ABSTIME, spec, 0)
+	writeTimespec(task0, spec, 0, 0)
+	writeTimespec(task0, spec+16, 0, 1)
+	call(task0, unix.SYS_TIMERFD_SETTIME, uintptr(fd), unix.TFD_TIMER_ABSTIME, spec, 0)
 	f, _ := p.FDs.Get(int(fd))
 	p.FDs.SetFlags(int(fd), unix.O_RDWR) // blocking read now
 	if f.(*timerFD).nonblock.get() {
 		t.Errorf("O_NONBLOCK still seen after F_SETFL")
 	}
-	if r, v := evRead(task, fd, buf); r != 8 || v != 1 {
+	if r, v := evRead(task0, fd, buf); r != 8 || v != 1 {
 		t.Errorf("blocking read of an absolute timer = %d, %d", r, v)
 	}
 }

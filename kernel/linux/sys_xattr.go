@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"github.com/gosv/gosv/kernel/task"
 	"github.com/gosv/gosv/kernel/vfs"
 	"golang.org/x/sys/unix"
 )
@@ -16,7 +17,7 @@ func init() {
 		fd   bool
 	}{{unix.SYS_GETXATTR, "getxattr", false}, {unix.SYS_LGETXATTR, "lgetxattr", false}, {unix.SYS_FGETXATTR, "fgetxattr", true}} {
 		fd := s.fd
-		register(s.nr, s.name, func(t *Task, a Args) (uintptr, error) { return 0, xattrTarget(t, a[0], fd, unix.ENODATA) })
+		register(s.nr, s.name, func(t *task.Task, a task.Args) (uintptr, error) { return 0, xattrTarget(t, a[0], fd, unix.ENODATA) })
 	}
 	for _, s := range []struct {
 		nr   int
@@ -24,7 +25,7 @@ func init() {
 		fd   bool
 	}{{unix.SYS_LISTXATTR, "listxattr", false}, {unix.SYS_LLISTXATTR, "llistxattr", false}, {unix.SYS_FLISTXATTR, "flistxattr", true}} {
 		fd := s.fd
-		register(s.nr, s.name, func(t *Task, a Args) (uintptr, error) { return 0, xattrTarget(t, a[0], fd, nil) })
+		register(s.nr, s.name, func(t *task.Task, a task.Args) (uintptr, error) { return 0, xattrTarget(t, a[0], fd, nil) })
 	}
 	for _, s := range []struct {
 		nr   int
@@ -36,13 +37,13 @@ func init() {
 		{unix.SYS_REMOVEXATTR, "removexattr", false, unix.ENODATA}, {unix.SYS_LREMOVEXATTR, "lremovexattr", false, unix.ENODATA}, {unix.SYS_FREMOVEXATTR, "fremovexattr", true, unix.ENODATA},
 	} {
 		fd, err := s.fd, s.err
-		register(s.nr, s.name, func(t *Task, a Args) (uintptr, error) { return 0, xattrTarget(t, a[0], fd, err) })
+		register(s.nr, s.name, func(t *task.Task, a task.Args) (uintptr, error) { return 0, xattrTarget(t, a[0], fd, err) })
 	}
 }
 
 // xattrTarget checks that the file exists (EBADF, EFAULT, ENOENT as the
 // real call would report) and then returns result.
-func xattrTarget(t *Task, arg uintptr, isFD bool, result error) error {
+func xattrTarget(t *task.Task, arg uintptr, isFD bool, result error) error {
 	if isFD {
 		if _, err := t.P.FDs.Get(int(int32(arg))); err != nil {
 			return err

@@ -4,15 +4,9 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/gosv/gosv/kernel/task"
 	"golang.org/x/sys/unix"
 )
-
-// Args are the six syscall arguments (rdi, rsi, rdx, r10, r8, r9).
-type Args [6]uintptr
-
-// SyscallFn implements one syscall. It returns the value for RAX; a
-// non-nil error must be a unix.Errno and becomes -errno in RAX.
-type SyscallFn func(t *Task, a Args) (uintptr, error)
 
 // Support says how completely gosv implements a syscall (gVisor's
 // support levels).
@@ -42,7 +36,7 @@ func (s Support) String() string {
 
 type syscallEntry struct {
 	name    string
-	fn      SyscallFn
+	fn      task.SyscallFn
 	support Support
 	note    string
 }
@@ -53,21 +47,21 @@ type syscallEntry struct {
 var table [512]syscallEntry
 
 // register adds a fully supported syscall.
-func register(nr int, name string, fn SyscallFn) { add(nr, name, fn, Supported, "") }
+func register(nr int, name string, fn task.SyscallFn) { add(nr, name, fn, Supported, "") }
 
 // registerPartial adds a syscall of which note names what is missing.
-func registerPartial(nr int, name, note string, fn SyscallFn) { add(nr, name, fn, Partial, note) }
+func registerPartial(nr int, name, note string, fn task.SyscallFn) { add(nr, name, fn, Partial, note) }
 
 // registerUnsupported records a known syscall gosv does not implement:
 // it fails with ENOSYS and is logged once, with note saying why.
 func registerUnsupported(nr int, name, note string) {
-	add(nr, name, func(t *Task, a Args) (uintptr, error) {
-		t.logUnsupported(uintptr(nr), note)
+	add(nr, name, func(t *task.Task, a task.Args) (uintptr, error) {
+		logUnsupported(t, uintptr(nr), note)
 		return 0, unix.ENOSYS
 	}, Unsupported, note)
 }
 
-func add(nr int, name string, fn SyscallFn, support Support, note string) {
+func add(nr int, name string, fn task.SyscallFn, support Support, note string) {
 	if table[nr].fn != nil {
 		panic(fmt.Sprintf("syscall %d (%s) registered twice", nr, name))
 	}
@@ -84,24 +78,24 @@ var (
 
 // Dispatch runs syscall nr and returns RAX. An unknown syscall returns
 // -ENOSYS and is logged once by name.
-func (t *Task) Dispatch(nr uintptr, a Args) uintptr {
+func Dispatch(t *task.Task, nr uintptr, a task.Args) uintptr {
 	if nr < uintptr(len(table)) && table[nr].fn != nil {
 		r, err := table[nr].fn(t, a)
 		if t.P.Strace {
-			t.P.logf("[%d] %s(%#x, %#x, %#x) = %s", t.TID, table[nr].name, a[0], a[1], a[2], retString(r, err))
+			t.P.Logf("[%d] %s(%#x, %#x, %#x) = %s", t.TID, table[nr].name, a[0], a[1], a[2], retString(r, err))
 		}
 		if err != nil {
-			return errnoRet(err)
+			return task.ErrnoRet(err)
 		}
 		return r
 	}
-	t.logUnsupported(nr, "")
-	return errnoRet(unix.ENOSYS)
+	logUnsupported(t, nr, "")
+	return task.ErrnoRet(unix.ENOSYS)
 }
 
 // logUnsupported logs once per syscall number that the app called a
 // syscall gosv does not implement, with why when known.
-func (t *Task) logUnsupported(nr uintptr, note string) {
+func logUnsupported(t *task.Task, nr uintptr, note string) {
 	unknownMu.Lock()
 	seen := unknownSeen[nr]
 	unknownSeen[nr] = true
@@ -110,10 +104,10 @@ func (t *Task) logUnsupported(nr uintptr, note string) {
 		return
 	}
 	if note != "" {
-		t.P.logf("gosv: unsupported syscall %s (%d): ENOSYS (%s)", SyscallName(nr), nr, note)
+		t.P.Logf("gosv: unsupported syscall %s (%d): ENOSYS (%s)", SyscallName(nr), nr, note)
 		return
 	}
-	t.P.logf("gosv: unsupported syscall %s (%d): ENOSYS", SyscallName(nr), nr)
+	t.P.Logf("gosv: unsupported syscall %s (%d): ENOSYS", SyscallName(nr), nr)
 }
 
 func retString(r uintptr, err error) string {
@@ -121,15 +115,6 @@ func retString(r uintptr, err error) string {
 		return fmt.Sprintf("-1 %v", err)
 	}
 	return fmt.Sprintf("%#x", r)
-}
-
-// errnoRet converts err to -errno; errors that are not an Errno are EIO.
-func errnoRet(err error) uintptr {
-	e, ok := err.(unix.Errno)
-	if !ok {
-		e = unix.EIO
-	}
-	return uintptr(-int64(e))
 }
 
 // SyscallName is the name of syscall nr on x86-64 ("syscall_N" when unknown).
@@ -170,4 +155,8 @@ func Table() []TableEntry {
 		}
 	}
 	return out
+}
+
+func init() {
+	task.Dispatcher = func(t *task.Task, nr uintptr, a task.Args) uintptr { return Dispatch(t, nr, a) }
 }

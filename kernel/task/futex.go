@@ -1,4 +1,4 @@
-package linux
+package task
 
 import (
 	"sync"
@@ -19,36 +19,36 @@ type futexWaiter struct {
 }
 
 type futexTable struct {
-	mu      sync.Mutex
-	waiters map[uintptr][]*futexWaiter
+	Mu      sync.Mutex
+	Waiters map[uintptr][]*futexWaiter
 }
 
-func newFutexTable() *futexTable { return &futexTable{waiters: map[uintptr][]*futexWaiter{}} }
+func newFutexTable() *futexTable { return &futexTable{Waiters: map[uintptr][]*futexWaiter{}} }
 
 // futexWait blocks while *addr == val until a wake with an intersecting
 // bitset, the deadline (zero: none), or an interrupt of the task.
 // Errors: EAGAIN (value differs), ETIMEDOUT, EINTR, EFAULT (futex(2)).
-func (t *Task) futexWait(addr uintptr, val, bitset uint32, deadline time.Time) error {
-	futexes := t.P.MM.futexes
+func (t *Task) FutexWait(addr uintptr, val, bitset uint32, deadline time.Time) error {
+	futexes := t.P.MM.Futexes
 	if addr%4 != 0 {
 		return unix.EINVAL
 	}
-	intr := t.interruptCh()
+	intr := t.InterruptCh()
 	w := &futexWaiter{addr: addr, bitset: bitset, ch: make(chan struct{})}
 	// The value check and the queueing are atomic with respect to wakers,
 	// which take the same lock after changing the word.
-	futexes.mu.Lock()
+	futexes.Mu.Lock()
 	cur, err := t.ReadU32(addr)
 	if err != nil {
-		futexes.mu.Unlock()
+		futexes.Mu.Unlock()
 		return unix.EFAULT
 	}
 	if cur != val {
-		futexes.mu.Unlock()
+		futexes.Mu.Unlock()
 		return unix.EAGAIN
 	}
-	futexes.waiters[addr] = append(futexes.waiters[addr], w)
-	futexes.mu.Unlock()
+	futexes.Waiters[addr] = append(futexes.Waiters[addr], w)
+	futexes.Mu.Unlock()
 
 	var timeout <-chan time.Time
 	if !deadline.IsZero() {
@@ -75,14 +75,14 @@ func (t *Task) futexWait(addr uintptr, val, bitset uint32, deadline time.Time) e
 // remove takes w off its queue (w.addr may have changed by a requeue);
 // false when a wake got it first.
 func (ft *futexTable) remove(w *futexWaiter) bool {
-	ft.mu.Lock()
-	defer ft.mu.Unlock()
-	ws := ft.waiters[w.addr]
+	ft.Mu.Lock()
+	defer ft.Mu.Unlock()
+	ws := ft.Waiters[w.addr]
 	for i, x := range ws {
 		if x == w {
-			ft.waiters[w.addr] = append(ws[:i:i], ws[i+1:]...)
-			if len(ft.waiters[w.addr]) == 0 {
-				delete(ft.waiters, w.addr)
+			ft.Waiters[w.addr] = append(ws[:i:i], ws[i+1:]...)
+			if len(ft.Waiters[w.addr]) == 0 {
+				delete(ft.Waiters, w.addr)
 			}
 			return true
 		}
@@ -91,15 +91,15 @@ func (ft *futexTable) remove(w *futexWaiter) bool {
 }
 
 // futexWake wakes up to n waiters on addr whose bitset intersects bitset.
-func (p *Process) futexWake(addr uintptr, n int, bitset uint32) int {
-	futexes := p.MM.futexes
-	futexes.mu.Lock()
-	defer futexes.mu.Unlock()
+func (p *Process) FutexWake(addr uintptr, n int, bitset uint32) int {
+	futexes := p.MM.Futexes
+	futexes.Mu.Lock()
+	defer futexes.Mu.Unlock()
 	return futexes.wakeLocked(addr, n, bitset)
 }
 
 func (ft *futexTable) wakeLocked(addr uintptr, n int, bitset uint32) int {
-	ws := ft.waiters[addr]
+	ws := ft.Waiters[addr]
 	woken := 0
 	keep := ws[:0]
 	for _, w := range ws {
@@ -112,9 +112,9 @@ func (ft *futexTable) wakeLocked(addr uintptr, n int, bitset uint32) int {
 	}
 	clear(ws[len(keep):])
 	if len(keep) == 0 {
-		delete(ft.waiters, addr)
+		delete(ft.Waiters, addr)
 	} else {
-		ft.waiters[addr] = keep
+		ft.Waiters[addr] = keep
 	}
 	return woken
 }
@@ -122,16 +122,16 @@ func (ft *futexTable) wakeLocked(addr uintptr, n int, bitset uint32) int {
 // futexRequeue wakes up to n waiters on addr and moves up to n2 of the rest
 // to addr2 (FUTEX_REQUEUE). With cmp, *addr must equal val3 first, checked
 // under the futex lock (FUTEX_CMP_REQUEUE; EAGAIN otherwise).
-func (t *Task) futexRequeue(addr, addr2 uintptr, n, n2 int, cmp bool, val3 uint32) (int, error) {
-	futexes := t.P.MM.futexes
+func (t *Task) FutexRequeue(addr, addr2 uintptr, n, n2 int, cmp bool, val3 uint32) (int, error) {
+	futexes := t.P.MM.Futexes
 	if addr%4 != 0 || addr2%4 != 0 {
 		return 0, unix.EINVAL
 	}
 	if n < 0 || n2 < 0 {
 		return 0, unix.EINVAL
 	}
-	futexes.mu.Lock()
-	defer futexes.mu.Unlock()
+	futexes.Mu.Lock()
+	defer futexes.Mu.Unlock()
 	if cmp {
 		cur, err := t.ReadU32(addr)
 		if err != nil {
@@ -141,7 +141,7 @@ func (t *Task) futexRequeue(addr, addr2 uintptr, n, n2 int, cmp bool, val3 uint3
 			return 0, unix.EAGAIN
 		}
 	}
-	ws := futexes.waiters[addr]
+	ws := futexes.Waiters[addr]
 	woken, moved := 0, 0
 	var keep []*futexWaiter
 	for _, w := range ws {
@@ -151,16 +151,28 @@ func (t *Task) futexRequeue(addr, addr2 uintptr, n, n2 int, cmp bool, val3 uint3
 			woken++
 		case moved < n2 && addr2 != addr:
 			w.addr = addr2
-			futexes.waiters[addr2] = append(futexes.waiters[addr2], w)
+			futexes.Waiters[addr2] = append(futexes.Waiters[addr2], w)
 			moved++
 		default:
 			keep = append(keep, w)
 		}
 	}
 	if len(keep) == 0 {
-		delete(futexes.waiters, addr)
+		delete(futexes.Waiters, addr)
 	} else {
-		futexes.waiters[addr] = keep
+		futexes.Waiters[addr] = keep
 	}
 	return woken + moved, nil
 }
+
+// futex(2) operations (linux/futex.h).
+const (
+	FutexWaitOp        = 0
+	FutexWakeOp        = 1
+	FutexRequeueOp     = 3
+	FutexCmpRequeueOp  = 4
+	FutexWaitBitsetOp  = 9
+	FutexWakeBitsetOp  = 10
+	FutexPrivateFlag   = 128
+	FutexClockRealtime = 256
+)

@@ -1,4 +1,4 @@
-package linux
+package task
 
 import "github.com/gosv/gosv/kernel/machine"
 

@@ -1,4 +1,4 @@
-package linux
+package task
 
 import (
 	"bytes"
@@ -113,7 +113,7 @@ func (p *Process) Exec(path string, argv, envp []string) (*Task, error) {
 	if err := p.Mem.CopyOut(uintptr(sp), stack); err != nil {
 		return nil, &ExecError{path, err}
 	}
-	t := p.newTask()
+	t := p.NewTask()
 	t.Ctx = p.K.Plat.NewContext(entry, sp)
 	return t, nil
 }

@@ -1,4 +1,4 @@
-package linux
+package task
 
 // Blocking syscalls wait on interruptCh as well as their own event, so a
 // signal or the process exiting ends the wait with EINTR.
@@ -11,10 +11,10 @@ package linux
 
 // interruptCh returns t's interrupt channel (see above). A channel closed
 // for a signal that has been taken since is replaced by a fresh one.
-func (t *Task) interruptCh() <-chan struct{} {
-	s := &t.P.sig
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (t *Task) InterruptCh() <-chan struct{} {
+	s := &t.P.Sig
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	if t.intrClosed && !t.signalPendingLocked() && !t.P.Exiting() {
 		t.intr, t.intrClosed = nil, false
 	}
@@ -42,32 +42,32 @@ func (t *Task) checkInterruptLocked() {
 // to take (signal_pending).
 func (t *Task) signalPendingLocked() bool {
 	t.syncMaskLocked()
-	if t.pending.mask&^t.sigmask != 0 {
+	if t.Pending.Mask&^t.Sigmask != 0 {
 		return true
 	}
-	return t.takeShared && t.P.sig.pending.mask&^t.sigmask != 0
+	return t.takeShared && t.P.Sig.Pending.Mask&^t.Sigmask != 0
 }
 
 // Wake ends a blocking syscall of t with EINTR (Runner.Interrupt calls
 // it: a signal t does not block arrived, or the process is exiting). A
 // wait that starts later sees the signal or the exit by itself.
 func (t *Task) Wake() {
-	s := &t.P.sig
-	s.mu.Lock()
+	s := &t.P.Sig
+	s.Mu.Lock()
 	if t.intr != nil && !t.intrClosed {
 		close(t.intr)
 		t.intrClosed = true
 	}
-	s.mu.Unlock()
+	s.Mu.Unlock()
 }
 
 // resetInterrupt drops a closed interrupt channel before the task
 // re-enters the app; the next interruptCh call makes a new one.
-func (t *Task) resetInterrupt() {
-	s := &t.P.sig
-	s.mu.Lock()
+func (t *Task) ResetInterrupt() {
+	s := &t.P.Sig
+	s.Mu.Lock()
 	if t.intrClosed {
 		t.intr, t.intrClosed = nil, false
 	}
-	s.mu.Unlock()
+	s.Mu.Unlock()
 }

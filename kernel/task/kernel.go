@@ -1,11 +1,17 @@
-package linux
+package task
 
 import (
+	"fmt"
 	"time"
 
-	"github.com/gosv/gosv/kernel/machine"
+	knet "github.com/gosv/gosv/kernel/net"
+	unixsock "github.com/gosv/gosv/kernel/net/unix"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+
 	"sort"
 	"sync"
+
+	"github.com/gosv/gosv/kernel/machine"
 )
 
 // Kernel is what every process of the VM shares: the PID table (Linux's
@@ -70,7 +76,7 @@ func NewKernel(p Platform) *Kernel {
 }
 
 // nanotime is the platform's monotonic clock.
-func (k *Kernel) nanotime() int64 { return k.Plat.Nanotime() }
+func (k *Kernel) Nanotime() int64 { return k.Plat.Nanotime() }
 
 // pidMax is /proc/sys/kernel/pid_max: ids wrap around below it.
 const pidMax = 1 << 22
@@ -153,9 +159,9 @@ func (k *Kernel) addProcess(p *Process, parent *Process) {
 	}
 	k.mu.Unlock()
 	if parent != nil {
-		parent.mu.Lock()
+		parent.Mu.Lock()
 		parent.children[p.pid] = p
-		parent.mu.Unlock()
+		parent.Mu.Unlock()
 		p.parent = parent
 	}
 }
@@ -167,8 +173,44 @@ func (k *Kernel) removeProcess(p *Process) {
 	delete(k.procs, p.pid)
 	k.mu.Unlock()
 	if parent := p.parent; parent != nil {
-		parent.mu.Lock()
+		parent.Mu.Lock()
 		delete(parent.children, p.pid)
-		parent.mu.Unlock()
+		parent.Mu.Unlock()
 	}
+}
+
+// sockets is what every process of a kernel shares: the network stack
+// and the AF_UNIX namespace.
+type sockets struct {
+	once  sync.Once
+	stack *stack.Stack
+	unix  *unixsock.Namespace
+}
+
+// SetNetStack gives the kernel its network stack (kernel/net sets it up
+// with the NICs of the VM). Without one, the first socket gets a stack
+// with only the loopback interface.
+func (k *Kernel) SetNetStack(s *stack.Stack) {
+	k.net.once.Do(func() {})
+	k.net.stack = s
+}
+
+func (k *Kernel) NetStack() *stack.Stack {
+	k.net.once.Do(func() {
+		st, err := knet.NewStack(knet.Options{})
+		if err != nil {
+			panic(fmt.Sprintf("network stack: %v", err)) // only a programming error fails here
+		}
+		k.net.stack = st.S
+	})
+	return k.net.stack
+}
+
+func (k *Kernel) UnixNamespace() *unixsock.Namespace {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.net.unix == nil {
+		k.net.unix = unixsock.NewNamespace()
+	}
+	return k.net.unix
 }

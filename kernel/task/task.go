@@ -1,4 +1,4 @@
-package linux
+package task
 
 import (
 	"github.com/gosv/gosv/kernel/machine"
@@ -11,18 +11,18 @@ type Task struct {
 	TID int
 	Ctx *machine.AppContext
 
-	clearTID   uintptr // set_tid_address / CLONE_CHILD_CLEARTID
-	robustList uintptr // set_robust_list
+	ClearTID   uintptr // set_tid_address / CLONE_CHILD_CLEARTID
+	RobustList uintptr // set_robust_list
 	exitCode   int
 
 	// Signal state, guarded by P.sig.mu; the task reads its own fields
 	// without the lock since only it writes them (signal.go).
-	sigmask     uint64   // blocked signals
-	pending     sigQueue // thread-directed pending signals
-	altstack    altStack // sigaltstack(2)
+	Sigmask     uint64   // blocked signals
+	Pending     SigQueue // thread-directed pending signals
+	Altstack    AltStack // sigaltstack(2)
 	savedMask   uint64   // mask to restore after a wait with a temporary one
 	restoreMask bool     // savedMask is valid (Linux's TIF_RESTORE_SIGMASK)
-	exited      bool     // written under P.sig.mu
+	Exited      bool     // written under P.sig.mu
 	intr        chan struct{}
 	intrClosed  bool
 	// takeShared says the task may take process-directed signals (Linux's
@@ -35,41 +35,41 @@ type Task struct {
 	// restart is how the last syscall, which returned EINTR, may be
 	// restarted once the task has acted on its signals; restartNr is its
 	// number.
-	restart   restartKind
-	restartNr uintptr
+	Restart   restartKind
+	RestartNr uintptr
 
 	// noReturnValue keeps RAX as the handler left it (rt_sigreturn).
-	noReturnValue bool
+	NoReturnValue bool
 
 	misc taskState // comm, pdeathsig, timer slack (sys_misc.go)
 }
 
 // startTask runs a new thread's goroutine (tests replace it).
-var startTask = func(t *Task) { go t.Loop() }
+var StartTask = func(t *Task) { go t.Loop() }
 
 // Loop runs the task until it exits: enter the app, handle what brought
 // it back, deliver signals, repeat.
 func (t *Task) Loop() {
-	for !t.exited {
+	for !t.Exited {
 		if t.P.Exiting() {
-			t.exit(0, false)
+			t.Exit(0, false)
 			return
 		}
-		t.deliverSignals()
-		if t.exited {
+		t.DeliverSignals()
+		if t.Exited {
 			return
 		}
-		t.resetInterrupt()
+		t.ResetInterrupt()
 		t.P.Runner.Run(t)
-		if t.exited {
+		if t.Exited {
 			return
 		}
 		switch v := t.Ctx.Vector; v {
 		case machine.EventSyscall:
-			t.syscall()
+			t.Syscall()
 		case machine.EventInterrupt:
 		default:
-			t.fault(int(v), t.Ctx.Err, uintptr(t.Ctx.CR2))
+			t.Fault(int(v), t.Ctx.Err, uintptr(t.Ctx.CR2))
 		}
 	}
 }
@@ -77,19 +77,19 @@ func (t *Task) Loop() {
 // syscall runs the syscall the app made and stores its result in RAX. A
 // syscall that returned EINTR is remembered so that deliverSignals can
 // restart it (SA_RESTART).
-func (t *Task) syscall() {
+func (t *Task) Syscall() {
 	c := t.Ctx
 	nr := uintptr(c.RAX)
 	a := Args{uintptr(c.RDI), uintptr(c.RSI), uintptr(c.RDX), uintptr(c.R10), uintptr(c.R8), uintptr(c.R9)}
-	r := t.Dispatch(nr, a)
-	if t.noReturnValue {
-		t.noReturnValue = false
+	r := Dispatcher(t, nr, a)
+	if t.NoReturnValue {
+		t.NoReturnValue = false
 		return
 	}
 	c.RAX = uint64(r)
-	t.restart = restartNever
-	if r == errnoRet(unix.EINTR) {
-		t.restart, t.restartNr = restartable(nr, a), nr
+	t.Restart = restartNever
+	if r == ErrnoRet(unix.EINTR) {
+		t.Restart, t.RestartNr = Restartable(nr, a), nr
 	}
 }
 
@@ -97,21 +97,21 @@ func (t *Task) syscall() {
 // A thread that leaves on its own releases its robust futexes and, with
 // CLONE_CHILD_CLEARTID semantics, zeroes the tid word and futex-wakes it
 // (set_tid_address(2)).
-func (t *Task) exit(code int, group bool) {
-	if t.exited {
+func (t *Task) Exit(code int, group bool) {
+	if t.Exited {
 		return
 	}
-	s := &t.P.sig
-	s.mu.Lock()
-	t.exited, t.exitCode = true, code
-	t.pending.drop(^uint64(0))
+	s := &t.P.Sig
+	s.Mu.Lock()
+	t.Exited, t.exitCode = true, code
+	t.Pending.Drop(^uint64(0))
 	var wake []*Task
 	if t.takeShared {
 		// Hand the process-directed signals this thread was to take to
 		// another one.
-		wake = t.P.retargetLocked(t, s.pending.mask&^t.sigmask)
+		wake = t.P.retargetLocked(t, s.Pending.Mask&^t.Sigmask)
 	}
-	s.mu.Unlock()
+	s.Mu.Unlock()
 	for _, x := range wake {
 		t.P.interrupt(x)
 	}
@@ -122,10 +122,10 @@ func (t *Task) exit(code int, group bool) {
 	}
 	if !group && !t.P.Exiting() {
 		t.exitRobustList()
-		if t.clearTID != 0 {
+		if t.ClearTID != 0 {
 			var zero [4]byte
-			if t.P.Mem.CopyOut(t.clearTID, zero[:]) == nil {
-				t.P.futexWake(t.clearTID, 1, ^uint32(0))
+			if t.P.Mem.CopyOut(t.ClearTID, zero[:]) == nil {
+				t.P.FutexWake(t.ClearTID, 1, ^uint32(0))
 			}
 		}
 	}
@@ -134,28 +134,28 @@ func (t *Task) exit(code int, group bool) {
 
 // Robust futexes (set_robust_list(2), kernel/futex/core.c).
 const (
-	futexWaiters    = 0x80000000
-	futexOwnerDied  = 0x40000000
+	FutexWaiters    = 0x80000000
+	FutexOwnerDied  = 0x40000000
 	futexTIDMask    = 0x3fffffff
 	robustListLimit = 2048
-	robustListSize  = 24 // struct robust_list_head: list, futex_offset, list_op_pending
+	RobustListSize  = 24 // struct robust_list_head: list, futex_offset, list_op_pending
 )
 
 // exitRobustList walks the robust list of an exiting thread: every futex
 // it still owns gets FUTEX_OWNER_DIED and one waiter is woken, so that
 // the next locker sees EOWNERDEAD.
 func (t *Task) exitRobustList() {
-	head := t.robustList
+	head := t.RobustList
 	if head == 0 {
 		return
 	}
-	var b [robustListSize]byte
+	var b [RobustListSize]byte
 	if t.CopyIn(b[:], head) != nil {
 		return
 	}
-	offset := uintptr(le.Uint64(b[8:]))
+	offset := uintptr(Le.Uint64(b[8:]))
 	// Entries carry the PI flag in bit 0 (fetch_robust_entry).
-	first, pend := le.Uint64(b[0:]), le.Uint64(b[16:])
+	first, pend := Le.Uint64(b[0:]), Le.Uint64(b[16:])
 	entry, pi := uintptr(first&^1), first&1 != 0
 	pending, pendingPI := uintptr(pend&^1), pend&1 != 0
 	for i := 0; entry != head && i < robustListLimit; i++ {
@@ -178,12 +178,12 @@ func (t *Task) exitRobustList() {
 // waiter that set FUTEX_WAITERS either is seen here or fails its
 // FUTEX_WAIT value check and looks again.
 func (t *Task) futexDeath(addr uintptr, pi, pendingOp bool) {
-	futexes := t.P.MM.futexes
+	futexes := t.P.MM.Futexes
 	if addr%4 != 0 {
 		return
 	}
-	futexes.mu.Lock()
-	defer futexes.mu.Unlock()
+	futexes.Mu.Lock()
+	defer futexes.Mu.Unlock()
 	v, err := t.ReadU32(addr)
 	if err != nil {
 		return
@@ -195,10 +195,10 @@ func (t *Task) futexDeath(addr uintptr, pi, pendingOp bool) {
 	if int(v&futexTIDMask) != t.TID {
 		return
 	}
-	if t.WriteU32(addr, v&futexWaiters|futexOwnerDied) != nil {
+	if t.WriteU32(addr, v&FutexWaiters|FutexOwnerDied) != nil {
 		return
 	}
-	if !pi && v&futexWaiters != 0 {
+	if !pi && v&FutexWaiters != 0 {
 		futexes.wakeLocked(addr, 1, ^uint32(0))
 	}
 }
@@ -218,7 +218,7 @@ func (t *Task) ReadString(addr uintptr, max int) (string, error) {
 		n := len(chunk)
 		// Do not cross into the next page unless needed: a string may end
 		// right before an unmapped page.
-		if rem := int(pageSize - (addr+uintptr(len(buf)))%pageSize); rem < n {
+		if rem := int(PageSize - (addr+uintptr(len(buf)))%PageSize); rem < n {
 			n = rem
 		}
 		if err := t.CopyIn(chunk[:n], addr+uintptr(len(buf))); err != nil {
@@ -240,12 +240,12 @@ func (t *Task) ReadU64(addr uintptr) (uint64, error) {
 	if err := t.CopyIn(b[:], addr); err != nil {
 		return 0, err
 	}
-	return le.Uint64(b[:]), nil
+	return Le.Uint64(b[:]), nil
 }
 
 func (t *Task) WriteU64(addr uintptr, v uint64) error {
 	var b [8]byte
-	le.PutUint64(b[:], v)
+	Le.PutUint64(b[:], v)
 	return t.CopyOut(addr, b[:])
 }
 
@@ -254,11 +254,11 @@ func (t *Task) ReadU32(addr uintptr) (uint32, error) {
 	if err := t.CopyIn(b[:], addr); err != nil {
 		return 0, err
 	}
-	return le.Uint32(b[:]), nil
+	return Le.Uint32(b[:]), nil
 }
 
 func (t *Task) WriteU32(addr uintptr, v uint32) error {
 	var b [4]byte
-	le.PutUint32(b[:], v)
+	Le.PutUint32(b[:], v)
 	return t.CopyOut(addr, b[:])
 }

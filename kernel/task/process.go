@@ -1,10 +1,11 @@
-package linux
+package task
 
 import (
 	"fmt"
-	"golang.org/x/sys/unix"
 	"io"
 	"sync"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gosv/gosv/kernel/vfs"
 )
@@ -49,16 +50,16 @@ type Process struct {
 	symOnce    sync.Once
 	syms       *Symbols
 
-	mu       sync.Mutex
+	Mu       sync.Mutex
 	pid      int
 	parent   *Process         // nil for the first process
 	children map[int]*Process // by pid, guarded by mu
-	tasks    map[int]*Task    // live threads by tid
+	Tasks    map[int]*Task    // live threads by tid
 	exiting  bool
 	status   int
 	done     chan struct{}
 
-	sig signalState
+	Sig signalState
 	res procState // credentials, rlimits, nice, personality... (sys_res.go)
 }
 
@@ -73,12 +74,12 @@ func (k *Kernel) NewProcess(fsys *vfs.FS, mem Mem, pager Pager, runner Runner, l
 	return &Process{
 		K:  k,
 		FS: fsys, MM: NewMM(pager, mem), FDs: NewFDTable(), Mem: mem, Runner: runner, Log: log,
-		tasks: map[int]*Task{}, children: map[int]*Process{}, done: make(chan struct{}),
+		Tasks: map[int]*Task{}, children: map[int]*Process{}, done: make(chan struct{}),
 		res: newProcState(),
 	}
 }
 
-func (p *Process) logf(format string, args ...any) {
+func (p *Process) Logf(format string, args ...any) {
 	if p.Log != nil {
 		fmt.Fprintf(p.Log, format+"\n", args...)
 	}
@@ -86,8 +87,8 @@ func (p *Process) logf(format string, args ...any) {
 
 // Pid is the process id (the thread-group id: its first thread's id).
 func (p *Process) Pid() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.Mu.Lock()
+	defer p.Mu.Unlock()
 	return p.pid
 }
 
@@ -97,16 +98,16 @@ func (p *Process) Parent() *Process { return p.parent }
 // newTask registers a task with a fresh tid. The first task of a process
 // is its leader: its tid is the pid, and the process joins the kernel's
 // process table.
-func (p *Process) newTask() *Task {
+func (p *Process) NewTask() *Task {
 	t := &Task{P: p, misc: newTaskState()}
 	t.TID = p.K.allocID(t)
-	p.mu.Lock()
+	p.Mu.Lock()
 	first := p.pid == 0
 	if first {
 		p.pid = t.TID
 	}
-	p.tasks[t.TID] = t
-	p.mu.Unlock()
+	p.Tasks[t.TID] = t
+	p.Mu.Unlock()
 	if first {
 		p.K.addProcess(p, nil)
 	}
@@ -116,44 +117,44 @@ func (p *Process) newTask() *Task {
 // addThread registers child, a new thread of p (clone with CLONE_THREAD);
 // EAGAIN when the process is exiting.
 func (p *Process) addThread(child *Task) error {
-	p.mu.Lock()
+	p.Mu.Lock()
 	if p.exiting {
-		p.mu.Unlock()
+		p.Mu.Unlock()
 		return errExiting
 	}
-	p.mu.Unlock()
+	p.Mu.Unlock()
 	child.TID = p.K.allocID(child)
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.Mu.Lock()
+	defer p.Mu.Unlock()
 	if p.exiting {
 		p.K.releaseID(child.TID)
 		return errExiting
 	}
-	p.tasks[child.TID] = child
+	p.Tasks[child.TID] = child
 	return nil
 }
 
 // Task returns the task with tid, or nil.
 func (p *Process) Task(tid int) *Task {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.tasks[tid]
+	p.Mu.Lock()
+	defer p.Mu.Unlock()
+	return p.Tasks[tid]
 }
 
 // Exit ends the process with status (exit_group, or 128+N for a fatal
 // signal N). The first call wins; every task stops at its next kernel entry.
 func (p *Process) Exit(status int) {
-	p.mu.Lock()
+	p.Mu.Lock()
 	if p.exiting {
-		p.mu.Unlock()
+		p.Mu.Unlock()
 		return
 	}
 	p.exiting, p.status = true, status
-	tasks := make([]*Task, 0, len(p.tasks))
-	for _, t := range p.tasks {
+	tasks := make([]*Task, 0, len(p.Tasks))
+	for _, t := range p.Tasks {
 		tasks = append(tasks, t)
 	}
-	p.mu.Unlock()
+	p.Mu.Unlock()
 	for _, t := range tasks {
 		if p.Runner != nil {
 			p.Runner.Interrupt(t)
@@ -164,25 +165,25 @@ func (p *Process) Exit(status int) {
 
 // Exiting reports whether the process is being torn down.
 func (p *Process) Exiting() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.Mu.Lock()
+	defer p.Mu.Unlock()
 	return p.exiting
 }
 
 // Wait blocks until the process exits and returns its status.
 func (p *Process) Wait() int {
 	<-p.done
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.Mu.Lock()
+	defer p.Mu.Unlock()
 	return p.status
 }
 
 // taskExit removes t; the last task leaving ends the process with status.
 func (p *Process) taskExit(t *Task, status int) {
-	p.mu.Lock()
-	delete(p.tasks, t.TID)
-	last := len(p.tasks) == 0
-	p.mu.Unlock()
+	p.Mu.Lock()
+	delete(p.Tasks, t.TID)
+	last := len(p.Tasks) == 0
+	p.Mu.Unlock()
 	p.K.releaseID(t.TID)
 	if last {
 		p.Exit(status)

@@ -1,17 +1,18 @@
-package linux
+package task
 
 import (
 	"encoding/binary"
-	"github.com/gosv/gosv/kernel/machine"
 	"sort"
 	"sync"
+
+	"github.com/gosv/gosv/kernel/machine"
 
 	"golang.org/x/sys/unix"
 )
 
-var le = binary.LittleEndian
+var Le = binary.LittleEndian
 
-const pageSize = 4096
+const PageSize = 4096
 
 // App address-space layout (below machine.AppLimit, the start of the
 // kernel window): non-PIE executables at their link address, PIE
@@ -25,8 +26,8 @@ const (
 	MmapMin   = 0x0000_1000_0000
 )
 
-func pageUp(a uintptr) uintptr   { return (a + pageSize - 1) &^ (pageSize - 1) }
-func pageDown(a uintptr) uintptr { return a &^ (pageSize - 1) }
+func PageUp(a uintptr) uintptr   { return (a + PageSize - 1) &^ (PageSize - 1) }
+func PageDown(a uintptr) uintptr { return a &^ (PageSize - 1) }
 
 // VMA is one mapping of the app (a line of /proc/self/maps).
 type VMA struct {
@@ -40,36 +41,36 @@ type VMA struct {
 // MM is the app's memory map: VMAs, the program break, and the pager that
 // backs them with demand-zero pages.
 type MM struct {
-	mu       sync.Mutex
-	pager    Pager
+	Mu       sync.Mutex
+	Pager    Pager
 	mem      Mem
-	vmas     []VMA // sorted by Start, non-overlapping
-	brkStart uintptr
+	Vmas     []VMA // sorted by Start, non-overlapping
+	BrkStart uintptr
 	brk      uintptr
-	futexes  *futexTable // futex waiters by address (futex.go)
+	Futexes  *futexTable // futex waiters by address (futex.go)
 }
 
 // NewMM returns an empty memory map.
-func NewMM(p Pager, mem Mem) *MM { return &MM{pager: p, mem: mem, futexes: newFutexTable()} }
+func NewMM(p Pager, mem Mem) *MM { return &MM{Pager: p, mem: mem, Futexes: newFutexTable()} }
 
 // VMAs returns a copy of the mappings, sorted.
 func (m *MM) VMAs() []VMA {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]VMA(nil), m.vmas...)
+	m.Mu.Lock()
+	defer m.Mu.Unlock()
+	return append([]VMA(nil), m.Vmas...)
 }
 
 // SetBrk sets the initial program break (page-aligned end of the executable).
 func (m *MM) SetBrk(a uintptr) {
-	m.mu.Lock()
-	m.brkStart, m.brk = pageUp(a), pageUp(a)
-	m.mu.Unlock()
+	m.Mu.Lock()
+	m.BrkStart, m.brk = PageUp(a), PageUp(a)
+	m.Mu.Unlock()
 }
 
 // removeLocked cuts [start, end) out of the VMA list.
 func (m *MM) removeLocked(start, end uintptr) {
 	var out []VMA
-	for _, v := range m.vmas {
+	for _, v := range m.Vmas {
 		if v.End <= start || v.Start >= end {
 			out = append(out, v)
 			continue
@@ -88,17 +89,17 @@ func (m *MM) removeLocked(start, end uintptr) {
 			out = append(out, r)
 		}
 	}
-	m.vmas = out
+	m.Vmas = out
 }
 
 func (m *MM) insertLocked(v VMA) {
 	m.removeLocked(v.Start, v.End)
-	m.vmas = append(m.vmas, v)
-	sort.Slice(m.vmas, func(i, j int) bool { return m.vmas[i].Start < m.vmas[j].Start })
+	m.Vmas = append(m.Vmas, v)
+	sort.Slice(m.Vmas, func(i, j int) bool { return m.Vmas[i].Start < m.Vmas[j].Start })
 }
 
 func (m *MM) overlapsLocked(start, end uintptr) bool {
-	for _, v := range m.vmas {
+	for _, v := range m.Vmas {
 		if v.Start < end && start < v.End {
 			return true
 		}
@@ -109,19 +110,19 @@ func (m *MM) overlapsLocked(start, end uintptr) bool {
 // findFreeLocked returns the highest free range of n bytes below top.
 func (m *MM) findFreeLocked(n, top uintptr) (uintptr, bool) {
 	end := top
-	for i := len(m.vmas) - 1; i >= -1; i-- {
+	for i := len(m.Vmas) - 1; i >= -1; i-- {
 		lo := uintptr(MmapMin)
 		if i >= 0 {
-			lo = m.vmas[i].End
+			lo = m.Vmas[i].End
 		}
-		if i >= 0 && m.vmas[i].Start >= end {
+		if i >= 0 && m.Vmas[i].Start >= end {
 			continue
 		}
 		if lo < end && end-lo >= n {
 			return end - n, true
 		}
-		if i >= 0 && m.vmas[i].Start < end {
-			end = m.vmas[i].Start
+		if i >= 0 && m.Vmas[i].Start < end {
+			end = m.Vmas[i].Start
 		}
 	}
 	return 0, false
@@ -135,16 +136,16 @@ func (m *MM) Map(addr, n uintptr, prot, flags int, name string) (uintptr, error)
 	if n == 0 {
 		return 0, unix.EINVAL
 	}
-	n = pageUp(n)
+	n = PageUp(n)
 	if n == 0 || n > AppLimit {
 		return 0, unix.ENOMEM
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.Mu.Lock()
+	defer m.Mu.Unlock()
 	fixed := flags&(unix.MAP_FIXED|unix.MAP_FIXED_NOREPLACE) != 0
 	switch {
 	case fixed:
-		if addr%pageSize != 0 {
+		if addr%PageSize != 0 {
 			return 0, unix.EINVAL
 		}
 		if addr+n < addr || addr+n > AppLimit {
@@ -153,8 +154,8 @@ func (m *MM) Map(addr, n uintptr, prot, flags int, name string) (uintptr, error)
 		if flags&unix.MAP_FIXED_NOREPLACE != 0 && m.overlapsLocked(addr, addr+n) {
 			return 0, unix.EEXIST
 		}
-	case addr != 0 && pageDown(addr) >= MmapMin && pageDown(addr)+n <= AppLimit && pageDown(addr)+n > pageDown(addr) && !m.overlapsLocked(pageDown(addr), pageDown(addr)+n):
-		addr = pageDown(addr)
+	case addr != 0 && PageDown(addr) >= MmapMin && PageDown(addr)+n <= AppLimit && PageDown(addr)+n > PageDown(addr) && !m.overlapsLocked(PageDown(addr), PageDown(addr)+n):
+		addr = PageDown(addr)
 	default:
 		a, ok := m.findFreeLocked(n, MmapTop)
 		if !ok {
@@ -162,7 +163,7 @@ func (m *MM) Map(addr, n uintptr, prot, flags int, name string) (uintptr, error)
 		}
 		addr = a
 	}
-	if err := m.pager.Map(addr, n, prot); err != nil {
+	if err := m.Pager.Map(addr, n, prot); err != nil {
 		return 0, err
 	}
 	m.insertLocked(VMA{Start: addr, End: addr + n, Prot: prot, Flags: flags, Name: name})
@@ -171,13 +172,13 @@ func (m *MM) Map(addr, n uintptr, prot, flags int, name string) (uintptr, error)
 
 // Unmap removes [addr, addr+n) (munmap(2)); EINVAL for a misaligned addr.
 func (m *MM) Unmap(addr, n uintptr) error {
-	if addr%pageSize != 0 || n == 0 || addr+n < addr || addr+n > AppLimit {
+	if addr%PageSize != 0 || n == 0 || addr+n < addr || addr+n > AppLimit {
 		return unix.EINVAL
 	}
-	n = pageUp(n)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := m.pager.Unmap(addr, n); err != nil {
+	n = PageUp(n)
+	m.Mu.Lock()
+	defer m.Mu.Unlock()
+	if err := m.Pager.Unmap(addr, n); err != nil {
 		return err
 	}
 	m.removeLocked(addr, addr+n)
@@ -187,16 +188,16 @@ func (m *MM) Unmap(addr, n uintptr) error {
 // Protect changes protections (mprotect(2)); ENOMEM when part of the range
 // is not mapped, EINVAL for a misaligned addr.
 func (m *MM) Protect(addr, n uintptr, prot int) error {
-	if addr%pageSize != 0 || addr+n < addr {
+	if addr%PageSize != 0 || addr+n < addr {
 		return unix.EINVAL
 	}
-	n = pageUp(n)
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	n = PageUp(n)
+	m.Mu.Lock()
+	defer m.Mu.Unlock()
 	// Every page must be mapped.
 	for a := addr; a < addr+n; {
 		found := false
-		for _, v := range m.vmas {
+		for _, v := range m.Vmas {
 			if v.Start <= a && a < v.End {
 				a = v.End
 				found = true
@@ -207,11 +208,11 @@ func (m *MM) Protect(addr, n uintptr, prot int) error {
 			return unix.ENOMEM
 		}
 	}
-	if err := m.pager.Protect(addr, n, prot); err != nil {
+	if err := m.Pager.Protect(addr, n, prot); err != nil {
 		return err
 	}
 	var parts []VMA
-	for _, v := range m.vmas {
+	for _, v := range m.Vmas {
 		if v.Start < addr+n && addr < v.End {
 			p := v
 			p.Start, p.End = max(v.Start, addr), min(v.End, addr+n)
@@ -228,23 +229,23 @@ func (m *MM) Protect(addr, n uintptr, prot int) error {
 // Brk moves the program break (brk(2)): it returns the new break, or the
 // old one when addr is 0, below the start, or cannot be mapped.
 func (m *MM) Brk(addr uintptr) uintptr {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if addr < m.brkStart || addr > m.brkStart+(1<<40) {
+	m.Mu.Lock()
+	defer m.Mu.Unlock()
+	if addr < m.BrkStart || addr > m.BrkStart+(1<<40) {
 		return m.brk
 	}
-	oldTop, newTop := pageUp(m.brk), pageUp(addr)
+	oldTop, newTop := PageUp(m.brk), PageUp(addr)
 	switch {
 	case newTop > oldTop:
 		if m.overlapsLocked(oldTop, newTop) {
 			return m.brk
 		}
-		if err := m.pager.Map(oldTop, newTop-oldTop, unix.PROT_READ|unix.PROT_WRITE); err != nil {
+		if err := m.Pager.Map(oldTop, newTop-oldTop, unix.PROT_READ|unix.PROT_WRITE); err != nil {
 			return m.brk
 		}
-		m.insertLocked(VMA{Start: m.brkStart, End: newTop, Prot: unix.PROT_READ | unix.PROT_WRITE, Name: "[heap]"})
+		m.insertLocked(VMA{Start: m.BrkStart, End: newTop, Prot: unix.PROT_READ | unix.PROT_WRITE, Name: "[heap]"})
 	case newTop < oldTop:
-		if err := m.pager.Unmap(newTop, oldTop-newTop); err != nil {
+		if err := m.Pager.Unmap(newTop, oldTop-newTop); err != nil {
 			return m.brk
 		}
 		m.removeLocked(newTop, oldTop)
@@ -257,45 +258,45 @@ func (m *MM) Brk(addr uintptr) uintptr {
 // place when the pages after are free, else move (with MREMAP_MAYMOVE) by
 // copying. Errors: EINVAL, ENOMEM, EFAULT (old range not mapped).
 func (m *MM) Remap(old, oldN, newN uintptr, flags int, newAddr uintptr) (uintptr, error) {
-	if old%pageSize != 0 || newN == 0 {
+	if old%PageSize != 0 || newN == 0 {
 		return 0, unix.EINVAL
 	}
-	oldN, newN = pageUp(oldN), pageUp(newN)
-	m.mu.Lock()
+	oldN, newN = PageUp(oldN), PageUp(newN)
+	m.Mu.Lock()
 	var vma *VMA
-	for i := range m.vmas {
-		if m.vmas[i].Start <= old && old < m.vmas[i].End {
-			vma = &m.vmas[i]
+	for i := range m.Vmas {
+		if m.Vmas[i].Start <= old && old < m.Vmas[i].End {
+			vma = &m.Vmas[i]
 			break
 		}
 	}
 	if vma == nil || old+oldN > vma.End {
-		m.mu.Unlock()
+		m.Mu.Unlock()
 		return 0, unix.EFAULT
 	}
 	prot, flagsV, name := vma.Prot, vma.Flags, vma.Name
 	if flags&unix.MREMAP_FIXED == 0 {
 		if newN <= oldN {
 			if newN < oldN {
-				m.pager.Unmap(old+newN, oldN-newN)
+				m.Pager.Unmap(old+newN, oldN-newN)
 				m.removeLocked(old+newN, old+oldN)
 			}
-			m.mu.Unlock()
+			m.Mu.Unlock()
 			return old, nil
 		}
 		if !m.overlapsLocked(old+oldN, old+newN) && old+newN <= AppLimit {
-			if err := m.pager.Map(old+oldN, newN-oldN, prot); err == nil {
+			if err := m.Pager.Map(old+oldN, newN-oldN, prot); err == nil {
 				m.insertLocked(VMA{Start: old + oldN, End: old + newN, Prot: prot, Flags: flagsV, Name: name})
-				m.mu.Unlock()
+				m.Mu.Unlock()
 				return old, nil
 			}
 		}
 		if flags&unix.MREMAP_MAYMOVE == 0 {
-			m.mu.Unlock()
+			m.Mu.Unlock()
 			return 0, unix.ENOMEM
 		}
 	}
-	m.mu.Unlock()
+	m.Mu.Unlock()
 	mapFlags := unix.MAP_PRIVATE | unix.MAP_ANONYMOUS
 	if flags&unix.MREMAP_FIXED != 0 {
 		mapFlags |= unix.MAP_FIXED

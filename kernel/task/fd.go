@@ -1,4 +1,4 @@
-package linux
+package task
 
 import (
 	"sync"
@@ -50,7 +50,7 @@ type AlwaysReady struct{}
 
 // Readiness reports readable and writable, within mask.
 func (AlwaysReady) Readiness(mask waiter.EventMask) waiter.EventMask {
-	return waiter.EventMask(defaultPollMask) & mask
+	return waiter.EventMask(DefaultPollMask) & mask
 }
 
 // EventRegister does nothing: the readiness never changes.
@@ -59,50 +59,50 @@ func (AlwaysReady) EventRegister(*waiter.Entry) error { return nil }
 // EventUnregister does nothing.
 func (AlwaysReady) EventUnregister(*waiter.Entry) {}
 
-// notPollable marks files that epoll_ctl refuses with EPERM.
-func (AlwaysReady) notPollable() {}
+// NotPollable marks files that epoll_ctl refuses with EPERM.
+func (AlwaysReady) NotPollable() {}
 
 // waitQueue is a waiter.Queue whose EventRegister has the signature of
 // waiter.Waitable, for files to embed: they add Readiness and call Notify
 // after each change of readiness.
-type waitQueue struct{ waiter.Queue }
+type WaitQueue struct{ waiter.Queue }
 
 // EventRegister adds e to the queue.
-func (q *waitQueue) EventRegister(e *waiter.Entry) error {
+func (q *WaitQueue) EventRegister(e *waiter.Entry) error {
 	q.Queue.EventRegister(e)
 	return nil
 }
 
 // fdEntry is one slot of the fd table.
 type fdEntry struct {
-	file    File
+	File    File
 	cloexec bool
-	flags   *fileFlags // status flags shared by dup'ed fds (O_NONBLOCK, O_APPEND)
+	Flags   *FileFlags // status flags shared by dup'ed fds (O_NONBLOCK, O_APPEND)
 }
 
-type fileFlags struct {
-	mu    sync.Mutex
-	flags int
-	refs  int
+type FileFlags struct {
+	Mu    sync.Mutex
+	Flags int
+	Refs  int
 }
 
 // FDTable maps fds to open files (shared by all threads: CLONE_FILES).
 type FDTable struct {
-	mu    sync.Mutex
-	fds   map[int]*fdEntry
-	limit int
+	Mu    sync.Mutex
+	Table map[int]*fdEntry
+	Limit int
 }
 
 // NewFDTable returns an empty table with RLIMIT_NOFILE 1024.
-func NewFDTable() *FDTable { return &FDTable{fds: map[int]*fdEntry{}, limit: 1024} }
+func NewFDTable() *FDTable { return &FDTable{Table: map[int]*fdEntry{}, Limit: 1024} }
 
 // Install puts f at the lowest free fd >= min; EMFILE when full.
 func (d *FDTable) Install(f File, flags int, cloexec bool, min int) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for fd := min; fd < d.limit; fd++ {
-		if _, ok := d.fds[fd]; !ok {
-			d.fds[fd] = &fdEntry{file: f, cloexec: cloexec, flags: &fileFlags{flags: flags, refs: 1}}
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
+	for fd := min; fd < d.Limit; fd++ {
+		if _, ok := d.Table[fd]; !ok {
+			d.Table[fd] = &fdEntry{File: f, cloexec: cloexec, Flags: &FileFlags{Flags: flags, Refs: 1}}
 			return fd, nil
 		}
 	}
@@ -111,13 +111,13 @@ func (d *FDTable) Install(f File, flags int, cloexec bool, min int) (int, error)
 
 // InstallAt puts f at fd, closing what was there (dup2 semantics).
 func (d *FDTable) InstallAt(fd int, f File, flags int, cloexec bool) error {
-	if fd < 0 || fd >= d.limit {
+	if fd < 0 || fd >= d.Limit {
 		return unix.EBADF
 	}
-	d.mu.Lock()
-	old := d.fds[fd]
-	d.fds[fd] = &fdEntry{file: f, cloexec: cloexec, flags: &fileFlags{flags: flags, refs: 1}}
-	d.mu.Unlock()
+	d.Mu.Lock()
+	old := d.Table[fd]
+	d.Table[fd] = &fdEntry{File: f, cloexec: cloexec, Flags: &FileFlags{Flags: flags, Refs: 1}}
+	d.Mu.Unlock()
 	if old != nil {
 		d.release(old)
 	}
@@ -126,47 +126,47 @@ func (d *FDTable) InstallAt(fd int, f File, flags int, cloexec bool) error {
 
 // Get returns the file at fd; EBADF when none.
 func (d *FDTable) Get(fd int) (File, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	e, ok := d.fds[fd]
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
+	e, ok := d.Table[fd]
 	if !ok {
 		return nil, unix.EBADF
 	}
-	return e.file, nil
+	return e.File, nil
 }
 
 // Flags returns the status flags of fd (fcntl F_GETFL).
 func (d *FDTable) Flags(fd int) (int, error) {
-	d.mu.Lock()
-	e, ok := d.fds[fd]
-	d.mu.Unlock()
+	d.Mu.Lock()
+	e, ok := d.Table[fd]
+	d.Mu.Unlock()
 	if !ok {
 		return 0, unix.EBADF
 	}
-	e.flags.mu.Lock()
-	defer e.flags.mu.Unlock()
-	return e.flags.flags, nil
+	e.Flags.Mu.Lock()
+	defer e.Flags.Mu.Unlock()
+	return e.Flags.Flags, nil
 }
 
 // SetFlags sets the status flags of fd (fcntl F_SETFL).
 func (d *FDTable) SetFlags(fd, flags int) error {
-	d.mu.Lock()
-	e, ok := d.fds[fd]
-	d.mu.Unlock()
+	d.Mu.Lock()
+	e, ok := d.Table[fd]
+	d.Mu.Unlock()
 	if !ok {
 		return unix.EBADF
 	}
-	e.flags.mu.Lock()
-	e.flags.flags = flags
-	e.flags.mu.Unlock()
+	e.Flags.Mu.Lock()
+	e.Flags.Flags = flags
+	e.Flags.Mu.Unlock()
 	return nil
 }
 
 // CloseOnExec reports and sets FD_CLOEXEC.
 func (d *FDTable) CloseOnExec(fd int) (bool, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	e, ok := d.fds[fd]
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
+	e, ok := d.Table[fd]
 	if !ok {
 		return false, unix.EBADF
 	}
@@ -174,9 +174,9 @@ func (d *FDTable) CloseOnExec(fd int) (bool, error) {
 }
 
 func (d *FDTable) SetCloseOnExec(fd int, on bool) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	e, ok := d.fds[fd]
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
+	e, ok := d.Table[fd]
 	if !ok {
 		return unix.EBADF
 	}
@@ -186,18 +186,18 @@ func (d *FDTable) SetCloseOnExec(fd int, on bool) error {
 
 // Dup duplicates fd to the lowest free fd >= min (dup, F_DUPFD).
 func (d *FDTable) Dup(fd, min int, cloexec bool) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	e, ok := d.fds[fd]
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
+	e, ok := d.Table[fd]
 	if !ok {
 		return -1, unix.EBADF
 	}
-	for n := min; n < d.limit; n++ {
-		if _, used := d.fds[n]; !used {
-			e.flags.mu.Lock()
-			e.flags.refs++
-			e.flags.mu.Unlock()
-			d.fds[n] = &fdEntry{file: e.file, cloexec: cloexec, flags: e.flags}
+	for n := min; n < d.Limit; n++ {
+		if _, used := d.Table[n]; !used {
+			e.Flags.Mu.Lock()
+			e.Flags.Refs++
+			e.Flags.Mu.Unlock()
+			d.Table[n] = &fdEntry{File: e.File, cloexec: cloexec, Flags: e.Flags}
 			return n, nil
 		}
 	}
@@ -206,21 +206,21 @@ func (d *FDTable) Dup(fd, min int, cloexec bool) (int, error) {
 
 // Dup3 duplicates oldfd onto newfd (dup2/dup3); EINVAL when equal.
 func (d *FDTable) Dup3(oldfd, newfd int, cloexec bool) (int, error) {
-	if newfd < 0 || newfd >= d.limit {
+	if newfd < 0 || newfd >= d.Limit {
 		return -1, unix.EBADF
 	}
-	d.mu.Lock()
-	e, ok := d.fds[oldfd]
+	d.Mu.Lock()
+	e, ok := d.Table[oldfd]
 	if !ok {
-		d.mu.Unlock()
+		d.Mu.Unlock()
 		return -1, unix.EBADF
 	}
-	old := d.fds[newfd]
-	e.flags.mu.Lock()
-	e.flags.refs++
-	e.flags.mu.Unlock()
-	d.fds[newfd] = &fdEntry{file: e.file, cloexec: cloexec, flags: e.flags}
-	d.mu.Unlock()
+	old := d.Table[newfd]
+	e.Flags.Mu.Lock()
+	e.Flags.Refs++
+	e.Flags.Mu.Unlock()
+	d.Table[newfd] = &fdEntry{File: e.File, cloexec: cloexec, Flags: e.Flags}
+	d.Mu.Unlock()
 	if old != nil {
 		d.release(old)
 	}
@@ -229,10 +229,10 @@ func (d *FDTable) Dup3(oldfd, newfd int, cloexec bool) (int, error) {
 
 // Close closes fd; EBADF when it is not open.
 func (d *FDTable) Close(fd int) error {
-	d.mu.Lock()
-	e, ok := d.fds[fd]
-	delete(d.fds, fd)
-	d.mu.Unlock()
+	d.Mu.Lock()
+	e, ok := d.Table[fd]
+	delete(d.Table, fd)
+	d.Mu.Unlock()
 	if !ok {
 		return unix.EBADF
 	}
@@ -240,22 +240,22 @@ func (d *FDTable) Close(fd int) error {
 }
 
 func (d *FDTable) release(e *fdEntry) error {
-	e.flags.mu.Lock()
-	e.flags.refs--
-	last := e.flags.refs == 0
-	e.flags.mu.Unlock()
+	e.Flags.Mu.Lock()
+	e.Flags.Refs--
+	last := e.Flags.Refs == 0
+	e.Flags.Mu.Unlock()
 	if last {
-		return e.file.Close()
+		return e.File.Close()
 	}
 	return nil
 }
 
 // Fds lists the open fds (for /proc/self/fd).
 func (d *FDTable) Fds() []int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
 	var out []int
-	for fd := range d.fds {
+	for fd := range d.Table {
 		out = append(out, fd)
 	}
 	return out
@@ -266,51 +266,69 @@ func (d *FDTable) Fds() []int {
 // stays open while held, even after every fd of it is closed.
 type HeldFile struct {
 	file  File
-	flags *fileFlags
+	flags *FileFlags
 }
 
 // Hold takes a reference to the open file description of fd.
 func (d *FDTable) Hold(fd int) (*HeldFile, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	e, ok := d.fds[fd]
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
+	e, ok := d.Table[fd]
 	if !ok {
 		return nil, unix.EBADF
 	}
-	e.flags.mu.Lock()
-	e.flags.refs++
-	e.flags.mu.Unlock()
-	return &HeldFile{e.file, e.flags}, nil
+	e.Flags.Mu.Lock()
+	e.Flags.Refs++
+	e.Flags.Mu.Unlock()
+	return &HeldFile{e.File, e.Flags}, nil
 }
 
 // Release drops the reference; the last one closes the file.
 func (h *HeldFile) Release() {
-	h.flags.mu.Lock()
-	h.flags.refs--
-	last := h.flags.refs == 0
-	h.flags.mu.Unlock()
+	h.flags.Mu.Lock()
+	h.flags.Refs--
+	last := h.flags.Refs == 0
+	h.flags.Mu.Unlock()
 	if last {
 		h.file.Close()
 	}
 }
 
 // clone takes another reference to h's file.
-func (h *HeldFile) clone() *HeldFile {
-	h.flags.mu.Lock()
-	h.flags.refs++
-	h.flags.mu.Unlock()
+func (h *HeldFile) Clone() *HeldFile {
+	h.flags.Mu.Lock()
+	h.flags.Refs++
+	h.flags.Mu.Unlock()
 	return &HeldFile{h.file, h.flags}
 }
 
 // InstallHeld gives h's reference to a new fd, the lowest free one.
 func (d *FDTable) InstallHeld(h *HeldFile, cloexec bool) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for fd := 0; fd < d.limit; fd++ {
-		if _, ok := d.fds[fd]; !ok {
-			d.fds[fd] = &fdEntry{file: h.file, cloexec: cloexec, flags: h.flags}
+	d.Mu.Lock()
+	defer d.Mu.Unlock()
+	for fd := 0; fd < d.Limit; fd++ {
+		if _, ok := d.Table[fd]; !ok {
+			d.Table[fd] = &fdEntry{File: h.file, cloexec: cloexec, Flags: h.flags}
 			return fd, nil
 		}
 	}
 	return -1, unix.EMFILE
 }
+
+// Poll bits (poll(2)); the EPOLL* constants and waiter.Event* have the
+// same values.
+const (
+	PollIn     = unix.POLLIN
+	PollPri    = unix.POLLPRI
+	PollOut    = unix.POLLOUT
+	PollErr    = unix.POLLERR
+	PollHup    = unix.POLLHUP
+	PollNval   = unix.POLLNVAL
+	PollRdNorm = unix.EPOLLRDNORM
+	PollRdBand = unix.EPOLLRDBAND
+	PollWrNorm = unix.EPOLLWRNORM
+	PollWrBand = unix.EPOLLWRBAND
+
+	// defaultPollMask is the readiness of a file without Waitable.
+	DefaultPollMask = PollIn | PollOut | PollRdNorm | PollWrNorm
+)

@@ -1,4 +1,4 @@
-package linux
+package task
 
 import (
 	"fmt"
@@ -16,7 +16,7 @@ import (
 
 // sigaction is the kernel's struct sigaction on x86-64 (rt_sigaction(2)):
 // handler, flags, restorer, mask — 8 bytes each.
-type sigaction struct {
+type Sigaction struct {
 	Handler  uint64
 	Flags    uint64
 	Restorer uint64
@@ -27,33 +27,33 @@ type sigaction struct {
 const (
 	saNoCldStop     = 0x1
 	saNoCldWait     = 0x2
-	saSiginfo       = 0x4
-	saUnsupported   = 0x400 // never kept: lets the app probe for unknown flags
+	SaSiginfo       = 0x4
+	SaUnsupported   = 0x400 // never kept: lets the app probe for unknown flags
 	saExposeTagbits = 0x800
-	saRestorer      = 0x04000000
-	saOnstack       = 0x08000000
-	saRestart       = 0x10000000
-	saNodefer       = 0x40000000
-	saResethand     = 0x80000000
+	SaRestorer      = 0x04000000
+	SaOnstack       = 0x08000000
+	SaRestart       = 0x10000000
+	SaNodefer       = 0x40000000
+	SaResethand     = 0x80000000
 
 	// saKnown are the flags rt_sigaction keeps (UAPI_SA_FLAGS).
-	saKnown = saNoCldStop | saNoCldWait | saSiginfo | saExposeTagbits | saRestorer |
-		saOnstack | saRestart | saNodefer | saResethand
+	SaKnown = saNoCldStop | saNoCldWait | SaSiginfo | saExposeTagbits | SaRestorer |
+		SaOnstack | SaRestart | SaNodefer | SaResethand
 )
 
 // Handler values with a meaning of their own.
 const (
-	sigDFL = 0
-	sigIGN = 1
+	SigDFL = 0
+	SigIGN = 1
 )
 
 // si_code values (include/uapi/asm-generic/siginfo.h).
 const (
-	siUser     = 0
+	SiUser     = 0
 	siKernel   = 0x80
 	siQueue    = -1
-	siTkill    = -6
-	segvMaperr = 1
+	SiTkill    = -6
+	SegvMaperr = 1
 	segvAccerr = 2
 	busAdraln  = 1
 	fpeIntdiv  = 1
@@ -62,15 +62,15 @@ const (
 )
 
 const (
-	numSignals = 64
+	NumSignals = 64
 	sigRTMin   = 32 // the kernel's SIGRTMIN (the C library reserves some above it)
 )
 
 // sigBit is the bit of sig in a sigset_t word.
-func sigBit(sig int) uint64 { return 1 << (sig - 1) }
+func SigBit(sig int) uint64 { return 1 << (sig - 1) }
 
 // unblockable are SIGKILL and SIGSTOP: no mask ever holds them.
-const unblockable = 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
+const Unblockable = 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
 
 // synchronous are the signals a fault raises; they are taken first
 // (SYNCHRONOUS_MASK in kernel/signal.c).
@@ -79,49 +79,49 @@ const synchronous = 1<<(unix.SIGSEGV-1) | 1<<(unix.SIGBUS-1) | 1<<(unix.SIGILL-1
 
 // signalState holds the process-wide dispositions and pending signals.
 type signalState struct {
-	mu      sync.Mutex
-	actions [numSignals + 1]sigaction
-	pending sigQueue // process-directed pending signals
+	Mu      sync.Mutex
+	Actions [NumSignals + 1]Sigaction
+	Pending SigQueue // process-directed pending signals
 }
 
 // siginfo is the kernel's view of one signal instance (siginfo_t of
 // sigaction(2)); encode writes the 128-byte siginfo_t.
-type siginfo struct {
+type Siginfo struct {
 	Signo, Errno, Code int32
 	Pid, UID           int32  // SI_USER, SI_TKILL, SI_QUEUE
 	Addr               uint64 // si_addr for faults
 	Status             int32
-	raw                *[siginfoSize]byte // rt_sigqueueinfo: the app's own bytes
+	Raw                *[SiginfoSize]byte // rt_sigqueueinfo: the app's own bytes
 }
 
-const siginfoSize = 128
+const SiginfoSize = 128
 
 // encode writes si as a siginfo_t: signo, errno, code at 0, 4, 8; the
 // union at 16 (kill: pid, uid; fault: addr; sigchld: pid, uid, status).
-func (si *siginfo) encode(b []byte) {
-	b = b[:siginfoSize]
-	if si.raw != nil {
-		copy(b, si.raw[:])
+func (si *Siginfo) Encode(b []byte) {
+	b = b[:SiginfoSize]
+	if si.Raw != nil {
+		copy(b, si.Raw[:])
 	} else {
 		clear(b)
-		le.PutUint32(b[4:], uint32(si.Errno))
-		le.PutUint32(b[8:], uint32(si.Code))
+		Le.PutUint32(b[4:], uint32(si.Errno))
+		Le.PutUint32(b[8:], uint32(si.Code))
 		if si.Addr != 0 {
-			le.PutUint64(b[16:], si.Addr)
+			Le.PutUint64(b[16:], si.Addr)
 		} else {
-			le.PutUint32(b[16:], uint32(si.Pid))
-			le.PutUint32(b[20:], uint32(si.UID))
-			le.PutUint32(b[24:], uint32(si.Status))
+			Le.PutUint32(b[16:], uint32(si.Pid))
+			Le.PutUint32(b[20:], uint32(si.UID))
+			Le.PutUint32(b[24:], uint32(si.Status))
 		}
 	}
-	le.PutUint32(b[0:], uint32(si.Signo))
+	Le.PutUint32(b[0:], uint32(si.Signo))
 }
 
 // sigQueue is a set of pending signals with their siginfo: a standard
 // signal is pending at most once; real-time signals queue every instance.
-type sigQueue struct {
-	mask  uint64
-	infos [numSignals][]siginfo
+type SigQueue struct {
+	Mask  uint64
+	Infos [NumSignals][]Siginfo
 }
 
 // maxQueued bounds the queued instances of one real-time signal
@@ -129,51 +129,51 @@ type sigQueue struct {
 const maxQueued = 1024
 
 // add queues info; a standard signal already pending is merged.
-func (q *sigQueue) add(info siginfo) {
+func (q *SigQueue) add(info Siginfo) {
 	sig := int(info.Signo)
-	if q.mask&sigBit(sig) != 0 && (sig < sigRTMin || len(q.infos[sig-1]) >= maxQueued) {
+	if q.Mask&SigBit(sig) != 0 && (sig < sigRTMin || len(q.Infos[sig-1]) >= maxQueued) {
 		return
 	}
-	q.mask |= sigBit(sig)
-	q.infos[sig-1] = append(q.infos[sig-1], info)
+	q.Mask |= SigBit(sig)
+	q.Infos[sig-1] = append(q.Infos[sig-1], info)
 }
 
 // take removes the first pending instance of sig.
-func (q *sigQueue) take(sig int) siginfo {
-	l := q.infos[sig-1]
-	var info siginfo
+func (q *SigQueue) Take(sig int) Siginfo {
+	l := q.Infos[sig-1]
+	var info Siginfo
 	if len(l) > 0 {
 		info = l[0]
 		l = l[1:]
 	} else {
-		info = siginfo{Signo: int32(sig)}
+		info = Siginfo{Signo: int32(sig)}
 	}
 	if len(l) == 0 {
 		l = nil
-		q.mask &^= sigBit(sig)
+		q.Mask &^= SigBit(sig)
 	}
-	q.infos[sig-1] = l
+	q.Infos[sig-1] = l
 	return info
 }
 
 // drop discards every pending instance of the signals in set.
-func (q *sigQueue) drop(set uint64) {
-	for sig := 1; sig <= numSignals; sig++ {
-		if set&q.mask&sigBit(sig) != 0 {
-			q.infos[sig-1] = nil
+func (q *SigQueue) Drop(set uint64) {
+	for sig := 1; sig <= NumSignals; sig++ {
+		if set&q.Mask&SigBit(sig) != 0 {
+			q.Infos[sig-1] = nil
 		}
 	}
-	q.mask &^= set
+	q.Mask &^= set
 }
 
 // nextSignal picks from a non-empty set: synchronous signals first, then
 // the lowest number (next_signal in kernel/signal.c).
-func nextSignal(set uint64) int {
+func NextSignal(set uint64) int {
 	if s := set & synchronous; s != 0 {
 		set = s
 	}
-	for sig := 1; sig <= numSignals; sig++ {
-		if set&sigBit(sig) != 0 {
+	for sig := 1; sig <= NumSignals; sig++ {
+		if set&SigBit(sig) != 0 {
 			return sig
 		}
 	}
@@ -217,11 +217,11 @@ func defaultTerminates(sig int) bool {
 // at once: its handler is SIG_IGN, or SIG_DFL with a default action that
 // does nothing here (sig_ignored in kernel/signal.c; stop signals count
 // as ignored since gosv has no job control).
-func (s *signalState) ignoredLocked(sig int) bool {
-	switch s.actions[sig].Handler {
-	case sigIGN:
+func (s *signalState) IgnoredLocked(sig int) bool {
+	switch s.Actions[sig].Handler {
+	case SigIGN:
 		return true
-	case sigDFL:
+	case SigDFL:
 		return !defaultTerminates(sig)
 	}
 	return false
@@ -245,7 +245,7 @@ func faultSignal(vector int) (sig unix.Signal, code int, addrIsIP bool) {
 	case 17: // #AC
 		return unix.SIGBUS, busAdraln, false
 	case 14: // #PF
-		return unix.SIGSEGV, segvMaperr, false // SEGV_ACCERR for present pages, below
+		return unix.SIGSEGV, SegvMaperr, false // SEGV_ACCERR for present pages, below
 	}
 	return unix.SIGSEGV, siKernel, false // #GP, #SS, #NP, #OF, #BR, ...
 }
@@ -265,7 +265,7 @@ type trapInfo struct {
 // handler runs when it has one that is neither blocked nor ignored;
 // otherwise the process dies with 128+N and a crash report (a forced
 // signal in Linux resets a blocked or ignored disposition to SIG_DFL).
-func (t *Task) fault(vector int, errCode uint64, addr uintptr) {
+func (t *Task) Fault(vector int, errCode uint64, addr uintptr) {
 	sig, code, addrIsIP := faultSignal(vector)
 	if vector == 14 {
 		if errCode&1 != 0 {
@@ -281,30 +281,30 @@ func (t *Task) fault(vector int, errCode uint64, addr uintptr) {
 	if vector == 14 {
 		trap.cr2 = uint64(addr)
 	}
-	s := &t.P.sig
-	s.mu.Lock()
-	act := s.actions[sig]
-	if act.Handler > sigIGN && act.Flags&saResethand != 0 {
-		s.actions[sig].Handler = sigDFL
+	s := &t.P.Sig
+	s.Mu.Lock()
+	act := s.Actions[sig]
+	if act.Handler > SigIGN && act.Flags&SaResethand != 0 {
+		s.Actions[sig].Handler = SigDFL
 	}
-	s.mu.Unlock()
-	if act.Handler <= sigIGN || t.sigmask&sigBit(int(sig)) != 0 {
+	s.Mu.Unlock()
+	if act.Handler <= SigIGN || t.Sigmask&SigBit(int(sig)) != 0 {
 		t.crashReport(sig, vector, errCode, addr)
-		t.exit(128+int(sig), true)
+		t.Exit(128+int(sig), true)
 		return
 	}
-	info := siginfo{Signo: int32(sig), Code: int32(code), Addr: uint64(addr)}
+	info := Siginfo{Signo: int32(sig), Code: int32(code), Addr: uint64(addr)}
 	if err := t.runHandler(sig, act, &info, trap); err != nil {
-		t.badFrame(err)
+		t.BadFrame(err)
 	}
 }
 
 // badFrame kills the process with SIGSEGV when a signal frame cannot be
 // written or read back (force_sigsegv / signal_fault in Linux).
-func (t *Task) badFrame(err error) {
-	t.P.logf("gosv: thread %d: bad signal frame: %v", t.TID, err)
+func (t *Task) BadFrame(err error) {
+	t.P.Logf("gosv: thread %d: bad signal frame: %v", t.TID, err)
 	t.crashReport(unix.SIGSEGV, -1, 0, 0)
-	t.exit(128+int(unix.SIGSEGV), true)
+	t.Exit(128+int(unix.SIGSEGV), true)
 }
 
 // crashReport prints the signal, faulting address, RIP with the nearest
@@ -336,7 +336,7 @@ func (t *Task) crashReport(sig unix.Signal, vector int, errCode uint64, addr uin
 		fmt.Fprintf(&b, " at address %#x (%s, %s)", addr, kind, what)
 	}
 	if c == nil {
-		t.P.logf("%s", b.String())
+		t.P.Logf("%s", b.String())
 		return
 	}
 	fmt.Fprintf(&b, "\n  thread %d rip=%#016x", t.TID, c.RIP)
@@ -348,14 +348,14 @@ func (t *Task) crashReport(sig unix.Signal, vector int, errCode uint64, addr uin
 	fmt.Fprintf(&b, "  r8 =%#016x r9 =%#016x r10=%#016x r11=%#016x\n", c.R8, c.R9, c.R10, c.R11)
 	fmt.Fprintf(&b, "  r12=%#016x r13=%#016x r14=%#016x r15=%#016x\n", c.R12, c.R13, c.R14, c.R15)
 	fmt.Fprintf(&b, "  rflags=%#x fs=%#x", c.RFLAGS, c.FSBase)
-	t.P.logf("%s", b.String())
+	t.P.Logf("%s", b.String())
 }
 
 func signalName(sig unix.Signal) string {
 	if n := unix.SignalName(sig); n != "" {
 		return n
 	}
-	if sig >= sigRTMin && sig <= numSignals {
+	if sig >= sigRTMin && sig <= NumSignals {
 		return fmt.Sprintf("SIGRT%d", int(sig)-sigRTMin)
 	}
 	return fmt.Sprintf("signal %d", int(sig))
@@ -367,14 +367,14 @@ type restartKind int
 
 const (
 	restartNever  restartKind = iota // EINTR stands (ERESTART_RESTARTBLOCK-like, epoll_wait, nanosleep)
-	restartSys                       // restart unless a handler without SA_RESTART runs (ERESTARTSYS)
+	RestartSys                       // restart unless a handler without SA_RESTART runs (ERESTARTSYS)
 	restartNoHand                    // restart only when no handler runs (ERESTARTNOHAND)
 )
 
 // restartable classifies syscall nr (with args a) for SA_RESTART, after
 // signal(7) "Interruption of system calls and library functions by signal
 // handlers".
-func restartable(nr uintptr, a Args) restartKind {
+func Restartable(nr uintptr, a Args) restartKind {
 	switch nr {
 	case unix.SYS_READ, unix.SYS_WRITE, unix.SYS_READV, unix.SYS_WRITEV, unix.SYS_PREAD64,
 		unix.SYS_PWRITE64, unix.SYS_PREADV, unix.SYS_PWRITEV, unix.SYS_PREADV2, unix.SYS_PWRITEV2,
@@ -382,13 +382,13 @@ func restartable(nr uintptr, a Args) restartKind {
 		unix.SYS_WAITID, unix.SYS_ACCEPT, unix.SYS_ACCEPT4, unix.SYS_CONNECT, unix.SYS_RECVFROM,
 		unix.SYS_RECVMSG, unix.SYS_RECVMMSG, unix.SYS_SENDTO, unix.SYS_SENDMSG, unix.SYS_SENDMMSG,
 		unix.SYS_FLOCK, unix.SYS_FCNTL, unix.SYS_GETRANDOM, unix.SYS_SENDFILE, unix.SYS_SPLICE:
-		return restartSys
+		return RestartSys
 	case unix.SYS_FUTEX:
 		// Waits without a timeout restart; timed ones report EINTR (Linux
 		// restarts those only when no handler ran, with the deadline kept).
-		cmd := int(a[1]) &^ (futexPrivateFlag | futexClockRealtime)
-		if (cmd == futexWaitOp || cmd == futexWaitBitsetOp) && a[3] == 0 {
-			return restartSys
+		cmd := int(a[1]) &^ (FutexPrivateFlag | FutexClockRealtime)
+		if (cmd == FutexWaitOp || cmd == FutexWaitBitsetOp) && a[3] == 0 {
+			return RestartSys
 		}
 	case unix.SYS_PAUSE, unix.SYS_RT_SIGSUSPEND:
 		return restartNoHand
@@ -399,28 +399,28 @@ func restartable(nr uintptr, a Args) restartKind {
 // dequeueSignal takes the next pending signal t does not block
 // (thread-directed first) and returns it with its disposition, applying
 // SA_RESETHAND; ok is false when there is none.
-func (t *Task) dequeueSignal() (info siginfo, act sigaction, ok bool) {
-	s := &t.P.sig
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (t *Task) DequeueSignal() (info Siginfo, act Sigaction, ok bool) {
+	s := &t.P.Sig
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	t.syncMaskLocked()
-	q := &t.pending
-	ready := q.mask &^ t.sigmask
+	q := &t.Pending
+	ready := q.Mask &^ t.Sigmask
 	if ready == 0 && t.takeShared {
-		q = &s.pending
-		ready = q.mask &^ t.sigmask
+		q = &s.Pending
+		ready = q.Mask &^ t.Sigmask
 		if ready == 0 {
 			t.takeShared = false
 		}
 	}
 	if ready == 0 {
-		return siginfo{}, sigaction{}, false
+		return Siginfo{}, Sigaction{}, false
 	}
-	sig := nextSignal(ready)
-	info = q.take(sig)
-	act = s.actions[sig]
-	if act.Handler > sigIGN && act.Flags&saResethand != 0 {
-		s.actions[sig].Handler = sigDFL
+	sig := NextSignal(ready)
+	info = q.Take(sig)
+	act = s.Actions[sig]
+	if act.Handler > SigIGN && act.Flags&SaResethand != 0 {
+		s.Actions[sig].Handler = SigDFL
 	}
 	return info, act, true
 }
@@ -429,11 +429,11 @@ func (t *Task) dequeueSignal() (info siginfo, act sigaction, ok bool) {
 // made by writing t.sigmask directly: the task takes the process-directed
 // signals its new mask lets through.
 func (t *Task) syncMaskLocked() {
-	if t.sigmask == t.recalcMask {
+	if t.Sigmask == t.recalcMask {
 		return
 	}
-	t.recalcMask = t.sigmask
-	if t.P.sig.pending.mask&^t.sigmask != 0 {
+	t.recalcMask = t.Sigmask
+	if t.P.Sig.Pending.Mask&^t.Sigmask != 0 {
 		t.takeShared = true
 	}
 }
@@ -446,21 +446,21 @@ func (p *Process) retargetLocked(not *Task, set uint64) []*Task {
 	if set == 0 {
 		return nil
 	}
-	tasks := p.taskList()
+	tasks := p.TaskList()
 	for _, x := range tasks {
-		if x != not && !x.exited && x.takeShared {
-			set &^= ^x.sigmask
+		if x != not && !x.Exited && x.takeShared {
+			set &^= ^x.Sigmask
 		}
 	}
 	var wake []*Task
-	for sig := 1; sig <= numSignals && set != 0; sig++ {
-		if set&sigBit(sig) == 0 {
+	for sig := 1; sig <= NumSignals && set != 0; sig++ {
+		if set&SigBit(sig) == 0 {
 			continue
 		}
 		for _, x := range tasks {
-			if x != not && !x.exited && x.sigmask&sigBit(sig) == 0 {
+			if x != not && !x.Exited && x.Sigmask&SigBit(sig) == 0 {
 				x.takeShared = true
-				set &^= ^x.sigmask
+				set &^= ^x.Sigmask
 				wake = append(wake, x)
 				break
 			}
@@ -474,37 +474,37 @@ func (p *Process) retargetLocked(not *Task, set uint64) []*Task {
 // frame (signal_frame.go). It also finishes an interrupted syscall:
 // restart it (SA_RESTART, or no handler ran) or let EINTR stand, and puts
 // back a mask that rt_sigsuspend and friends replaced for their wait.
-func (t *Task) deliverSignals() {
-	for !t.exited {
-		info, act, ok := t.dequeueSignal()
+func (t *Task) DeliverSignals() {
+	for !t.Exited {
+		info, act, ok := t.DequeueSignal()
 		if !ok {
 			t.finishRestart()
 			if t.restoreMask {
 				// No handler ran: the saved mask comes back now, and may
 				// let through a signal that the temporary one blocked.
 				t.restoreMask = false
-				t.setSigmask(t.savedMask)
+				t.SetSigmask(t.savedMask)
 				continue
 			}
 			return
 		}
 		sig := int(info.Signo)
 		switch {
-		case act.Handler == sigIGN:
-		case act.Handler == sigDFL:
+		case act.Handler == SigIGN:
+		case act.Handler == SigDFL:
 			switch defaultActionOf(sig) {
 			case actCore:
 				t.crashReport(unix.Signal(sig), -1, 0, 0)
 			case actTerm:
-				t.P.logf("gosv: %s terminated by signal %d (%s)", t.P.ExePath, sig, signalName(unix.Signal(sig)))
+				t.P.Logf("gosv: %s terminated by signal %d (%s)", t.P.ExePath, sig, signalName(unix.Signal(sig)))
 			default:
 				continue
 			}
-			t.exit(128+sig, true)
+			t.Exit(128+sig, true)
 			return
 		default:
 			if err := t.runHandler(unix.Signal(sig), act, &info, nil); err != nil {
-				t.badFrame(err)
+				t.BadFrame(err)
 				return
 			}
 		}
@@ -514,32 +514,32 @@ func (t *Task) deliverSignals() {
 // finishRestart applies the no-handler rule to a syscall that returned
 // EINTR: restart it unless it is of the kind that never restarts.
 func (t *Task) finishRestart() {
-	if t.restart == restartSys || t.restart == restartNoHand {
+	if t.Restart == RestartSys || t.Restart == restartNoHand {
 		t.rewindSyscall()
 	}
-	t.restart = restartNever
+	t.Restart = restartNever
 }
 
 // rewindSyscall makes the task execute its last syscall again: RAX gets
 // the number back and RIP steps back over the 2-byte SYSCALL instruction.
 func (t *Task) rewindSyscall() {
-	t.Ctx.RAX = uint64(t.restartNr)
+	t.Ctx.RAX = uint64(t.RestartNr)
 	t.Ctx.RIP -= 2
 }
 
 // setSigmask replaces t's signal mask (SIGKILL and SIGSTOP stay unblocked).
-func (t *Task) setSigmask(mask uint64) {
-	s := &t.P.sig
-	s.mu.Lock()
-	old := t.sigmask
-	t.sigmask = mask &^ unblockable
+func (t *Task) SetSigmask(mask uint64) {
+	s := &t.P.Sig
+	s.Mu.Lock()
+	old := t.Sigmask
+	t.Sigmask = mask &^ Unblockable
 	t.syncMaskLocked()
 	var wake []*Task
-	if blocked := s.pending.mask & t.sigmask &^ old; blocked != 0 && t.takeShared {
+	if blocked := s.Pending.Mask & t.Sigmask &^ old; blocked != 0 && t.takeShared {
 		wake = t.P.retargetLocked(t, blocked)
 	}
 	t.checkInterruptLocked()
-	s.mu.Unlock()
+	s.Mu.Unlock()
 	for _, x := range wake {
 		t.P.interrupt(x)
 	}
@@ -548,66 +548,66 @@ func (t *Task) setSigmask(mask uint64) {
 // setWaitSigmask installs mask for the duration of a wait (rt_sigsuspend,
 // ppoll, pselect6, epoll_pwait): Linux's saved_sigmask. Call endWaitSigmask
 // when the wait is over.
-func (t *Task) setWaitSigmask(mask uint64) {
-	t.P.sig.mu.Lock()
-	t.savedMask, t.restoreMask = t.sigmask, true
-	t.sigmask = mask &^ unblockable
+func (t *Task) SetWaitSigmask(mask uint64) {
+	t.P.Sig.Mu.Lock()
+	t.savedMask, t.restoreMask = t.Sigmask, true
+	t.Sigmask = mask &^ Unblockable
 	t.syncMaskLocked()
 	t.checkInterruptLocked()
-	t.P.sig.mu.Unlock()
+	t.P.Sig.Mu.Unlock()
 }
 
 // endWaitSigmask ends a wait begun with setWaitSigmask. After EINTR
 // (interrupted) the temporary mask stays until the signals are delivered:
 // handlers run with it and their frames record the saved one, which
 // rt_sigreturn restores. Otherwise the saved mask is restored at once.
-func (t *Task) endWaitSigmask(interrupted bool) {
+func (t *Task) EndWaitSigmask(interrupted bool) {
 	if interrupted {
 		return
 	}
-	t.P.sig.mu.Lock()
+	t.P.Sig.Mu.Lock()
 	if t.restoreMask {
-		t.sigmask, t.restoreMask = t.savedMask, false
+		t.Sigmask, t.restoreMask = t.savedMask, false
 		t.syncMaskLocked()
 	}
-	t.P.sig.mu.Unlock()
+	t.P.Sig.Mu.Unlock()
 }
 
 // sendSignal queues info for the process (target nil: kill) or one
 // thread (tgkill) and interrupts a thread that can take it. A signal
 // whose disposition ignores it is dropped at once unless blocked.
-func (p *Process) sendSignal(target *Task, info siginfo) {
+func (p *Process) SendSignal(target *Task, info Siginfo) {
 	sig := int(info.Signo)
-	s := &p.sig
+	s := &p.Sig
 	var wake *Task
-	s.mu.Lock()
+	s.Mu.Lock()
 	if target != nil {
-		if target.exited || s.ignoredLocked(sig) && target.sigmask&sigBit(sig) == 0 {
-			s.mu.Unlock()
+		if target.Exited || s.IgnoredLocked(sig) && target.Sigmask&SigBit(sig) == 0 {
+			s.Mu.Unlock()
 			return
 		}
-		target.pending.add(info)
-		if target.sigmask&sigBit(sig) == 0 {
+		target.Pending.add(info)
+		if target.Sigmask&SigBit(sig) == 0 {
 			wake = target
 		}
 	} else {
-		tasks := p.taskList()
-		if s.ignoredLocked(sig) && (len(tasks) == 0 || tasks[0].sigmask&sigBit(sig) == 0) {
-			s.mu.Unlock()
+		tasks := p.TaskList()
+		if s.IgnoredLocked(sig) && (len(tasks) == 0 || tasks[0].Sigmask&SigBit(sig) == 0) {
+			s.Mu.Unlock()
 			return
 		}
-		s.pending.add(info)
+		s.Pending.add(info)
 		// One thread that does not block it takes it: the main thread
 		// first, then the others (complete_signal).
 		for _, t := range tasks {
-			if !t.exited && t.sigmask&sigBit(sig) == 0 {
+			if !t.Exited && t.Sigmask&SigBit(sig) == 0 {
 				wake = t
 				t.takeShared = true
 				break
 			}
 		}
 	}
-	s.mu.Unlock()
+	s.Mu.Unlock()
 	if wake != nil {
 		p.interrupt(wake)
 	}
@@ -624,13 +624,13 @@ func (p *Process) interrupt(t *Task) {
 }
 
 // taskList returns the live tasks by ascending tid.
-func (p *Process) taskList() []*Task {
-	p.mu.Lock()
-	l := make([]*Task, 0, len(p.tasks))
-	for _, t := range p.tasks {
+func (p *Process) TaskList() []*Task {
+	p.Mu.Lock()
+	l := make([]*Task, 0, len(p.Tasks))
+	for _, t := range p.Tasks {
 		l = append(l, t)
 	}
-	p.mu.Unlock()
+	p.Mu.Unlock()
 	slices.SortFunc(l, func(a, b *Task) int { return a.TID - b.TID })
 	return l
 }

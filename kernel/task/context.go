@@ -1,0 +1,40 @@
+package task
+
+import (
+	"time"
+
+	"github.com/gosv/gosv/kernel/vfs"
+	"golang.org/x/sys/unix"
+)
+
+// rootCred are the credentials of every task: the app runs as root.
+var rootCred = &vfs.Cred{}
+
+// Cred returns the task's credentials for permission checks (vfs.Context).
+func (t *Task) Cred() *vfs.Cred { return rootCred }
+
+// ThreadID returns the task's thread id (vfs.Context).
+func (t *Task) ThreadID() int { return t.TID }
+
+// Interrupted is ready when a blocking operation of the task must end
+// with EINTR (vfs.Context).
+func (t *Task) Interrupted() <-chan struct{} { return t.InterruptCh() }
+
+// Block implements socket.Blocker and unix.Blocker for the task: a wait
+// ends with EINTR when a signal arrives and EAGAIN at deadline.
+func (t *Task) Block(ch <-chan struct{}, deadline time.Time) error {
+	var expired <-chan time.Time
+	if !deadline.IsZero() {
+		tm := time.NewTimer(time.Until(deadline))
+		defer tm.Stop()
+		expired = tm.C
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-expired:
+		return unix.EAGAIN
+	case <-t.InterruptCh():
+		return unix.EINTR
+	}
+}
