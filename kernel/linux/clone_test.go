@@ -138,7 +138,7 @@ func TestClone3(t *testing.T) {
 	args := func(flags, childTID, parentTID, exitSignal, stack, stackSize, tls uint64) uintptr {
 		var b [task.CloneArgsSizeMax]byte
 		for i, v := range []uint64{flags, 0, childTID, parentTID, exitSignal, stack, stackSize, tls} {
-			task.Le.PutUint64(b[8*i:], v)
+			le.PutUint64(b[8*i:], v)
 		}
 		task0.CopyOut(buf, b[:])
 		return buf

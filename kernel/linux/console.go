@@ -62,15 +62,15 @@ func (c *Console) Ioctl(t *task.Task, req, arg uintptr) (uintptr, error) {
 	switch req {
 	case unix.TCGETS:
 		var b [60]byte // struct termios (kernel): 4 x u32 flags, u8 line, 19 cc
-		task.Le.PutUint32(b[0:], unix.ICRNL|unix.IXON)
-		task.Le.PutUint32(b[4:], unix.OPOST|unix.ONLCR)
-		task.Le.PutUint32(b[8:], unix.B38400|unix.CS8|unix.CREAD|unix.HUPCL)
-		task.Le.PutUint32(b[12:], unix.ISIG|unix.ICANON|unix.ECHO|unix.ECHOE|unix.ECHOK|unix.IEXTEN|unix.ECHOCTL|unix.ECHOKE)
+		le.PutUint32(b[0:], unix.ICRNL|unix.IXON)
+		le.PutUint32(b[4:], unix.OPOST|unix.ONLCR)
+		le.PutUint32(b[8:], unix.B38400|unix.CS8|unix.CREAD|unix.HUPCL)
+		le.PutUint32(b[12:], unix.ISIG|unix.ICANON|unix.ECHO|unix.ECHOE|unix.ECHOK|unix.IEXTEN|unix.ECHOCTL|unix.ECHOKE)
 		return 0, t.CopyOut(arg, b[:36])
 	case unix.TIOCGWINSZ:
 		var b [8]byte
-		task.Le.PutUint16(b[0:], 24)
-		task.Le.PutUint16(b[2:], 80)
+		le.PutUint16(b[0:], 24)
+		le.PutUint16(b[2:], 80)
 		return 0, t.CopyOut(arg, b[:])
 	case unix.TCSETS, unix.TCSETSW, unix.TCSETSF, unix.TIOCSWINSZ:
 		return 0, nil

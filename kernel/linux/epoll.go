@@ -321,7 +321,7 @@ func sysEpollCtl(t *task.Task, a task.Args) (uintptr, error) {
 		if err := t.CopyIn(b[:], a[3]); err != nil {
 			return 0, err
 		}
-		events, data = task.Le.Uint32(b[0:]), task.Le.Uint64(b[4:])
+		events, data = le.Uint32(b[0:]), le.Uint64(b[4:])
 	}
 	ef, err := t.P.FDs.Get(epfd)
 	if err != nil {
@@ -415,8 +415,8 @@ func epollWait(t *task.Task, epfd int, addr uintptr, maxevents int, timeout time
 	}
 	b := make([]byte, epollEventSize*len(evs))
 	for i, e := range evs {
-		task.Le.PutUint32(b[epollEventSize*i:], e.events)
-		task.Le.PutUint64(b[epollEventSize*i+4:], e.data)
+		le.PutUint32(b[epollEventSize*i:], e.events)
+		le.PutUint64(b[epollEventSize*i+4:], e.data)
 	}
 	if err := t.CopyOut(addr, b); err != nil {
 		return 0, err

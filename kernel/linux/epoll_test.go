@@ -18,8 +18,8 @@ func (evPlainFile) Close() error                              { return nil }
 // evCtl runs epoll_ctl with struct epoll_event {events, data} at buf.
 func evCtl(task0 *task.Task, epfd int64, op int, fd int64, events uint32, data uint64, buf uintptr) int64 {
 	var b [12]byte
-	task.Le.PutUint32(b[0:], events)
-	task.Le.PutUint64(b[4:], data)
+	le.PutUint32(b[0:], events)
+	le.PutUint64(b[4:], data)
 	task0.CopyOut(buf, b[:])
 	return call(task0, unix.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd), buf)
 }
@@ -40,7 +40,7 @@ func evEvents(task0 *task.Task, buf uintptr, n int64) []evEvent {
 	for i := int64(0); i < n; i++ {
 		var b [12]byte
 		task0.CopyIn(b[:], buf+uintptr(12*i))
-		out = append(out, evEvent{task.Le.Uint32(b[0:]), task.Le.Uint64(b[4:])})
+		out = append(out, evEvent{le.Uint32(b[0:]), le.Uint64(b[4:])})
 	}
 	return out
 }

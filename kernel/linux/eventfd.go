@@ -62,7 +62,7 @@ func (e *eventFD) Read(t *task.Task, p []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	task.Le.PutUint64(p, v)
+	le.PutUint64(p, v)
 	return 8, nil
 }
 
@@ -70,7 +70,7 @@ func (e *eventFD) Write(t *task.Task, p []byte) (int, error) {
 	if len(p) < 8 {
 		return 0, unix.EINVAL
 	}
-	v := task.Le.Uint64(p)
+	v := le.Uint64(p)
 	if v == math.MaxUint64 {
 		return 0, unix.EINVAL
 	}

@@ -268,7 +268,7 @@ func sysStatx(t *task.Task, a task.Args) (uintptr, error) {
 	}
 	b := st.MarshalStatx()
 	if !btime {
-		task.Le.PutUint32(b[0:], unix.STATX_BASIC_STATS)
+		le.PutUint32(b[0:], unix.STATX_BASIC_STATS)
 	}
 	return 0, t.CopyOut(a[4], b[:])
 }
@@ -490,8 +490,8 @@ func sysUtimensat(t *task.Task, a task.Args) (uintptr, error) {
 			return 0, err
 		}
 		times = &[2]vfs.Timespec{
-			{Sec: int64(task.Le.Uint64(b[0:])), Nsec: int64(task.Le.Uint64(b[8:]))},
-			{Sec: int64(task.Le.Uint64(b[16:])), Nsec: int64(task.Le.Uint64(b[24:]))},
+			{Sec: int64(le.Uint64(b[0:])), Nsec: int64(le.Uint64(b[8:]))},
+			{Sec: int64(le.Uint64(b[16:])), Nsec: int64(le.Uint64(b[24:]))},
 		}
 	}
 	return 0, utimens(t, int(int32(a[0])), a[1], times, int(int32(a[3])))
@@ -507,7 +507,7 @@ func futimesat(t *task.Task, dirfd int, path, tv uintptr) (uintptr, error) {
 		}
 		times = new([2]vfs.Timespec)
 		for i := range times {
-			sec, usec := int64(task.Le.Uint64(b[16*i:])), int64(task.Le.Uint64(b[16*i+8:]))
+			sec, usec := int64(le.Uint64(b[16*i:])), int64(le.Uint64(b[16*i+8:]))
 			if usec < 0 || usec >= 1e6 {
 				return 0, unix.EINVAL
 			}
@@ -528,7 +528,7 @@ func sysUtime(t *task.Task, a task.Args) (uintptr, error) {
 		if err := t.CopyIn(b[:], a[1]); err != nil {
 			return 0, err
 		}
-		times = &[2]vfs.Timespec{{Sec: int64(task.Le.Uint64(b[0:]))}, {Sec: int64(task.Le.Uint64(b[8:]))}}
+		times = &[2]vfs.Timespec{{Sec: int64(le.Uint64(b[0:]))}, {Sec: int64(le.Uint64(b[8:]))}}
 	}
 	if a[0] == 0 {
 		return 0, unix.EFAULT

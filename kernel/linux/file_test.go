@@ -441,7 +441,7 @@ func TestStatx(t *testing.T) {
 	// A pipe has no birth time.
 	fds := f.alloc(8)
 	f.ok(unix.SYS_PIPE2, fds, 0)
-	rfd := uintptr(task.Le.Uint32(f.get(fds, 4)))
+	rfd := uintptr(le.Uint32(f.get(fds, 4)))
 	if sx := statx(rfd, "", unix.AT_EMPTY_PATH); sx.Mask != unix.STATX_BASIC_STATS || sx.Mode&unix.S_IFMT != unix.S_IFIFO {
 		t.Errorf("statx(pipe): mask %#x mode %o", sx.Mask, sx.Mode)
 	}
@@ -459,10 +459,10 @@ func parseDirents64(t *testing.T, b []byte) []vfs.Dirent {
 		t.Fatalf("bad getdents64 records: %v", err)
 	}
 	for len(b) > 0 {
-		if rl := task.Le.Uint16(b[16:]); rl%8 != 0 {
+		if rl := le.Uint16(b[16:]); rl%8 != 0 {
 			t.Fatalf("d_reclen %d not a multiple of 8", rl)
 		}
-		b = b[task.Le.Uint16(b[16:]):]
+		b = b[le.Uint16(b[16:]):]
 	}
 	return ds
 }
@@ -527,7 +527,7 @@ func TestGetdents(t *testing.T) {
 	b := f.get(buf, int(n))
 	var legacy []string
 	for len(b) > 0 {
-		rl := int(task.Le.Uint16(b[16:]))
+		rl := int(le.Uint16(b[16:]))
 		name := string(b[18 : 18+bytes.IndexByte(b[18:], 0)])
 		if typ := b[rl-1]; typ != want[name] {
 			t.Errorf("getdents: %q type %d", name, typ)
@@ -554,7 +554,7 @@ func TestReadvWritev(t *testing.T) {
 		a := f.alloc(8 * len(parts))
 		b := make([]byte, 8*len(parts))
 		for i, p := range parts {
-			task.Le.PutUint64(b[8*i:], uint64(p))
+			le.PutUint64(b[8*i:], uint64(p))
 		}
 		f.put(a, b)
 		return a
@@ -723,23 +723,23 @@ func TestAttributes(t *testing.T) {
 	// utimensat: explicit times, UTIME_OMIT, NULL path = the fd.
 	ts := f.alloc(32)
 	b := make([]byte, 32)
-	task.Le.PutUint64(b[0:], 1000)
-	task.Le.PutUint64(b[8:], 5)
-	task.Le.PutUint64(b[16:], 2000)
-	task.Le.PutUint64(b[24:], 7)
+	le.PutUint64(b[0:], 1000)
+	le.PutUint64(b[8:], 5)
+	le.PutUint64(b[16:], 2000)
+	le.PutUint64(b[24:], 7)
 	f.put(ts, b)
 	f.ok(unix.SYS_UTIMENSAT, atFDCWD, f.str("/tmp/at"), ts, 0)
 	if st := f.stat("/tmp/at"); st.Atim.Sec != 1000 || st.Atim.Nsec != 5 || st.Mtim.Sec != 2000 || st.Mtim.Nsec != 7 {
 		t.Errorf("utimensat: atime %v mtime %v", st.Atim, st.Mtim)
 	}
-	task.Le.PutUint64(b[8:], unix.UTIME_OMIT)
-	task.Le.PutUint64(b[16:], 3000)
+	le.PutUint64(b[8:], unix.UTIME_OMIT)
+	le.PutUint64(b[16:], 3000)
 	f.put(ts, b)
 	f.ok(unix.SYS_UTIMENSAT, fd, 0, ts, 0)
 	if st := f.stat("/tmp/at"); st.Atim.Sec != 1000 || st.Mtim.Sec != 3000 {
 		t.Errorf("futimens with UTIME_OMIT: atime %v mtime %v", st.Atim, st.Mtim)
 	}
-	task.Le.PutUint64(b[8:], 1e9)
+	le.PutUint64(b[8:], 1e9)
 	f.put(ts, b)
 	f.fails(unix.EINVAL, unix.SYS_UTIMENSAT, atFDCWD, f.str("/tmp/at"), ts, 0)
 	f.fails(unix.EFAULT, unix.SYS_UTIMENSAT, atFDCWD, 0, 0, 0)
@@ -749,10 +749,10 @@ func TestAttributes(t *testing.T) {
 		t.Errorf("utimensat(NULL times): mtime %v", st.Mtim)
 	}
 	tv := f.alloc(32)
-	task.Le.PutUint64(b[0:], 10)
-	task.Le.PutUint64(b[8:], 20)
-	task.Le.PutUint64(b[16:], 30)
-	task.Le.PutUint64(b[24:], 40)
+	le.PutUint64(b[0:], 10)
+	le.PutUint64(b[8:], 20)
+	le.PutUint64(b[16:], 30)
+	le.PutUint64(b[24:], 40)
 	f.put(tv, b)
 	f.ok(unix.SYS_UTIMES, f.str("/tmp/at"), tv)
 	if st := f.stat("/tmp/at"); st.Atim.Sec != 10 || st.Atim.Nsec != 20000 || st.Mtim.Sec != 30 {
@@ -831,21 +831,21 @@ func TestTruncateSyncFcntl(t *testing.T) {
 	f.fails(unix.EBADF, unix.SYS_FCNTL, 99, unix.F_GETFD)
 	lk := f.alloc(32)
 	b := make([]byte, 32)
-	task.Le.PutUint16(b[0:], unix.F_WRLCK)
-	task.Le.PutUint64(b[8:], 0)
-	task.Le.PutUint64(b[16:], 100)
+	le.PutUint16(b[0:], unix.F_WRLCK)
+	le.PutUint64(b[8:], 0)
+	le.PutUint64(b[16:], 100)
 	f.put(lk, b)
 	f.ok(unix.SYS_FCNTL, fd, unix.F_SETLK, lk)
 	f.ok(unix.SYS_FCNTL, fd, unix.F_SETLKW, lk)
 	f.fails(unix.EBADF, unix.SYS_FCNTL, ro, unix.F_SETLK, lk)
 	f.ok(unix.SYS_FCNTL, fd, unix.F_GETLK, lk)
-	if typ := task.Le.Uint16(f.get(lk, 2)); typ != unix.F_UNLCK {
+	if typ := le.Uint16(f.get(lk, 2)); typ != unix.F_UNLCK {
 		t.Errorf("F_GETLK l_type = %d, want F_UNLCK", typ)
 	}
-	if l := task.Le.Uint64(f.get(lk+16, 8)); l != 100 {
+	if l := le.Uint64(f.get(lk+16, 8)); l != 100 {
 		t.Errorf("F_GETLK changed l_len to %d", l)
 	}
-	task.Le.PutUint16(b[0:], 7)
+	le.PutUint16(b[0:], 7)
 	f.put(lk, b)
 	f.fails(unix.EINVAL, unix.SYS_FCNTL, fd, unix.F_SETLK, lk)
 	f.fails(unix.EFAULT, unix.SYS_FCNTL, fd, unix.F_SETLK, 0x10)
@@ -911,7 +911,7 @@ func TestSendfile(t *testing.T) {
 	if n := f.ok(unix.SYS_SENDFILE, out, in, off, 100); n != 2 {
 		t.Errorf("sendfile with offset = %d, want 2", n)
 	}
-	if v := task.Le.Uint64(f.get(off, 8)); v != 10 {
+	if v := le.Uint64(f.get(off, 8)); v != 10 {
 		t.Errorf("offset after sendfile = %d", v)
 	}
 	if r := f.ok(unix.SYS_LSEEK, in, 0, unix.SEEK_CUR); r != 7 {
@@ -931,7 +931,7 @@ func TestSendfile(t *testing.T) {
 	f.fails(unix.EBADF, unix.SYS_SENDFILE, out, 99, 0, 1)
 	fds := f.alloc(8)
 	f.ok(unix.SYS_PIPE2, fds, 0)
-	f.fails(unix.EINVAL, unix.SYS_SENDFILE, out, uintptr(task.Le.Uint32(f.get(fds, 4))), 0, 1)
+	f.fails(unix.EINVAL, unix.SYS_SENDFILE, out, uintptr(le.Uint32(f.get(fds, 4))), 0, 1)
 	app := f.open("/tmp/dst", unix.O_WRONLY|unix.O_APPEND, 0)
 	f.fails(unix.EINVAL, unix.SYS_SENDFILE, app, in, 0, 1)
 }
@@ -953,8 +953,8 @@ func TestCopyFileRange(t *testing.T) {
 	if n := f.ok(unix.SYS_COPY_FILE_RANGE, in, offs, out, offs+8, 100, 0); n != 2 {
 		t.Errorf("copy_file_range with offsets = %d", n)
 	}
-	if b := f.get(offs, 16); task.Le.Uint64(b) != 10 || task.Le.Uint64(b[8:]) != 12 {
-		t.Errorf("offsets after = %d %d", task.Le.Uint64(b), task.Le.Uint64(b[8:]))
+	if b := f.get(offs, 16); le.Uint64(b) != 10 || le.Uint64(b[8:]) != 12 {
+		t.Errorf("offsets after = %d %d", le.Uint64(b), le.Uint64(b[8:]))
 	}
 	if n := f.ok(unix.SYS_COPY_FILE_RANGE, in, offs, out, offs+8, 100, 0); n != 0 {
 		t.Errorf("copy_file_range at EOF = %d", n)
@@ -1009,7 +1009,7 @@ func TestIoctl(t *testing.T) {
 	f.ok(unix.SYS_LSEEK, fd, 2, unix.SEEK_SET)
 	n := f.alloc(4)
 	f.ok(unix.SYS_IOCTL, fd, fionread, n)
-	if v := task.Le.Uint32(f.get(n, 4)); v != 4 {
+	if v := le.Uint32(f.get(n, 4)); v != 4 {
 		t.Errorf("FIONREAD on a file = %d, want 4", v)
 	}
 	f.fails(unix.ENOTTY, unix.SYS_IOCTL, fd, unix.TCGETS, f.alloc(60))
@@ -1029,7 +1029,7 @@ func TestIoctl(t *testing.T) {
 	f.p.FDs.InstallAt(5, &Console{TTY: true}, unix.O_RDWR, false)
 	ws := f.alloc(8)
 	f.ok(unix.SYS_IOCTL, 5, unix.TIOCGWINSZ, ws)
-	if rows := task.Le.Uint16(f.get(ws, 2)); rows != 24 {
+	if rows := le.Uint16(f.get(ws, 2)); rows != 24 {
 		t.Errorf("TIOCGWINSZ rows %d", rows)
 	}
 	f.ok(unix.SYS_IOCTL, 5, unix.TCGETS, f.alloc(60))

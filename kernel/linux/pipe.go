@@ -363,8 +363,8 @@ func sysPipe2(t *task.Task, a task.Args) (uintptr, error) {
 		return 0, err
 	}
 	var b [8]byte
-	task.Le.PutUint32(b[0:], uint32(rfd))
-	task.Le.PutUint32(b[4:], uint32(wfd))
+	le.PutUint32(b[0:], uint32(rfd))
+	le.PutUint32(b[4:], uint32(wfd))
 	if err := t.CopyOut(a[0], b[:]); err != nil {
 		fds.Close(rfd)
 		fds.Close(wfd)

@@ -17,7 +17,7 @@ func (f *fx) pipe2(flags int) (r, w uintptr) {
 	fds := f.alloc(8)
 	f.ok(unix.SYS_PIPE2, fds, uintptr(flags))
 	b := f.get(fds, 8)
-	return uintptr(task.Le.Uint32(b)), uintptr(task.Le.Uint32(b[4:]))
+	return uintptr(le.Uint32(b)), uintptr(le.Uint32(b[4:]))
 }
 
 // async runs a syscall on a second task of the same process.
@@ -81,7 +81,7 @@ func TestPipeRoundTrip(t *testing.T) {
 	// FIONREAD.
 	f.write(w, "abc")
 	f.ok(unix.SYS_IOCTL, r, fionread, buf)
-	if n := task.Le.Uint32(f.get(buf, 4)); n != 3 {
+	if n := le.Uint32(f.get(buf, 4)); n != 3 {
 		t.Errorf("FIONREAD = %d", n)
 	}
 	f.fails(unix.ENOTTY, unix.SYS_IOCTL, r, unix.TCGETS, buf)
@@ -104,7 +104,7 @@ func TestPipeRoundTrip(t *testing.T) {
 	f.ok(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, set, 0, 8)
 	f.fails(unix.EPIPE, unix.SYS_WRITE, w, f.str("x"), 1)
 	f.ok(unix.SYS_RT_SIGPENDING, set, 8)
-	if task.Le.Uint64(f.get(set, 8))&(1<<(unix.SIGPIPE-1)) == 0 {
+	if le.Uint64(f.get(set, 8))&(1<<(unix.SIGPIPE-1)) == 0 {
 		t.Error("EPIPE without a pending SIGPIPE")
 	}
 	if n := f.ok(unix.SYS_WRITE, w, buf, 0); n != 0 {
@@ -198,7 +198,7 @@ func TestPipeNonblockAndSize(t *testing.T) {
 		t.Errorf("write of 5000 into one free slot = %d, want 4096", n)
 	}
 	f.ok(unix.SYS_IOCTL, r, fionread, buf)
-	if n := task.Le.Uint32(f.get(buf, 4)); n != 65536 {
+	if n := le.Uint32(f.get(buf, 4)); n != 65536 {
 		t.Errorf("FIONREAD = %d", n)
 	}
 	// F_SETFL clears O_NONBLOCK on the description.

@@ -39,7 +39,7 @@ func sysClone3(t *task.Task, a task.Args) (uintptr, error) {
 			return 0, unix.E2BIG
 		}
 	}
-	u := func(i int) uint64 { return task.Le.Uint64(b[8*i:]) }
+	u := func(i int) uint64 { return le.Uint64(b[8*i:]) }
 	flags, exitSignal, stack, stackSize := u(0), u(4), u(5), u(6)
 	setTID, setTIDSize := u(8), u(9)
 	if flags&(unix.CLONE_DETACHED|task.Csignal) != 0 || exitSignal&^task.Csignal != 0 || exitSignal > task.NumSignals {

@@ -251,31 +251,31 @@ func doPoll(t *task.Task, addr uintptr, nfds uint64, timeout time.Duration) (uin
 	var ws []waiter.Waitable
 	var mask waiter.EventMask
 	for i := range files {
-		fd := int32(task.Le.Uint32(buf[8*i:]))
+		fd := int32(le.Uint32(buf[8*i:]))
 		if fd < 0 {
 			continue
 		}
 		if f, err := t.P.FDs.Get(int(fd)); err == nil {
 			files[i] = waitableOf(f)
 			ws = append(ws, files[i])
-			mask |= waiter.EventMask(task.Le.Uint16(buf[8*i+4:])) | task.PollErr | task.PollHup
+			mask |= waiter.EventMask(le.Uint16(buf[8*i+4:])) | task.PollErr | task.PollHup
 		}
 	}
 	n := 0
 	scan := func() bool {
 		n = 0
 		for i, f := range files {
-			fd := int32(task.Le.Uint32(buf[8*i:]))
+			fd := int32(le.Uint32(buf[8*i:]))
 			var rev uint32
 			switch {
 			case fd < 0:
 			case f == nil:
 				rev = task.PollNval
 			default:
-				events := uint32(task.Le.Uint16(buf[8*i+4:])) | task.PollErr | task.PollHup
+				events := uint32(le.Uint16(buf[8*i+4:])) | task.PollErr | task.PollHup
 				rev = uint32(f.Readiness(waiter.EventMask(events))) & events
 			}
-			task.Le.PutUint16(buf[8*i+6:], uint16(rev))
+			le.PutUint16(buf[8*i+6:], uint16(rev))
 			if rev != 0 {
 				n++
 			}
@@ -419,7 +419,7 @@ func sysSelect(t *task.Task, a task.Args) (uintptr, error) {
 		if err := t.CopyIn(b[:], a[4]); err != nil {
 			return 0, err
 		}
-		sec, usec := int64(task.Le.Uint64(b[0:])), int64(task.Le.Uint64(b[8:]))
+		sec, usec := int64(le.Uint64(b[0:])), int64(le.Uint64(b[8:]))
 		sec, usec = sec+usec/1e6, usec%1e6
 		if sec < 0 || usec < 0 {
 			return 0, unix.EINVAL
@@ -431,8 +431,8 @@ func sysSelect(t *task.Task, a task.Args) (uintptr, error) {
 	if a[4] != 0 && (err == nil || err == unix.EINTR) {
 		rem := remaining(t, timeout, start)
 		var b [16]byte
-		task.Le.PutUint64(b[0:], uint64(rem/time.Second))
-		task.Le.PutUint64(b[8:], uint64(rem%time.Second/time.Microsecond))
+		le.PutUint64(b[0:], uint64(rem/time.Second))
+		le.PutUint64(b[8:], uint64(rem%time.Second/time.Microsecond))
 		t.CopyOut(a[4], b[:])
 	}
 	return n, err
@@ -452,7 +452,7 @@ func sysPselect6(t *task.Task, a task.Args) (uintptr, error) {
 		if err := t.CopyIn(b[:], a[5]); err != nil {
 			return 0, err
 		}
-		mask, size = uintptr(task.Le.Uint64(b[0:])), uintptr(task.Le.Uint64(b[8:]))
+		mask, size = uintptr(le.Uint64(b[0:])), uintptr(le.Uint64(b[8:]))
 	}
 	return withSigmask(t, mask, size, func() (uintptr, error) {
 		start := t.P.K.Nanotime()

@@ -14,9 +14,9 @@ import (
 func evPollfds(task0 *task.Task, addr uintptr, fds []int32, events []int16) {
 	b := make([]byte, 8*len(fds))
 	for i := range fds {
-		task.Le.PutUint32(b[8*i:], uint32(fds[i]))
-		task.Le.PutUint16(b[8*i+4:], uint16(events[i]))
-		task.Le.PutUint16(b[8*i+6:], 0xffff) // revents must be overwritten
+		le.PutUint32(b[8*i:], uint32(fds[i]))
+		le.PutUint16(b[8*i+4:], uint16(events[i]))
+		le.PutUint16(b[8*i+6:], 0xffff) // revents must be overwritten
 	}
 	task0.CopyOut(addr, b)
 }
@@ -26,7 +26,7 @@ func evRevents(task0 *task.Task, addr uintptr, n int) []int16 {
 	task0.CopyIn(b, addr)
 	out := make([]int16, n)
 	for i := range out {
-		out[i] = int16(task.Le.Uint16(b[8*i+6:]))
+		out[i] = int16(le.Uint16(b[8*i+6:]))
 	}
 	return out
 }

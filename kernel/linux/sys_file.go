@@ -160,7 +160,7 @@ func readIovec(t *task.Task, addr uintptr, n int) ([][2]uintptr, error) {
 	iov := make([][2]uintptr, n)
 	var total uint64
 	for i := range iov {
-		iov[i] = [2]uintptr{uintptr(task.Le.Uint64(b[16*i:])), uintptr(task.Le.Uint64(b[16*i+8:]))}
+		iov[i] = [2]uintptr{uintptr(le.Uint64(b[16*i:])), uintptr(le.Uint64(b[16*i+8:]))}
 		total += uint64(iov[i][1])
 		if int64(iov[i][1]) < 0 || int64(total) < 0 {
 			return nil, unix.EINVAL
@@ -530,7 +530,7 @@ func fcntlLock(t *task.Task, fd, cmd int, addr uintptr) error {
 	if err := t.CopyIn(b[:], addr); err != nil {
 		return err
 	}
-	typ, whence := int16(task.Le.Uint16(b[0:])), int16(task.Le.Uint16(b[2:]))
+	typ, whence := int16(le.Uint16(b[0:])), int16(le.Uint16(b[2:]))
 	if typ != unix.F_RDLCK && typ != unix.F_WRLCK && typ != unix.F_UNLCK {
 		return unix.EINVAL
 	}
@@ -538,11 +538,11 @@ func fcntlLock(t *task.Task, fd, cmd int, addr uintptr) error {
 		return unix.EINVAL
 	}
 	ofd := cmd == fOFDGetlk || cmd == fOFDSetlk || cmd == fOFDSetlkw
-	if ofd && task.Le.Uint32(b[24:]) != 0 {
+	if ofd && le.Uint32(b[24:]) != 0 {
 		return unix.EINVAL
 	}
 	if cmd == unix.F_GETLK || cmd == fOFDGetlk {
-		task.Le.PutUint16(b[0:], unix.F_UNLCK)
+		le.PutUint16(b[0:], unix.F_UNLCK)
 		return t.CopyOut(addr, b[:])
 	}
 	flags, err := t.P.FDs.Flags(fd)

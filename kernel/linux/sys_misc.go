@@ -229,7 +229,7 @@ func sysGetgroups(t *task.Task, a task.Args) (uintptr, error) {
 	}
 	b := make([]byte, 4*len(groups))
 	for i, g := range groups {
-		task.Le.PutUint32(b[4*i:], g)
+		le.PutUint32(b[4*i:], g)
 	}
 	return uintptr(len(groups)), t.CopyOut(a[1], b)
 }
@@ -251,7 +251,7 @@ func sysSetgroups(t *task.Task, a task.Args) (uintptr, error) {
 	}
 	groups := make([]uint32, size)
 	for i := range groups {
-		groups[i] = task.Le.Uint32(b[4*i:])
+		groups[i] = le.Uint32(b[4*i:])
 	}
 	c, unlock = cred(t)
 	c.Groups = groups
@@ -275,7 +275,7 @@ func capHeader(t *task.Task, addr uintptr) (words int, pid int32, err error) {
 	if err := t.CopyIn(b[:], addr); err != nil {
 		return 0, 0, err
 	}
-	switch task.Le.Uint32(b[0:]) {
+	switch le.Uint32(b[0:]) {
 	case capVersion1:
 		words = 1
 	case capVersion2, capVersion3:
@@ -286,7 +286,7 @@ func capHeader(t *task.Task, addr uintptr) (words int, pid int32, err error) {
 		}
 		return 0, 0, unix.EINVAL
 	}
-	return words, int32(task.Le.Uint32(b[4:])), nil
+	return words, int32(le.Uint32(b[4:])), nil
 }
 
 func sysCapget(t *task.Task, a task.Args) (uintptr, error) {
@@ -312,7 +312,7 @@ func sysCapget(t *task.Task, a task.Args) (uintptr, error) {
 	b := make([]byte, 12*words)
 	for w := 0; w < words; w++ {
 		for i, s := range sets {
-			task.Le.PutUint32(b[12*w+4*i:], uint32(s>>(32*w)))
+			le.PutUint32(b[12*w+4*i:], uint32(s>>(32*w)))
 		}
 	}
 	return 0, t.CopyOut(a[1], b)
@@ -333,7 +333,7 @@ func sysCapset(t *task.Task, a task.Args) (uintptr, error) {
 	var sets [3]uint64
 	for w := 0; w < words; w++ {
 		for i := range sets {
-			sets[i] |= uint64(task.Le.Uint32(b[12*w+4*i:])) << (32 * w)
+			sets[i] |= uint64(le.Uint32(b[12*w+4*i:])) << (32 * w)
 		}
 	}
 	eff, perm, inh := sets[0]&task.CapAll, sets[1]&task.CapAll, sets[2]&task.CapAll

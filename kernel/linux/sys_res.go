@@ -87,13 +87,13 @@ func readRlimit(t *task.Task, addr uintptr) (*task.Rlimit, error) {
 	if err := t.CopyIn(b[:], addr); err != nil {
 		return nil, err
 	}
-	return &task.Rlimit{Cur: task.Le.Uint64(b[0:]), Max: task.Le.Uint64(b[8:])}, nil
+	return &task.Rlimit{Cur: le.Uint64(b[0:]), Max: le.Uint64(b[8:])}, nil
 }
 
 func writeRlimit(t *task.Task, addr uintptr, r task.Rlimit) error {
 	var b [16]byte
-	task.Le.PutUint64(b[0:], r.Cur)
-	task.Le.PutUint64(b[8:], r.Max)
+	le.PutUint64(b[0:], r.Cur)
+	le.PutUint64(b[8:], r.Max)
 	return t.CopyOut(addr, b[:])
 }
 
@@ -147,8 +147,8 @@ func sysGetrusage(t *task.Task, a task.Args) (uintptr, error) {
 	switch int(int32(a[0])) {
 	case unix.RUSAGE_SELF, unix.RUSAGE_THREAD:
 		u := cpuTime(t)
-		task.Le.PutUint64(b[0:], uint64(u/time.Second))
-		task.Le.PutUint64(b[8:], uint64(u%time.Second/time.Microsecond))
+		le.PutUint64(b[0:], uint64(u/time.Second))
+		le.PutUint64(b[8:], uint64(u%time.Second/time.Microsecond))
 	case unix.RUSAGE_CHILDREN:
 	default:
 		return 0, unix.EINVAL
@@ -164,7 +164,7 @@ func clockTicks(d time.Duration) uint64 { return uint64(d / (time.Second / 100))
 func sysTimes(t *task.Task, a task.Args) (uintptr, error) {
 	if a[0] != 0 {
 		var b [32]byte
-		task.Le.PutUint64(b[0:], clockTicks(cpuTime(t)))
+		le.PutUint64(b[0:], clockTicks(cpuTime(t)))
 		if err := t.CopyOut(a[0], b[:]); err != nil {
 			return 0, err
 		}
@@ -181,14 +181,14 @@ func sysSysinfo(t *task.Task, a task.Args) (uintptr, error) {
 		up++
 	}
 	m := t.P.K.Plat.MemInfo()
-	task.Le.PutUint64(b[0:], uint64(up))
+	le.PutUint64(b[0:], uint64(up))
 	// loads[3] at 8: no load average.
-	task.Le.PutUint64(b[32:], m.Total)
-	task.Le.PutUint64(b[40:], m.Free)
-	task.Le.PutUint64(b[56:], m.Buffers)
+	le.PutUint64(b[32:], m.Total)
+	le.PutUint64(b[40:], m.Free)
+	le.PutUint64(b[56:], m.Buffers)
 	procs := t.P.K.Threads()
-	task.Le.PutUint16(b[80:], uint16(procs))
-	task.Le.PutUint32(b[104:], 1) // mem_unit
+	le.PutUint16(b[80:], uint16(procs))
+	le.PutUint32(b[104:], 1) // mem_unit
 	return 0, t.CopyOut(a[0], b[:])
 }
 

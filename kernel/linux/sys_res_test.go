@@ -110,13 +110,13 @@ func TestSysinfoTimesRusage(t *testing.T) {
 	}
 	var b [112]byte
 	task0.CopyIn(b[:], buf)
-	if up := task.Le.Uint64(b[0:]); up != 91 {
+	if up := le.Uint64(b[0:]); up != 91 {
 		t.Errorf("uptime %d, want 91 (rounded up)", up)
 	}
-	if tot, free := task.Le.Uint64(b[32:]), task.Le.Uint64(b[40:]); tot != 256<<20 || free != 100<<20 {
+	if tot, free := le.Uint64(b[32:]), le.Uint64(b[40:]); tot != 256<<20 || free != 100<<20 {
 		t.Errorf("totalram %d freeram %d", tot, free)
 	}
-	if procs, unit := task.Le.Uint16(b[80:]), task.Le.Uint32(b[104:]); procs != 1 || unit != 1 {
+	if procs, unit := le.Uint16(b[80:]), le.Uint32(b[104:]); procs != 1 || unit != 1 {
 		t.Errorf("procs %d mem_unit %d", procs, unit)
 	}
 	if r := call(task0, unix.SYS_TIMES, buf); r != 9000 {

@@ -45,8 +45,8 @@ func sysRtSigaction(t *task.Task, a task.Args) (uintptr, error) {
 		if err := t.CopyIn(b[:], a[1]); err != nil {
 			return 0, err
 		}
-		act = task.Sigaction{Handler: task.Le.Uint64(b[0:]), Flags: task.Le.Uint64(b[8:]) & task.SaKnown,
-			Restorer: task.Le.Uint64(b[16:]), Mask: task.Le.Uint64(b[24:]) &^ task.Unblockable}
+		act = task.Sigaction{Handler: le.Uint64(b[0:]), Flags: le.Uint64(b[8:]) & task.SaKnown,
+			Restorer: le.Uint64(b[16:]), Mask: le.Uint64(b[24:]) &^ task.Unblockable}
 	}
 	if !validSignal(sig) || a[1] != 0 && task.SigBit(sig)&task.Unblockable != 0 {
 		return 0, unix.EINVAL
@@ -69,10 +69,10 @@ func sysRtSigaction(t *task.Task, a task.Args) (uintptr, error) {
 	s.Mu.Unlock()
 	if a[2] != 0 {
 		var b [32]byte
-		task.Le.PutUint64(b[0:], old.Handler)
-		task.Le.PutUint64(b[8:], old.Flags)
-		task.Le.PutUint64(b[16:], old.Restorer)
-		task.Le.PutUint64(b[24:], old.Mask)
+		le.PutUint64(b[0:], old.Handler)
+		le.PutUint64(b[8:], old.Flags)
+		le.PutUint64(b[16:], old.Restorer)
+		le.PutUint64(b[24:], old.Mask)
 		if err := t.CopyOut(a[2], b[:]); err != nil {
 			return 0, err
 		}
@@ -120,7 +120,7 @@ func sysRtSigpending(t *task.Task, a task.Args) (uintptr, error) {
 	set := (t.Pending.Mask | s.Pending.Mask) & t.Sigmask
 	s.Mu.Unlock()
 	var b [8]byte
-	task.Le.PutUint64(b[:], set)
+	le.PutUint64(b[:], set)
 	return 0, t.CopyOut(a[0], b[:a[1]])
 }
 
@@ -133,7 +133,7 @@ func sysSigaltstack(t *task.Task, a task.Args) (uintptr, error) {
 		if err := t.CopyIn(b[:], a[0]); err != nil {
 			return 0, err
 		}
-		ss = task.AltStack{Sp: task.Le.Uint64(b[0:]), Flags: task.Le.Uint32(b[8:]), Size: task.Le.Uint64(b[16:])}
+		ss = task.AltStack{Sp: le.Uint64(b[0:]), Flags: le.Uint32(b[8:]), Size: le.Uint64(b[16:])}
 	}
 	s := &t.P.Sig
 	s.Mu.Lock()
@@ -146,9 +146,9 @@ func sysSigaltstack(t *task.Task, a task.Args) (uintptr, error) {
 	}
 	if a[1] != 0 {
 		clear(b[:])
-		task.Le.PutUint64(b[0:], old.Sp)
-		task.Le.PutUint32(b[8:], old.FlagsAt(sp)|old.Flags&task.SsAutodisarm)
-		task.Le.PutUint64(b[16:], old.Size)
+		le.PutUint64(b[0:], old.Sp)
+		le.PutUint32(b[8:], old.FlagsAt(sp)|old.Flags&task.SsAutodisarm)
+		le.PutUint64(b[16:], old.Size)
 		if err := t.CopyOut(a[1], b[:]); err != nil {
 			return 0, err
 		}
@@ -213,7 +213,7 @@ func readQueuedInfo(t *task.Task, sig int, addr uintptr) (task.Siginfo, error) {
 	if err := t.CopyIn(raw[:], addr); err != nil {
 		return task.Siginfo{}, err
 	}
-	return task.Siginfo{Signo: int32(sig), Code: int32(task.Le.Uint32(raw[8:])), Raw: raw}, nil
+	return task.Siginfo{Signo: int32(sig), Code: int32(le.Uint32(raw[8:])), Raw: raw}, nil
 }
 
 // rt_sigqueueinfo(tgid, sig, info).
@@ -310,7 +310,7 @@ func sysRtSigtimedwait(t *task.Task, a task.Args) (uintptr, error) {
 		if err := t.CopyIn(ts[:], a[2]); err != nil {
 			return 0, err
 		}
-		sec, nsec := int64(task.Le.Uint64(ts[0:])), int64(task.Le.Uint64(ts[8:]))
+		sec, nsec := int64(le.Uint64(ts[0:])), int64(le.Uint64(ts[8:]))
 		if sec < 0 || nsec < 0 || nsec >= 1e9 {
 			return 0, unix.EINVAL
 		}

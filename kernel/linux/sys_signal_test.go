@@ -127,10 +127,10 @@ const (
 func sgSetAction(t *testing.T, task0 *task.Task, buf uintptr, sig int, handler, flags, mask uint64) {
 	t.Helper()
 	var b [32]byte
-	task.Le.PutUint64(b[0:], handler)
-	task.Le.PutUint64(b[8:], flags)
-	task.Le.PutUint64(b[16:], sgRestorer)
-	task.Le.PutUint64(b[24:], mask)
+	le.PutUint64(b[0:], handler)
+	le.PutUint64(b[8:], flags)
+	le.PutUint64(b[16:], sgRestorer)
+	le.PutUint64(b[24:], mask)
 	task0.CopyOut(buf, b[:])
 	if r := call(task0, unix.SYS_RT_SIGACTION, uintptr(sig), buf, 0, 8); r != 0 {
 		t.Fatalf("rt_sigaction(%d) = %d", sig, r)
@@ -166,11 +166,11 @@ func sgXSAVE(t *testing.T, c *machine.AppContext) []byte {
 	for i := range img {
 		img[i] = byte(i*7 + 1)
 	}
-	task.Le.PutUint16(img[0:], 0x27f)                 // FCW
-	task.Le.PutUint32(img[task.FpMXCSR:], 0x1fa0)     // MXCSR
-	task.Le.PutUint32(img[task.FpMXCSRMask:], 0xffff) // MXCSR_MASK
+	le.PutUint16(img[0:], 0x27f)                 // FCW
+	le.PutUint32(img[task.FpMXCSR:], 0x1fa0)     // MXCSR
+	le.PutUint32(img[task.FpMXCSRMask:], 0xffff) // MXCSR_MASK
 	clear(img[task.XsaveHeader : task.XsaveHeader+64])
-	task.Le.PutUint64(img[task.XsaveHeader:], 6) // XSTATE_BV: SSE, AVX
+	le.PutUint64(img[task.XsaveHeader:], 6) // XSTATE_BV: SSE, AVX
 	return append([]byte(nil), img...)
 }
 
@@ -198,7 +198,7 @@ func TestRtSigactionRoundTrip(t *testing.T) {
 	}
 	var b [32]byte
 	task0.CopyIn(b[:], buf+64)
-	got := task.Sigaction{Handler: task.Le.Uint64(b[0:]), Flags: task.Le.Uint64(b[8:]), Restorer: task.Le.Uint64(b[16:]), Mask: task.Le.Uint64(b[24:])}
+	got := task.Sigaction{Handler: le.Uint64(b[0:]), Flags: le.Uint64(b[8:]), Restorer: le.Uint64(b[16:]), Mask: le.Uint64(b[24:])}
 	want := task.Sigaction{Handler: sgHandler, Flags: flags &^ task.SaUnsupported, Restorer: sgRestorer, Mask: 1 << (unix.SIGUSR2 - 1)}
 	if got != want {
 		t.Errorf("read back %+v, want %+v (SA_UNSUPPORTED and SIGKILL dropped)", got, want)
@@ -207,8 +207,8 @@ func TestRtSigactionRoundTrip(t *testing.T) {
 	sgSetAction(t, task0, buf, int(unix.SIGUSR1), task.SigIGN, 0, 0)
 	call(task0, unix.SYS_RT_SIGACTION, uintptr(unix.SIGUSR1), buf, buf+64, 8)
 	task0.CopyIn(b[:], buf+64)
-	if task.Le.Uint64(b[0:]) != task.SigIGN {
-		t.Errorf("old handler %#x, want SIG_IGN", task.Le.Uint64(b[0:]))
+	if le.Uint64(b[0:]) != task.SigIGN {
+		t.Errorf("old handler %#x, want SIG_IGN", le.Uint64(b[0:]))
 	}
 
 	for _, c := range []struct {
@@ -338,9 +338,9 @@ func TestSigaltstack(t *testing.T) {
 	_, task0, _, buf := newTestProcess(t)
 	stack := func(sp uint64, flags uint32, size uint64) uintptr {
 		var b [24]byte
-		task.Le.PutUint64(b[0:], sp)
-		task.Le.PutUint32(b[8:], flags)
-		task.Le.PutUint64(b[16:], size)
+		le.PutUint64(b[0:], sp)
+		le.PutUint32(b[8:], flags)
+		le.PutUint64(b[16:], size)
 		task0.CopyOut(buf, b[:])
 		return buf
 	}
@@ -350,7 +350,7 @@ func TestSigaltstack(t *testing.T) {
 		}
 		var b [24]byte
 		task0.CopyIn(b[:], buf+32)
-		return task.Le.Uint64(b[0:]), task.Le.Uint32(b[8:]), task.Le.Uint64(b[16:])
+		return le.Uint64(b[0:]), le.Uint32(b[8:]), le.Uint64(b[16:])
 	}
 	if _, fl, _ := get(); fl != task.SsDisable {
 		t.Errorf("initial flags %#x, want SS_DISABLE", fl)
@@ -455,7 +455,7 @@ func TestSignalDelivery(t *testing.T) {
 	}
 	var info [task.SiginfoSize]byte
 	task0.CopyIn(info[:], uintptr(frame+task.FrameInfo))
-	if pid := task.Le.Uint32(info[16:]); pid != 1 {
+	if pid := le.Uint32(info[16:]); pid != 1 {
 		t.Errorf("si_pid %d, want 1", pid)
 	}
 
@@ -472,10 +472,10 @@ func TestSignalDelivery(t *testing.T) {
 	if sw != (kFpxSwBytes{Magic1: 0x46505853, ExtendedSize: 836, Xfeatures: 7, XstateSize: 832}) {
 		t.Errorf("fpx_sw_bytes %+v", sw)
 	}
-	if m := task.Le.Uint32(got[832:]); m != 0x46505845 {
+	if m := le.Uint32(got[832:]); m != 0x46505845 {
 		t.Errorf("magic2 %#x", m)
 	}
-	if bv := task.Le.Uint64(got[task.XsaveHeader:]); bv != 7 {
+	if bv := le.Uint64(got[task.XsaveHeader:]); bv != 7 {
 		t.Errorf("XSTATE_BV %#x, want 7", bv)
 	}
 	if !bytes.Equal(got[:task.FpSwBytes], img[:task.FpSwBytes]) || !bytes.Equal(got[task.XsaveHeader+8:832], img[task.XsaveHeader+8:]) {
@@ -483,8 +483,8 @@ func TestSignalDelivery(t *testing.T) {
 	}
 	// The handler starts with a clean FPU.
 	cur := c.FPUImage()
-	if task.Le.Uint16(cur[0:]) != 0x37f || task.Le.Uint32(cur[task.FpMXCSR:]) != 0x1f80 || task.Le.Uint64(cur[task.XsaveHeader:]) != 0 {
-		t.Errorf("handler FPU: fcw %#x mxcsr %#x xstate_bv %#x", task.Le.Uint16(cur[0:]), task.Le.Uint32(cur[task.FpMXCSR:]), task.Le.Uint64(cur[task.XsaveHeader:]))
+	if le.Uint16(cur[0:]) != 0x37f || le.Uint32(cur[task.FpMXCSR:]) != 0x1f80 || le.Uint64(cur[task.XsaveHeader:]) != 0 {
+		t.Errorf("handler FPU: fcw %#x mxcsr %#x xstate_bv %#x", le.Uint16(cur[0:]), le.Uint32(cur[task.FpMXCSR:]), le.Uint64(cur[task.XsaveHeader:]))
 	}
 
 	// The handler clobbers everything, then returns through the restorer:
@@ -510,7 +510,7 @@ func TestSignalDelivery(t *testing.T) {
 	if !bytes.Equal(back[:task.FpSwBytes], img[:task.FpSwBytes]) || !bytes.Equal(back[task.XsaveHeader+8:], img[task.XsaveHeader+8:]) {
 		t.Error("FPU image not restored")
 	}
-	if bv := task.Le.Uint64(back[task.XsaveHeader:]); bv != 7 {
+	if bv := le.Uint64(back[task.XsaveHeader:]); bv != 7 {
 		t.Errorf("restored XSTATE_BV %#x, want 7", bv)
 	}
 	if !bytes.Equal(back[task.FpSwBytes:task.FpLegacySize], make([]byte, 48)) {
@@ -598,7 +598,7 @@ func TestSigreturnFXOnly(t *testing.T) {
 	if !bytes.Equal(back[:task.FpSwBytes], img[:task.FpSwBytes]) {
 		t.Error("legacy area not restored")
 	}
-	if bv := task.Le.Uint64(back[task.XsaveHeader:]); bv != task.XfeatureMaskFPSSE {
+	if bv := le.Uint64(back[task.XsaveHeader:]); bv != task.XfeatureMaskFPSSE {
 		t.Errorf("XSTATE_BV %#x, want x87|SSE only", bv)
 	}
 }
@@ -678,7 +678,7 @@ func TestHandlerWithoutRestorer(t *testing.T) {
 	p, task0, _, buf := newTestProcess(t)
 	sgRegs(task0.Ctx, sgStack(t, p)-64)
 	var b [32]byte
-	task.Le.PutUint64(b[0:], sgHandler)
+	le.PutUint64(b[0:], sgHandler)
 	task0.CopyOut(buf, b[:])
 	call(task0, unix.SYS_RT_SIGACTION, uintptr(unix.SIGUSR1), buf, 0, 8)
 	call(task0, unix.SYS_KILL, 1, uintptr(unix.SIGUSR1))
@@ -1017,8 +1017,8 @@ func TestSignalFrameFXSAVE(t *testing.T) {
 	for i := range img {
 		img[i] = byte(i * 3)
 	}
-	task.Le.PutUint32(img[task.FpMXCSR:], 0x1f80)
-	task.Le.PutUint32(img[task.FpMXCSRMask:], 0xffff)
+	le.PutUint32(img[task.FpMXCSR:], 0x1f80)
+	le.PutUint32(img[task.FpMXCSRMask:], 0xffff)
 	want := append([]byte(nil), img[:task.FpSwBytes]...)
 	sgSetAction(t, task0, buf, int(unix.SIGUSR1), sgHandler, task.SaSiginfo|task.SaRestorer, 0)
 	call(task0, unix.SYS_KILL, 1, uintptr(unix.SIGUSR1))
@@ -1034,7 +1034,7 @@ func TestSignalFrameFXSAVE(t *testing.T) {
 	if fp%64 != 0 || fp < frame+task.FrameSize || !bytes.Equal(got[:task.FpSwBytes], want) {
 		t.Errorf("fpstate at %#x (frame %#x) differs", fp, frame)
 	}
-	if m := task.Le.Uint32(got[task.FpSwBytes:]); m != 0x46505853 {
+	if m := le.Uint32(got[task.FpSwBytes:]); m != 0x46505853 {
 		t.Errorf("magic1 %#x", m)
 	}
 	c.RSP = frame + 8

@@ -33,10 +33,10 @@ func readMsghdr(t *task.Task, addr uintptr) (msghdr, error) {
 		return msghdr{}, err
 	}
 	return msghdr{
-		name: uintptr(task.Le.Uint64(b[0:])), namelen: task.Le.Uint32(b[8:]),
-		iov: uintptr(task.Le.Uint64(b[16:])), iovlen: task.Le.Uint64(b[24:]),
-		control: uintptr(task.Le.Uint64(b[32:])), controllen: task.Le.Uint64(b[40:]),
-		flags: int32(task.Le.Uint32(b[48:])),
+		name: uintptr(le.Uint64(b[0:])), namelen: le.Uint32(b[8:]),
+		iov: uintptr(le.Uint64(b[16:])), iovlen: le.Uint64(b[24:]),
+		control: uintptr(le.Uint64(b[32:])), controllen: le.Uint64(b[40:]),
+		flags: int32(le.Uint32(b[48:])),
 	}, nil
 }
 
@@ -52,8 +52,8 @@ func parseRights(t *task.Task, control []byte) ([]any, error) {
 		}
 	}
 	for len(control) >= sizeofCmsghdr {
-		l := int(task.Le.Uint64(control))
-		level, typ := int32(task.Le.Uint32(control[8:])), int32(task.Le.Uint32(control[12:]))
+		l := int(le.Uint64(control))
+		level, typ := int32(le.Uint32(control[8:])), int32(le.Uint32(control[12:]))
 		if l < sizeofCmsghdr || l > len(control) {
 			release()
 			return nil, unix.EINVAL
@@ -65,7 +65,7 @@ func parseRights(t *task.Task, control []byte) ([]any, error) {
 				return nil, unix.EINVAL
 			}
 			for i := 0; i+4 <= len(data); i += 4 {
-				h, err := t.P.FDs.Hold(int(int32(task.Le.Uint32(data[i:]))))
+				h, err := t.P.FDs.Hold(int(int32(le.Uint32(data[i:]))))
 				if err != nil {
 					release()
 					return nil, err
@@ -186,13 +186,13 @@ func recvmsg(t *task.Task, fd uintptr, addr uintptr, flags int) (int, error) {
 				mflags |= unix.MSG_CTRUNC
 				continue
 			}
-			fds = task.Le.AppendUint32(fds, uint32(nfd))
+			fds = le.AppendUint32(fds, uint32(nfd))
 		}
 		if len(fds) > 0 {
 			control = make([]byte, sizeofCmsghdr, sizeofCmsghdr+len(fds))
-			task.Le.PutUint64(control, uint64(sizeofCmsghdr+len(fds)))
-			task.Le.PutUint32(control[8:], unix.SOL_SOCKET)
-			task.Le.PutUint32(control[12:], scmRights)
+			le.PutUint64(control, uint64(sizeofCmsghdr+len(fds)))
+			le.PutUint32(control[8:], unix.SOL_SOCKET)
+			le.PutUint32(control[12:], scmRights)
 			control = append(control, fds...)
 		}
 	}
@@ -202,7 +202,7 @@ func recvmsg(t *task.Task, fd uintptr, addr uintptr, flags int) (int, error) {
 		}
 	}
 	var b [8]byte
-	task.Le.PutUint64(b[:], uint64(len(control)))
+	le.PutUint64(b[:], uint64(len(control)))
 	t.CopyOut(addr+40, b[:])
 	t.WriteU32(addr+48, uint32(mflags))
 	return n, nil

@@ -137,7 +137,7 @@ func sysFutex(t *task.Task, a task.Args) (uintptr, error) {
 			if err := t.CopyIn(ts[:], tsp); err != nil {
 				return 0, err
 			}
-			sec, nsec := int64(task.Le.Uint64(ts[0:])), int64(task.Le.Uint64(ts[8:]))
+			sec, nsec := int64(le.Uint64(ts[0:])), int64(le.Uint64(ts[8:]))
 			if sec < 0 || nsec < 0 || nsec >= 1e9 {
 				return 0, unix.EINVAL
 			}
@@ -234,7 +234,7 @@ func sysSchedSetaffinity(t *task.Task, a task.Args) (uintptr, error) {
 	if numCPU() == 64 {
 		online = ^uint64(0)
 	}
-	if task.Le.Uint64(b[:])&online == 0 {
+	if le.Uint64(b[:])&online == 0 {
 		return 0, unix.EINVAL
 	}
 	return 0, nil

@@ -97,8 +97,8 @@ func clockNs(k *task.Kernel, id int) int64 {
 
 func writeTimespec(t *task.Task, addr uintptr, sec, nsec int64) error {
 	var b [16]byte
-	task.Le.PutUint64(b[0:], uint64(sec))
-	task.Le.PutUint64(b[8:], uint64(nsec))
+	le.PutUint64(b[0:], uint64(sec))
+	le.PutUint64(b[8:], uint64(nsec))
 	return t.CopyOut(addr, b[:])
 }
 
@@ -107,7 +107,7 @@ func readTimespec(t *task.Task, addr uintptr) (time.Duration, error) {
 	if err := t.CopyIn(b[:], addr); err != nil {
 		return 0, err
 	}
-	sec, nsec := int64(task.Le.Uint64(b[0:])), int64(task.Le.Uint64(b[8:]))
+	sec, nsec := int64(le.Uint64(b[0:])), int64(le.Uint64(b[8:]))
 	if sec < 0 || nsec < 0 || nsec >= 1e9 {
 		return 0, unix.EINVAL
 	}
@@ -146,8 +146,8 @@ func sysGettimeofday(t *task.Task, a task.Args) (uintptr, error) {
 	if a[0] != 0 {
 		ns := time.Now().UnixNano()
 		var b [16]byte
-		task.Le.PutUint64(b[0:], uint64(ns/1e9))
-		task.Le.PutUint64(b[8:], uint64(ns%1e9/1e3))
+		le.PutUint64(b[0:], uint64(ns/1e9))
+		le.PutUint64(b[8:], uint64(ns%1e9/1e3))
 		if err := t.CopyOut(a[0], b[:]); err != nil {
 			return 0, err
 		}
@@ -311,7 +311,7 @@ func (f *timerFD) Read(t *task.Task, p []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	task.Le.PutUint64(p, v)
+	le.PutUint64(p, v)
 	return 8, nil
 }
 
@@ -342,12 +342,12 @@ func (f *timerFD) Stat() (unix.Stat_t, error) {
 // getLocked is the current setting as struct itimerspec {interval, value}.
 func (f *timerFD) getLocked() [32]byte {
 	var b [32]byte
-	task.Le.PutUint64(b[0:], uint64(f.interval/time.Second))
-	task.Le.PutUint64(b[8:], uint64(f.interval%time.Second))
+	le.PutUint64(b[0:], uint64(f.interval/time.Second))
+	le.PutUint64(b[8:], uint64(f.interval%time.Second))
 	if f.next != 0 {
 		rem := max(1, f.next-clockNs(f.k, f.clock)) // armed: never reads as 0
-		task.Le.PutUint64(b[16:], uint64(rem/1e9))
-		task.Le.PutUint64(b[24:], uint64(rem%1e9))
+		le.PutUint64(b[16:], uint64(rem/1e9))
+		le.PutUint64(b[24:], uint64(rem%1e9))
 	}
 	return b
 }
