@@ -39,7 +39,7 @@ func init() {
 	register(unix.SYS_FDATASYNC, "fdatasync", sysFsync)
 	register(unix.SYS_SYNC, "sync", func(t *task.Task, a task.Args) (uintptr, error) { return 0, nil })
 	register(unix.SYS_SYNCFS, "syncfs", func(t *task.Task, a task.Args) (uintptr, error) {
-		_, err := t.P.FDs.Get(int(int32(a[0])))
+		_, err := fileArg(t, a[0])
 		return 0, err
 	})
 	register(unix.SYS_FTRUNCATE, "ftruncate", sysFtruncate)
@@ -113,7 +113,7 @@ func (e *pipeEnd) readHint(n int) int {
 }
 
 func sysRead(t *task.Task, a task.Args) (uintptr, error) {
-	f, err := t.P.FDs.Get(int(int32(a[0])))
+	f, err := fileArg(t, a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -135,7 +135,7 @@ func sysRead(t *task.Task, a task.Args) (uintptr, error) {
 }
 
 func sysWrite(t *task.Task, a task.Args) (uintptr, error) {
-	f, err := t.P.FDs.Get(int(int32(a[0])))
+	f, err := fileArg(t, a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -221,7 +221,7 @@ func scatter(t *task.Task, iov [][2]uintptr, b []byte) (int, error) {
 // doReadv reads with rd into the iovec at a[1], a[2] of fd a[0], into a
 // buffer from mkbuf.
 func doReadv(t *task.Task, a task.Args, mkbuf func(f task.File, n uintptr) []byte, rd func(f task.File, b []byte) (int, error)) (uintptr, error) {
-	f, err := t.P.FDs.Get(int(int32(a[0])))
+	f, err := fileArg(t, a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -242,7 +242,7 @@ func doReadv(t *task.Task, a task.Args, mkbuf func(f task.File, n uintptr) []byt
 }
 
 func doWritev(t *task.Task, a task.Args, wr func(f task.File, b []byte) (int, error)) (uintptr, error) {
-	f, err := t.P.FDs.Get(int(int32(a[0])))
+	f, err := fileArg(t, a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -300,7 +300,7 @@ func preadBuf(f task.File, n uintptr, off int64) []byte {
 }
 
 func sysPread64(t *task.Task, a task.Args) (uintptr, error) {
-	f, err := t.P.FDs.Get(int(int32(a[0])))
+	f, err := fileArg(t, a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -316,7 +316,7 @@ func sysPread64(t *task.Task, a task.Args) (uintptr, error) {
 }
 
 func sysPwrite64(t *task.Task, a task.Args) (uintptr, error) {
-	f, err := t.P.FDs.Get(int(int32(a[0])))
+	f, err := fileArg(t, a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -364,7 +364,7 @@ func sysPwritev2(t *task.Task, a task.Args) (uintptr, error) {
 }
 
 func sysLseek(t *task.Task, a task.Args) (uintptr, error) {
-	f, err := t.P.FDs.Get(int(int32(a[0])))
+	f, err := fileArg(t, a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -558,7 +558,7 @@ func fcntlLock(t *task.Task, fd, cmd int, addr uintptr) error {
 
 // flock(2) is granted at once, as fcntl locks are.
 func sysFlock(t *task.Task, a task.Args) (uintptr, error) {
-	f, err := t.P.FDs.Get(int(int32(a[0])))
+	f, err := fileArg(t, a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -776,7 +776,7 @@ func sysCopyFileRange(t *task.Task, a task.Args) (uintptr, error) {
 }
 
 func sysFsync(t *task.Task, a task.Args) (uintptr, error) {
-	f, err := t.P.FDs.Get(int(int32(a[0])))
+	f, err := fileArg(t, a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -790,7 +790,7 @@ func sysFsync(t *task.Task, a task.Args) (uintptr, error) {
 }
 
 func sysFtruncate(t *task.Task, a task.Args) (uintptr, error) {
-	f, err := t.P.FDs.Get(int(int32(a[0])))
+	f, err := fileArg(t, a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -803,7 +803,7 @@ func sysFtruncate(t *task.Task, a task.Args) (uintptr, error) {
 // fallocate(2) mode 0 extends the file; FALLOC_FL_KEEP_SIZE alone does
 // nothing (memory is allocated on write); other modes are EOPNOTSUPP.
 func sysFallocate(t *task.Task, a task.Args) (uintptr, error) {
-	f, err := t.P.FDs.Get(int(int32(a[0])))
+	f, err := fileArg(t, a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -848,7 +848,7 @@ func sysFallocate(t *task.Task, a task.Args) (uintptr, error) {
 }
 
 func sysFadvise64(t *task.Task, a task.Args) (uintptr, error) {
-	f, err := t.P.FDs.Get(int(int32(a[0])))
+	f, err := fileArg(t, a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -863,7 +863,7 @@ func sysFadvise64(t *task.Task, a task.Args) (uintptr, error) {
 }
 
 func getdents(t *task.Task, a task.Args, legacy bool) (uintptr, error) {
-	f, err := t.P.FDs.Get(int(int32(a[0])))
+	f, err := fileArg(t, a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -893,7 +893,7 @@ func getdents(t *task.Task, a task.Args, legacy bool) (uintptr, error) {
 }
 
 func sysFstat(t *task.Task, a task.Args) (uintptr, error) {
-	f, err := t.P.FDs.Get(int(int32(a[0])))
+	f, err := fileArg(t, a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -906,7 +906,7 @@ func sysFstat(t *task.Task, a task.Args) (uintptr, error) {
 }
 
 func sysFstatfs(t *task.Task, a task.Args) (uintptr, error) {
-	f, err := t.P.FDs.Get(int(int32(a[0])))
+	f, err := fileArg(t, a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -914,7 +914,7 @@ func sysFstatfs(t *task.Task, a task.Args) (uintptr, error) {
 }
 
 func sysFchmod(t *task.Task, a task.Args) (uintptr, error) {
-	f, err := t.P.FDs.Get(int(int32(a[0])))
+	f, err := fileArg(t, a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -928,7 +928,7 @@ func sysFchmod(t *task.Task, a task.Args) (uintptr, error) {
 }
 
 func sysFchown(t *task.Task, a task.Args) (uintptr, error) {
-	f, err := t.P.FDs.Get(int(int32(a[0])))
+	f, err := fileArg(t, a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -942,7 +942,7 @@ func sysFchown(t *task.Task, a task.Args) (uintptr, error) {
 }
 
 func sysFchdir(t *task.Task, a task.Args) (uintptr, error) {
-	f, err := t.P.FDs.Get(int(int32(a[0])))
+	f, err := fileArg(t, a[0])
 	if err != nil {
 		return 0, err
 	}

@@ -38,7 +38,7 @@ const maxSockaddr = 128
 // sockFD returns the socket file of fd: EBADF, or ENOTSOCK for another
 // kind of file.
 func sockFD(t *task.Task, fd uintptr) (*sockFile, error) {
-	f, err := t.P.FDs.Get(int(int32(fd)))
+	f, err := fileArg(t, fd)
 	if err != nil {
 		return nil, err
 	}

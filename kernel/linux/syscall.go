@@ -160,3 +160,9 @@ func Table() []TableEntry {
 func init() {
 	task.Dispatcher = func(t *task.Task, nr uintptr, a task.Args) uintptr { return Dispatch(t, nr, a) }
 }
+
+// fileArg returns the file of an fd argument (the low 32 bits, as Linux
+// reads an int): EBADF when it is not open.
+func fileArg(t *task.Task, fd uintptr) (task.File, error) {
+	return t.P.FDs.Get(int(int32(fd)))
+}
