@@ -1076,3 +1076,23 @@ func TestFilePath(t *testing.T) {
 		t.Errorf("unlinked file named %q", got)
 	}
 }
+
+// read(2) leaves the bytes of the buffer past what it returns as they
+// were (a 4-byte file read into an 8-byte buffer of "abcdefgh").
+func TestReadLeavesTail(t *testing.T) {
+	_, task0, _, buf := newTestProcess(t)
+	task0.CopyOut(buf, []byte("/f\x00"))
+	fd := call(task0, unix.SYS_OPEN, buf, unix.O_CREAT|unix.O_RDWR, 0o644)
+	task0.CopyOut(buf+64, []byte{1, 2, 0, 0xff})
+	call(task0, unix.SYS_WRITE, uintptr(fd), buf+64, 4)
+	call(task0, unix.SYS_LSEEK, uintptr(fd), 0, 0)
+	task0.CopyOut(buf+128, []byte("abcdefgh"))
+	if r := call(task0, unix.SYS_READ, uintptr(fd), buf+128, 8); r != 4 {
+		t.Fatalf("read = %d, want 4", r)
+	}
+	got := make([]byte, 8)
+	task0.CopyIn(got, buf+128)
+	if string(got) != "\x01\x02\x00\xffefgh" {
+		t.Errorf("buffer after read = %q, want the tail \"efgh\" untouched", got)
+	}
+}

@@ -120,10 +120,8 @@ func sysRead(t *task.Task, a task.Args) (uintptr, error) {
 	buf := readBuf(f, a[2])
 	// Check the destination before taking data from the file: a bad buffer
 	// must not consume pipe data or move the offset (read(2): EFAULT).
-	if len(buf) > 0 {
-		if err := t.CopyOut(a[1], buf); err != nil {
-			return 0, err
-		}
+	if err := checkWritable(t, a[1], len(buf)); err != nil {
+		return 0, err
 	}
 	n, err := f.Read(t, buf)
 	if n > 0 {

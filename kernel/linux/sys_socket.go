@@ -301,10 +301,8 @@ func sysRecvfrom(t *task.Task, a task.Args) (uintptr, error) {
 		return 0, err
 	}
 	buf := make([]byte, min(a[2], maxRW))
-	if len(buf) > 0 {
-		if err := t.CopyOut(a[1], buf); err != nil {
-			return 0, err
-		}
+	if err := checkWritable(t, a[1], len(buf)); err != nil {
+		return 0, err
 	}
 	flags := int(a[3])
 	n, from, _, err := f.recv(t, buf, flags, a[4] != 0)

@@ -166,3 +166,17 @@ func init() {
 func fileArg(t *task.Task, fd uintptr) (task.File, error) {
 	return t.P.FDs.Get(int(int32(fd)))
 }
+
+// checkWritable fails with EFAULT unless the n bytes of app memory at addr
+// can be written. It writes back what is there, so bytes past what a
+// read then returns keep their values (read(2) must not touch them).
+func checkWritable(t *task.Task, addr uintptr, n int) error {
+	if n == 0 {
+		return nil
+	}
+	b := make([]byte, n)
+	if err := t.CopyIn(b, addr); err != nil {
+		return err
+	}
+	return t.CopyOut(addr, b)
+}
