@@ -1096,3 +1096,21 @@ func TestReadLeavesTail(t *testing.T) {
 		t.Errorf("buffer after read = %q, want the tail \"efgh\" untouched", got)
 	}
 }
+
+// File permissions follow the task's credentials: after dropping root, a
+// root-owned 0600 file cannot be opened (EACCES), as on Linux.
+func TestPermissionsAfterSetuid(t *testing.T) {
+	_, task0, _, buf := newTestProcess(t)
+	task0.CopyOut(buf, []byte("/secret\x00"))
+	fd := call(task0, unix.SYS_OPEN, buf, unix.O_CREAT|unix.O_WRONLY, 0o600)
+	if fd < 0 {
+		t.Fatalf("create = %d", fd)
+	}
+	call(task0, unix.SYS_CLOSE, uintptr(fd))
+	if r := call(task0, unix.SYS_SETRESUID, 1000, 1000, 1000); r != 0 {
+		t.Fatalf("setresuid = %d", r)
+	}
+	if r := call(task0, unix.SYS_OPEN, buf, unix.O_RDONLY); r != -int64(unix.EACCES) {
+		t.Errorf("open of a root-only file as uid 1000 = %d, want EACCES", r)
+	}
+}

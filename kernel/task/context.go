@@ -7,11 +7,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// rootCred are the credentials of every task: the app runs as root.
-var rootCred = &vfs.Cred{}
 
-// Cred returns the task's credentials for permission checks (vfs.Context).
-func (t *Task) Cred() *vfs.Cred { return rootCred }
+// Cred returns the task's credentials for permission checks
+// (vfs.Context): its filesystem user and group ids and supplementary
+// groups, so an app that drops root (setuid) is checked like on Linux.
+func (t *Task) Cred() *vfs.Cred {
+	s := t.P.State()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	c := &s.Cred
+	return &vfs.Cred{UID: c.Fsuid, GID: c.Fsgid, Groups: append([]uint32(nil), c.Groups...)}
+}
 
 // ThreadID returns the task's thread id (vfs.Context).
 func (t *Task) ThreadID() int { return t.TID }
