@@ -276,16 +276,22 @@ func sleep() error {
 			if got < d {
 				return fmt.Errorf("Sleep(%v) returned after %v", d, got)
 			}
-			if got <= d+d/10 {
+			if got <= lateLimit(d) {
 				break
 			}
 		}
-		if got > d+d/10 {
+		if got > lateLimit(d) {
 			return fmt.Errorf("Sleep(%v) took %v (5 tries)", d, got)
 		}
 	}
 	return nil
 }
+
+// lateLimit is how late a timer of d may fire and still pass: a wake-up
+// must come, but how soon after d is a benchmark's business (make bench),
+// not a check's: on a busy host, a virtual CPU of TCG can wait tens of
+// milliseconds for a host core.
+func lateLimit(d time.Duration) time.Duration { return 2*d + 100*time.Millisecond }
 
 // timers: a Ticker ticks 5 times in 5 periods; AfterFunc fires once; a
 // stopped timer does not fire.
@@ -304,11 +310,11 @@ func timers() error {
 		if d = time.Since(t0); d < 50*time.Millisecond {
 			return fmt.Errorf("5 ticks of 10ms came after %v", d)
 		}
-		if d <= 55*time.Millisecond {
+		if d <= lateLimit(50*time.Millisecond) {
 			break
 		}
 	}
-	if d > 55*time.Millisecond {
+	if d > lateLimit(50*time.Millisecond) {
 		return fmt.Errorf("5 ticks of 10ms took %v (5 tries)", d)
 	}
 	fired := make(chan struct{}, 2)
