@@ -151,6 +151,12 @@ func makeBigDir(t testing.TB, dir string, n int) {
 func buildImage(t testing.TB, dir string, size string, args ...string) string {
 	t.Helper()
 	img := filepath.Join(t.TempDir(), "fs.img")
+	buildImageTo(t, img, dir, size, args...)
+	return img
+}
+
+func buildImageTo(t testing.TB, img, dir string, size string, args ...string) {
+	t.Helper()
 	a := append([]string{"-q", "-F", "-t", "ext4"}, args...)
 	a = append(a, "-d", dir, img, size)
 	run(t, "mke2fs", a...)
@@ -162,7 +168,6 @@ func buildImage(t testing.TB, dir string, size string, args ...string) string {
 		}
 	}
 	run(t, "e2fsck", "-fn", img)
-	return img
 }
 
 func openImage(t testing.TB, img string) *FS {
