@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosv/gosv/internal/host/image"
 	"github.com/gosv/gosv/internal/host/initrd"
 )
 
@@ -187,5 +188,38 @@ func TestWriteErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(img); !os.IsNotExist(err) {
 		t.Errorf("a failed Write left %s", img)
+	}
+}
+
+// The root disk of a real app: python3 with its standard library, from the
+// entries image.Build puts in the initrd.
+func TestWriteAppImage(t *testing.T) {
+	needTools(t)
+	if testing.Short() {
+		t.Skip("copies the Python standard library")
+	}
+	if _, err := os.Stat("/usr/bin/python3"); err != nil {
+		t.Skip("no /usr/bin/python3")
+	}
+	im, err := image.Build(image.Options{Exe: "/usr/bin/python3", Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer im.Remove()
+	img := filepath.Join(t.TempDir(), "root.img")
+	if err := Write(img, im.Entries, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(img); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(img)
+	t.Logf("%d files, %d bytes -> image of %d bytes", im.Files, im.Bytes, fi.Size())
+	if fi.Size() > im.Bytes*2+16<<20 {
+		t.Errorf("image of %d bytes for %d bytes of files", fi.Size(), im.Bytes)
+	}
+	out := debugfs(t, img, "stat "+quote(im.GuestExe))
+	if !strings.Contains(out, "Type: regular") && !strings.Contains(out, "Type: symlink") {
+		t.Errorf("%s:\n%s", im.GuestExe, out)
 	}
 }
