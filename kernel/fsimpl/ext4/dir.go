@@ -178,8 +178,9 @@ func (n *Inode) dirBlocks() (int64, error) {
 	return n.size / bs, nil
 }
 
-// forEach calls fn on every entry of the directory in on-disk order.
-func (n *Inode) forEach(fn func(DirEntry) bool) error {
+// forEach calls fn on every entry of the directory in on-disk order,
+// starting with the block that holds position from.
+func (n *Inode) forEach(from int64, fn func(DirEntry) bool) error {
 	if !n.IsDir() {
 		return syscall.ENOTDIR
 	}
@@ -210,7 +211,7 @@ func (n *Inode) forEach(fn func(DirEntry) bool) error {
 	if err != nil {
 		return err
 	}
-	for i := int64(0); i < nb; i++ {
+	for i := from / n.fs.blockSize; i < nb; i++ {
 		b, leaf, err := n.dirBlock(i)
 		if err != nil {
 			return err
@@ -239,11 +240,61 @@ func (n *Inode) forEach(fn func(DirEntry) bool) error {
 // included.
 func (n *Inode) ReadDir() ([]DirEntry, error) {
 	var out []DirEntry
-	err := n.forEach(func(e DirEntry) bool {
+	err := n.forEach(0, func(e DirEntry) bool {
 		out = append(out, e)
 		return true
 	})
 	return out, err
+}
+
+// ReadDirAt calls fn on the directory's entries after position off (the
+// Off of the last entry already seen, 0 for the start), in on-disk order,
+// until fn returns false: what getdents64 needs to continue a listing
+// without reading the directory from its start. The entries of a read-only
+// filesystem never move, so positions stay valid.
+func (n *Inode) ReadDirAt(off int64, fn func(DirEntry) bool) error {
+	if off < 0 {
+		return syscall.EINVAL
+	}
+	return n.forEach(off, func(e DirEntry) bool { return e.Off <= off || fn(e) })
+}
+
+// Parent returns the directory that holds this directory (through "..")
+// and the name this one has there, as a VFS needs for getcwd; the root
+// returns itself and "". ENOENT when the parent has no entry for it.
+func (n *Inode) Parent() (*Inode, string, error) {
+	if !n.IsDir() {
+		return nil, "", syscall.ENOTDIR
+	}
+	pino, err := n.LookupIno("..")
+	if err != nil {
+		return nil, "", err
+	}
+	if pino == n.ino {
+		return n, "", nil
+	}
+	p, err := n.fs.Inode(pino)
+	if err != nil {
+		return nil, "", err
+	}
+	if !p.IsDir() {
+		return nil, "", corrupt(n.ino, "\"..\" is inode %d, not a directory", pino)
+	}
+	name := ""
+	err = p.forEach(0, func(e DirEntry) bool {
+		if e.Ino == n.ino && e.Name != "." && e.Name != ".." {
+			name = e.Name
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if name == "" {
+		return nil, "", syscall.ENOENT
+	}
+	return p, name, nil
 }
 
 // Lookup finds name in the directory and opens its inode: through the
@@ -280,7 +331,7 @@ func (n *Inode) LookupIno(name string) (uint32, error) {
 		// linear search.
 	}
 	var found uint32
-	err := n.forEach(func(e DirEntry) bool {
+	err := n.forEach(0, func(e DirEntry) bool {
 		if e.Name == name {
 			found = e.Ino
 			return false

@@ -342,7 +342,7 @@ func (f *FS) readGroupDescs() error {
 				it |= uint64(le.Uint32(d[0x28:])) << 32
 			}
 			tableBlocks := (uint64(f.ipg)*uint64(f.inodeSize) + uint64(f.blockSize) - 1) / uint64(f.blockSize)
-			if it < f.firstData || it >= f.blocks || it+tableBlocks > f.blocks {
+			if it <= f.firstData || it >= f.blocks || it+tableBlocks > f.blocks {
 				return corrupt(0, "group %d: inode table at block %d out of range", g, it)
 			}
 			f.gd[g] = groupDesc{inodeTable: it, flags: le.Uint16(d[0x12:])}

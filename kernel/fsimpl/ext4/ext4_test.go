@@ -419,9 +419,53 @@ func TestDefault4K(t *testing.T) {
 		t.Fatalf("not a default ext4: block size %d, features %#x/%#x", f.BlockSize(), f.incompat, f.roCompat)
 	}
 	compareTree(t, f, dir)
+	checkDirAPI(t, f)
 	big := resolve(t, f, "big")
 	if big.flag&flagIndex == 0 {
 		t.Errorf("big is not indexed")
+	}
+}
+
+// checkDirAPI pages through directories with ReadDirAt and checks Parent.
+func checkDirAPI(t *testing.T, f *FS) {
+	for _, p := range []string{"", "big", "a/b", "a/b/c"} {
+		d := resolve(t, f, p)
+		all, err := d.ReadDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var paged []DirEntry
+		off := int64(0)
+		for calls := 0; calls <= len(all); calls++ {
+			k := 0
+			if err := d.ReadDirAt(off, func(e DirEntry) bool {
+				paged = append(paged, e)
+				off = e.Off
+				k++
+				return k < 7
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if k == 0 {
+				break
+			}
+		}
+		if len(paged) != len(all) {
+			t.Fatalf("%s: ReadDirAt pages give %d entries, ReadDir %d", p, len(paged), len(all))
+		}
+		for i := range all {
+			if paged[i] != all[i] {
+				t.Fatalf("%s: entry %d: %+v vs %+v", p, i, paged[i], all[i])
+			}
+		}
+	}
+	root := resolve(t, f, "")
+	if p, name, err := root.Parent(); err != nil || p.Ino() != rootIno || name != "" {
+		t.Errorf("root.Parent() = %v, %q, %v", p, name, err)
+	}
+	c := resolve(t, f, "a/b/c")
+	if p, name, err := c.Parent(); err != nil || p.Ino() != resolve(t, f, "a/b").Ino() || name != "c" {
+		t.Errorf("a/b/c Parent() = %v, %q, %v", p, name, err)
 	}
 }
 
@@ -452,6 +496,7 @@ func TestInlineData(t *testing.T) {
 	// file (i_size ends at the last data block); check these two against
 	// debugfs instead of the host.
 	compareTree(t, f, dir, "fragmented", "sparse-tail")
+	checkDirAPI(t, f)
 	for _, name := range []string{"fragmented", "sparse-tail"} {
 		out := run(t, "debugfs", "-R", "stat /"+name, img)
 		var size int64

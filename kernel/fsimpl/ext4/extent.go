@@ -92,7 +92,7 @@ func (n *Inode) mapExtent(lblk, limit uint64) (mapping, error) {
 						run = limit
 					}
 					p := phys + (lblk - start)
-					if phys < f.firstData || p >= f.blocks || run > f.blocks-p {
+					if phys <= f.firstData || p >= f.blocks || run > f.blocks-p {
 						return mapping{}, corrupt(n.ino, "extent at logical block %d points to block %d, out of range", start, phys)
 					}
 					return mapping{phys: p, n: run, unwritten: unwritten}, nil
@@ -113,7 +113,7 @@ func (n *Inode) mapExtent(lblk, limit uint64) (mapping, error) {
 		}
 		e := node[12+12*i:]
 		child := uint64(le.Uint16(e[8:]))<<32 | uint64(le.Uint32(e[4:]))
-		if child < f.firstData || child >= f.blocks {
+		if child <= f.firstData || child >= f.blocks {
 			return mapping{}, corrupt(n.ino, "extent index points to block %d, out of range", child)
 		}
 		if buf == nil {
@@ -181,7 +181,7 @@ func (n *Inode) mapIndirect(lblk, limit uint64) (mapping, error) {
 			}
 			return mapping{n: run, hole: true}, nil
 		}
-		if ptr < f.firstData || ptr >= f.blocks {
+		if ptr <= f.firstData || ptr >= f.blocks {
 			return mapping{}, corrupt(n.ino, "block map points to block %d, out of range", ptr)
 		}
 		if l == 0 {

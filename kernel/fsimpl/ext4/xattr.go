@@ -87,7 +87,7 @@ func (n *Inode) xattrs() ([]xattr, error) {
 	}
 	blk := uint64(le.Uint32(n.raw[0x68:])) | uint64(le.Uint16(n.raw[0x76:]))<<32
 	if blk != 0 {
-		if blk < f.firstData || blk >= f.blocks {
+		if blk <= f.firstData || blk >= f.blocks {
 			return nil, corrupt(n.ino, "xattr block %d out of range", blk)
 		}
 		buf := make([]byte, f.blockSize)
