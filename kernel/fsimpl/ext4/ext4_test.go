@@ -122,6 +122,18 @@ func makeTree(t testing.TB, dir string, big int) {
 			break
 		}
 	}
+	// A POSIX ACL (mke2fs converts it to ext4's encoding): user::rw-,
+	// user:1000:r--, group::r--, mask::r--, other::---.
+	acl := []byte{2, 0, 0, 0}
+	for _, e := range [][3]uint32{{aclUserObj, 6, 0xFFFFFFFF}, {aclUser, 4, 1000}, {aclGroupObj, 4, 0xFFFFFFFF}, {aclMask, 4, 0xFFFFFFFF}, {aclOther, 0, 0xFFFFFFFF}} {
+		acl = le.AppendUint16(acl, uint16(e[0]))
+		acl = le.AppendUint16(acl, uint16(e[1]))
+		acl = le.AppendUint32(acl, e[2])
+	}
+	write("acl", []byte("acl"), 0o640)
+	if err := unix.Setxattr(filepath.Join(dir, "acl"), "system.posix_acl_access", acl, 0); err != nil {
+		t.Logf("no ACLs on the host filesystem: %v", err)
+	}
 	// Timestamps with nanoseconds.
 	must(os.Chtimes(filepath.Join(dir, "hard1"), unixTime(1234567890, 123456789), unixTime(1500000000, 987654321)))
 }
@@ -328,7 +340,7 @@ func compareTree(t *testing.T, f *FS, dir string, skipSize ...string) {
 		}
 		var user []string
 		for _, x := range names {
-			if strings.HasPrefix(x, "user.") {
+			if strings.HasPrefix(x, "user.") || strings.HasPrefix(x, "system.posix_acl") {
 				user = append(user, x)
 			}
 		}
@@ -359,7 +371,7 @@ func listHostXattrs(p string) []string {
 	}
 	var out []string
 	for _, s := range strings.Split(string(buf[:k-1]), "\x00") {
-		if strings.HasPrefix(s, "user.") {
+		if strings.HasPrefix(s, "user.") || strings.HasPrefix(s, "system.posix_acl") {
 			out = append(out, s)
 		}
 	}
@@ -420,6 +432,11 @@ func TestDefault4K(t *testing.T) {
 	}
 	compareTree(t, f, dir)
 	checkDirAPI(t, f)
+	if xs := listHostXattrs(filepath.Join(dir, "acl")); len(xs) == 0 {
+		t.Log("the host filesystem kept no ACL: ACL conversion not tested")
+	} else if v, err := resolve(t, f, "acl").Getxattr("system.posix_acl_access"); err != nil || len(v) != 4+5*8 {
+		t.Errorf("ACL = %x, %v", v, err)
+	}
 	big := resolve(t, f, "big")
 	if big.flag&flagIndex == 0 {
 		t.Errorf("big is not indexed")

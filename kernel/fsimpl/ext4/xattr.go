@@ -158,8 +158,8 @@ func (n *Inode) Listxattr() ([]string, error) {
 }
 
 // Getxattr returns the value of the named attribute, syscall.ENODATA when
-// the inode has none of that name. POSIX ACLs are returned in ext4's
-// on-disk encoding, not converted to the system.posix_acl_* format.
+// the inode has none of that name. POSIX ACLs are converted from ext4's
+// compact encoding to the system.posix_acl_* format of getxattr(2).
 func (n *Inode) Getxattr(name string) ([]byte, error) {
 	if name == "system.data" {
 		return nil, syscall.ENODATA
@@ -170,7 +170,11 @@ func (n *Inode) Getxattr(name string) ([]byte, error) {
 	}
 	for _, x := range xs {
 		if full, ok := x.fullName(); ok && full == name {
-			return n.xattrValue(x)
+			v, err := n.xattrValue(x)
+			if err == nil && (x.index == 2 || x.index == 3) {
+				v, err = n.aclToXattr(v)
+			}
+			return v, err
 		}
 	}
 	return nil, syscall.ENODATA
@@ -191,4 +195,51 @@ func (n *Inode) inlineData() ([]byte, error) {
 		}
 	}
 	return data, nil
+}
+
+// ACL tags (acl(5)).
+const (
+	aclUserObj  = 0x01
+	aclUser     = 0x02
+	aclGroupObj = 0x04
+	aclGroup    = 0x08
+	aclMask     = 0x10
+	aclOther    = 0x20
+)
+
+// aclToXattr converts an ACL from ext4's encoding (version 1; entries of 4
+// bytes, or 8 with an id for named users and groups) to the one of the
+// system.posix_acl_* attributes (version 2; 8-byte entries, id -1 when the
+// tag has none).
+func (n *Inode) aclToXattr(v []byte) ([]byte, error) {
+	if len(v) < 4 || le.Uint32(v) != 1 {
+		return nil, corrupt(n.ino, "ACL of %d bytes with a bad header", len(v))
+	}
+	out := make([]byte, 4, 4+2*len(v))
+	le.PutUint32(out, 2)
+	for p := 4; p < len(v); {
+		if p+4 > len(v) {
+			return nil, corrupt(n.ino, "ACL entry at %d truncated", p)
+		}
+		tag, perm := le.Uint16(v[p:]), le.Uint16(v[p+2:])
+		id := uint32(0xFFFFFFFF)
+		switch tag {
+		case aclUserObj, aclGroupObj, aclMask, aclOther:
+			p += 4
+		case aclUser, aclGroup:
+			if p+8 > len(v) {
+				return nil, corrupt(n.ino, "ACL entry at %d truncated", p)
+			}
+			id = le.Uint32(v[p+4:])
+			p += 8
+		default:
+			return nil, corrupt(n.ino, "ACL entry at %d: unknown tag %#x", p, tag)
+		}
+		var e [8]byte
+		le.PutUint16(e[0:], tag)
+		le.PutUint16(e[2:], perm)
+		le.PutUint32(e[4:], id)
+		out = append(out, e[:]...)
+	}
+	return out, nil
 }
