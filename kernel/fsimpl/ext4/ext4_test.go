@@ -534,6 +534,24 @@ func TestInlineData(t *testing.T) {
 	}
 }
 
+// 64 KiB blocks: a directory entry that spans a whole block stores its
+// rec_len of 65536 as 65535.
+func TestBlockSize64K(t *testing.T) {
+	needTools(t)
+	dir := t.TempDir()
+	makeBigDir(t, filepath.Join(dir, "big"), 3000)
+	os.MkdirAll(filepath.Join(dir, "empty"), 0o755)
+	rng := rand.New(rand.NewSource(3))
+	data := make([]byte, 300000)
+	rng.Read(data)
+	os.WriteFile(filepath.Join(dir, "file"), data, 0o644)
+	f := openImage(t, buildImage(t, dir, "128M", "-b", "65536", "-N", "4096"))
+	if f.BlockSize() != 65536 {
+		t.Fatalf("block size %d", f.BlockSize())
+	}
+	compareTree(t, f, dir)
+}
+
 func TestNoExtentsNo64bit(t *testing.T) {
 	dir := tree(t)
 	f := openImage(t, buildImage(t, dir, "64M", "-O", "^extent,^64bit,^metadata_csum,^flex_bg"))
