@@ -337,6 +337,17 @@ func (f *FS) readGroupDescs() error {
 					return corrupt(0, "group descriptor %d checksum mismatch (stored %#04x, computed %#04x)", g, want, uint16(c))
 				}
 			}
+			if !f.csum && f.roCompat&roCompatGdtCsum != 0 {
+				var gn [4]byte
+				le.PutUint32(gn[:], g)
+				c := crc16(0xFFFF, f.sb[0x68:0x78])
+				c = crc16(c, gn[:])
+				c = crc16(c, d[:0x1E])
+				c = crc16(c, d[0x20:])
+				if want := le.Uint16(d[0x1E:]); c != want {
+					return corrupt(0, "group descriptor %d checksum (gdt_csum) mismatch (stored %#04x, computed %#04x)", g, want, c)
+				}
+			}
 			it := uint64(le.Uint32(d[0x8:]))
 			if f.descSize >= 64 {
 				it |= uint64(le.Uint32(d[0x28:])) << 32

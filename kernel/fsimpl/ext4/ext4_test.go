@@ -24,20 +24,25 @@ import (
 
 func needTools(t testing.TB) {
 	t.Helper()
-	for _, tool := range []string{"mke2fs", "debugfs", "e2fsck"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if _, err := os.Stat("/usr/sbin/" + tool); err != nil {
-				t.Skipf("%s not installed (e2fsprogs)", tool)
-			}
+	for _, tool := range []string{"mke2fs", "debugfs", "e2fsck", "dumpe2fs"} {
+		if _, err := os.Stat(toolPath(tool)); err != nil {
+			t.Skipf("%s not installed (e2fsprogs)", tool)
 		}
 	}
 }
 
+// toolPath finds an e2fsprogs program, also in /usr/sbin (not in a user's
+// $PATH on Debian).
+func toolPath(name string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	return "/usr/sbin/" + name
+}
+
 func run(t testing.TB, name string, args ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		name = "/usr/sbin/" + name
-	}
+	name = toolPath(name)
 	cmd := exec.Command(name, args...)
 	cmd.Env = append(os.Environ(), "E2FSPROGS_FAKE_TIME=1000000000", "LC_ALL=C")
 	out, err := cmd.CombinedOutput()
@@ -174,7 +179,7 @@ func buildImageTo(t testing.TB, img, dir string, size string, args ...string) {
 	run(t, "mke2fs", a...)
 	// mke2fs -d makes linear directories; e2fsck -D indexes the large
 	// ones (exit status 1: "file system was modified").
-	if err := exec.Command("/usr/sbin/e2fsck", "-fyD", img).Run(); err != nil {
+	if err := exec.Command(toolPath("e2fsck"), "-fyD", img).Run(); err != nil {
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 			t.Fatalf("e2fsck -fyD: %v", err)
 		}
@@ -554,8 +559,8 @@ func TestBlockSize64K(t *testing.T) {
 
 func TestNoExtentsNo64bit(t *testing.T) {
 	dir := tree(t)
-	f := openImage(t, buildImage(t, dir, "64M", "-O", "^extent,^64bit,^metadata_csum,^flex_bg"))
-	if f.incompat&incompatExtents != 0 || f.descSize != 32 {
+	f := openImage(t, buildImage(t, dir, "64M", "-O", "^extent,^64bit,^metadata_csum,^flex_bg,uninit_bg"))
+	if f.incompat&incompatExtents != 0 || f.descSize != 32 || f.roCompat&roCompatGdtCsum == 0 {
 		t.Fatalf("features %#x, descriptor size %d", f.incompat, f.descSize)
 	}
 	compareTree(t, f, dir)
@@ -572,7 +577,7 @@ func TestHashVersions(t *testing.T) {
 			img := buildImage(t, dir, "16M", "-b", "1024", "-N", "6000")
 			run(t, "debugfs", "-w", "-R", "ssv def_hash_version "+c.ver, img)
 			run(t, "debugfs", "-w", "-R", "ssv flags "+c.flags, img)
-			exec.Command("/usr/sbin/e2fsck", "-fyD", img).Run() // status 1: modified
+			exec.Command(toolPath("e2fsck"), "-fyD", img).Run() // status 1: modified
 			run(t, "e2fsck", "-fn", img)
 			f := openImage(t, img)
 			big := resolve(t, f, "big")
@@ -766,6 +771,11 @@ func TestChecksumErrors(t *testing.T) {
 	var ce *CorruptError
 	if !errors.As(err, &ce) || !errors.Is(err, syscall.EIO) || !strings.Contains(err.Error(), "inode checksum mismatch") {
 		t.Errorf("damaged inode: %v", err)
+	}
+	bad = append([]byte(nil), data...)
+	bad[int64(f.firstData+1)*f.blockSize+8]++ // group 0's inode table
+	if _, err := Open(NewDevice(bytes.NewReader(bad), int64(len(bad)))); err == nil || !strings.Contains(err.Error(), "group descriptor 0 checksum mismatch") {
+		t.Errorf("damaged group descriptor: %v", err)
 	}
 	bad = append([]byte(nil), data...)
 	bad[1024+0x30]++ // s_wtime
