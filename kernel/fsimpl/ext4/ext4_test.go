@@ -811,3 +811,48 @@ func TestCRC32C(t *testing.T) {
 		t.Errorf("crc32c = %#x", got)
 	}
 }
+
+// Checksum mismatches in an extent block, a directory leaf and an htree
+// node are reported when the damaged structure is read.
+func TestMetadataChecksums(t *testing.T) {
+	dir := tree(t)
+	img := buildImage(t, dir, "64M", "-b", "4096")
+	data, _ := os.ReadFile(img)
+	f := openImage(t, img)
+	damage := func(blk uint64, off int64) *FS {
+		bad := append([]byte(nil), data...)
+		bad[int64(blk)*f.blockSize+off] ^= 0x10
+		return openBytes(t, bad)
+	}
+	frag := resolve(t, f, "fragmented")
+	if depth := le.Uint16(frag.raw[iBlockOff+6:]); depth == 0 {
+		t.Fatalf("fragmented has an extent tree of depth 0")
+	}
+	leaf := uint64(le.Uint32(frag.raw[iBlockOff+12+4:])) // first index entry's ei_leaf_lo
+	f2 := damage(leaf, 12+4)
+	_, err := resolve(t, f2, "fragmented").ReadAt(make([]byte, 10), 0)
+	if !errors.Is(err, syscall.EIO) || !strings.Contains(err.Error(), "extent block") || !strings.Contains(err.Error(), "checksum mismatch") {
+		t.Errorf("damaged extent block: %v", err)
+	}
+
+	big := resolve(t, f, "big")
+	for _, c := range []struct {
+		lblk int64
+		want string
+	}{{0, "htree block 0 checksum mismatch"}, {1, "directory block 1 checksum mismatch"}} {
+		m, err := big.mapBlock(uint64(c.lblk), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f2 := damage(m.phys, 0x28)
+		root, _ := f2.Root()
+		b2, err := root.Lookup("big")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = b2.ReadDir()
+		if !errors.Is(err, syscall.EIO) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("damaged directory block %d: %v, want %q", c.lblk, err, c.want)
+		}
+	}
+}
