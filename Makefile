@@ -4,7 +4,7 @@ KERNEL   := internal/host/kernelimg/kernel/gosv-kernel.elf
 GOSV     := bin/gosv
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # Debian packages the build, the tests and the demo need.
-DEB_PKGS := qemu-system-x86 busybox-static musl-tools hello cpio g++ python3 perl nginx-light redis-server memcached
+DEB_PKGS := qemu-system-x86 busybox-static musl-tools hello cpio g++ python3 perl e2fsprogs nginx-light redis-server memcached
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build kernel run test bench deps vet clean
