@@ -14,6 +14,7 @@ import (
 	"github.com/gosv/gosv/kernel/fs"
 	"github.com/gosv/gosv/kernel/linux"
 	"github.com/gosv/gosv/kernel/machine"
+	"github.com/gosv/gosv/kernel/vdso"
 )
 
 // machineMem, machinePager and machineRunner connect package linux to the
@@ -73,6 +74,12 @@ func runApp(opts bootopts.Options, argv []string) int {
 	machine.Mark("initrd")
 	linux.Nanotime = func() int64 { return int64(machine.Nanotime()) }
 	linux.HWCap = machine.HWCap()
+	bootTSC, mult, wallBoot, tscAux := machine.ClockParams()
+	if img, err := vdso.Image(vdso.Params{BootTSC: bootTSC, Mult: mult, WallBootNs: wallBoot, RDTSCP: tscAux}); err == nil {
+		linux.VDSO = img
+	} else {
+		fmt.Fprintf(os.Stderr, "gosv: %v: apps get no vDSO\n", err)
+	}
 	linux.NumCPU = machine.NCPU()
 	linux.MemInfo = func() linux.MemStats {
 		total, free, _ := machine.MemStats()

@@ -110,6 +110,14 @@ func (p *Process) Exec(path string, argv, envp []string) (*Task, error) {
 	var random [16]byte
 	io.ReadFull(rand.Reader, random[:])
 	auxv := kelf.Auxv(img, interpBase, HWCap, HWCap2)
+	if VDSO != nil {
+		addr, err := p.mapVDSO(VDSO)
+		if err != nil {
+			return nil, &ExecError{path, err}
+		}
+		// Linux puts AT_SYSINFO_EHDR first.
+		auxv = append([]kelf.Aux{{Type: kelf.AT_SYSINFO_EHDR, Val: uint64(addr)}}, auxv...)
+	}
 	sp, stack, err := kelf.BuildStack(StackTop, argv, envp, auxv, path, kelf.Platform, random)
 	if err != nil {
 		return nil, &ExecError{path, err}
@@ -120,6 +128,25 @@ func (p *Process) Exec(path string, argv, envp []string) (*Task, error) {
 	t := p.newTask()
 	t.Ctx = NewContext(entry, sp)
 	return t, nil
+}
+
+// VDSO is the vDSO image (kernel/vdso) that Exec maps into every app and
+// names in AT_SYSINFO_EHDR; the kernel sets it at boot. When nil (host
+// tests) apps get no vDSO and make every clock call a system call.
+var VDSO []byte
+
+// mapVDSO maps a copy of image read+execute at an address the mmap
+// allocator chooses, as the "[vdso]" mapping.
+func (p *Process) mapVDSO(image []byte) (uintptr, error) {
+	n := pageUp(uintptr(len(image)))
+	addr, err := p.MM.Map(0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS, "[vdso]")
+	if err != nil {
+		return 0, err
+	}
+	if err := p.Mem.CopyOut(addr, image); err != nil {
+		return 0, err
+	}
+	return addr, p.MM.Protect(addr, n, unix.PROT_READ|unix.PROT_EXEC)
 }
 
 // symbols parses the executable's symbol table the first time a crash

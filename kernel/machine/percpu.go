@@ -123,7 +123,17 @@ func initCPU(c *cpuData, id int) {
 	wrmsr(msrSTAR, uint64(userCode32|3)<<48|uint64(kernelCode)<<32)
 	wrmsr(msrLSTAR, uint64(syscallEntryAddr()))
 	wrmsr(msrFMASK, 0x47700)
+	// IA32_TSC_AUX holds the CPU number, which RDTSCP returns in ECX: the
+	// vDSO's getcpu reads it without a trap (Linux does the same).
+	if _, _, _, d := cpuid(0x80000001, 0); d&(1<<27) != 0 {
+		wrmsr(msrTSCAux, uint64(id))
+		hasRDTSCP = true
+	}
 }
+
+// hasRDTSCP says that the CPU has RDTSCP and IA32_TSC_AUX holds the CPU
+// number.
+var hasRDTSCP bool
 
 //go:nosplit
 func setTSS64(c *cpuData, off int, v uint64) {
@@ -141,4 +151,5 @@ const (
 	msrKernelGSBase = 0xC0000102
 	msrAPICBase     = 0x1B
 	msrTSCDeadline  = 0x6E0
+	msrTSCAux       = 0xC0000103
 )
