@@ -87,6 +87,10 @@ func runApp(opts bootopts.Options, argv []string) int {
 	}
 	p := linux.NewProcess(root, machineMem{}, machinePager{}, machineRunner{}, consoleWriter(2))
 	p.Strace = opts.Strace
+	if opts.SyscallProfile {
+		machine.EnableSyscallProfile()
+		defer printSyscallProfile()
+	}
 	p.FDs.InstallAt(0, &linux.Console{TTY: false}, syscall.O_RDONLY, false)
 	p.FDs.InstallAt(1, &linux.Console{W: consoleWriter(1), TTY: false}, syscall.O_WRONLY, false)
 	p.FDs.InstallAt(2, &linux.Console{W: consoleWriter(2), TTY: false}, syscall.O_WRONLY, false)
@@ -187,4 +191,19 @@ func addDefaultFiles(root *fs.FS) {
 		file.Write([]byte(f.content))
 		file.Close()
 	}
+}
+
+// printSyscallProfile prints the --syscall-profile averages, one line:
+// "syscall-profile: N round trips, ns each: part=ns ... total=ns".
+func printSyscallProfile() {
+	n, parts := machine.SyscallProfile()
+	var b strings.Builder
+	fmt.Fprintf(&b, "syscall-profile: %d round trips, ns each:", n)
+	total := 0.0
+	for i, v := range parts {
+		fmt.Fprintf(&b, " %s=%.0f", machine.ProfPartNames[i], v)
+		total += v
+	}
+	fmt.Fprintf(&b, " total=%.0f\n", total)
+	os.Stderr.WriteString(b.String())
 }

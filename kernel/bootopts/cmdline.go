@@ -21,6 +21,9 @@ type Options struct {
 	ExitSet   bool
 	Help      bool // --help: list loader options
 	Strace    bool // --strace: log every app syscall to the console
+	// --syscall-profile: time the parts of each app syscall round trip with
+	// TSC stamps and print their averages when the app exits.
+	SyscallProfile bool
 }
 
 // Usage lists the loader options.
@@ -33,6 +36,7 @@ const Usage = `gosv loader options (before the app's command line):
   --exit=N         power off with status N without running an app
   --fault=KIND     trigger a kernel CPU exception: pf, ud or gp
   --strace         log every app syscall
+  --syscall-profile  print where an app syscall round trip spends its time
   --help           print this list
 `
 
@@ -68,6 +72,8 @@ func Parse(words []string) (Options, []string, error) {
 			o.Help = true
 		case "strace":
 			o.Strace = true
+		case "syscall-profile":
+			o.SyscallProfile = true
 		case "env":
 			if err := need(); err != nil {
 				return o, nil, err

@@ -27,6 +27,7 @@ type cpuData struct {
 	tss        [26]uint32 // 104-byte TSS, 4-byte fields
 	ist        [8]uintptr // IST stack tops (index 1..7)
 	sliceEnd   uint64     // end of the current thread's time slice (ns)
+	profEntry  uint64     // TSC at the last app SYSCALL entry (--syscall-profile)
 }
 
 // Offsets used from assembly.

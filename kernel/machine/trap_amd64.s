@@ -141,6 +141,13 @@ fromApp:
 	MOVQ	$(0x20|3), 48(SP)	// ss
 	MOVQ	16(SP), CX
 	SAVE_GPRS
+	CMPB	·syscallProfile(SB), $0
+	JEQ	noprof
+	RDTSC				// --syscall-profile: entry stamp
+	SHLQ	$32, DX
+	ORQ	DX, AX
+	MOVQ	AX, cpuData_profEntry(GS)
+noprof:
 	MOVQ	SP, BX
 	MOVL	$0xC0000100, CX		// kernel FS base for the Go handler
 	MOVQ	cpuData_kfs(GS), AX

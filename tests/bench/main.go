@@ -137,6 +137,30 @@ func main() {
 		fmt.Printf("  %-44s %12.1f %12.1f %7.2f   host %.1f\n", r.name, g, l, g/l, median(hRows[r.key]))
 	}
 
+	// Where a null syscall's time goes in gosv: --syscall-profile stamps
+	// the parts of each round trip with the TSC (the stamps themselves add
+	// a little to every part).
+	fmt.Println("\nNull syscall round trip in gosv, by part (--syscall-profile, ns):")
+	profs := map[string][]float64{}
+	var names []string
+	for i := 0; i < *runs; i++ {
+		_, errs, status := run("run", "--accel", acc, "--kernel-arg=--syscall-profile", sysbench, "--only=getppid", "5")
+		m := profRE.FindStringSubmatch(errs)
+		if status != 0 || m == nil {
+			fatalf("sysbench --only=getppid with --syscall-profile failed (status %d):\n%s", status, errs)
+		}
+		names = names[:0]
+		for _, kv := range strings.Fields(m[1]) {
+			k, v, _ := strings.Cut(kv, "=")
+			f, _ := strconv.ParseFloat(v, 64)
+			profs[k] = append(profs[k], f)
+			names = append(names, k)
+		}
+	}
+	for _, k := range names {
+		fmt.Printf("  %-44s %12.0f\n", k, median(profs[k]))
+	}
+
 	// Dynamic programs: wall time with the image build, from a prebuilt
 	// image (build excluded), and the smallest memory. The Linux guest's
 	// initramfs holds one static program, so it has no figures here.
@@ -224,6 +248,8 @@ func pair(name string, g, l float64, format string) {
 	}
 	fmt.Printf("  %-44s %12s %12s %7.2f\n", name, gs, fmt.Sprintf(format, l), g/l)
 }
+
+var profRE = regexp.MustCompile(`syscall-profile: \d+ round trips, ns each:(.*)`)
 
 var rowRE = regexp.MustCompile(`(?m)^row (\S+) ([\d.]+)$`)
 

@@ -147,8 +147,10 @@ static void bench_memcpy(void) {
 
 int main(int argc, char **argv) {
 	int init = 0;
+	const char *only = 0; // --only=getppid: just the null syscall (for --syscall-profile)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--init") == 0) init = 1;
+		else if (strncmp(argv[i], "--only=", 7) == 0) only = argv[i] + 7;
 		else scale = atol(argv[i]);
 	}
 	if (scale < 1) scale = 1;
@@ -159,6 +161,7 @@ int main(int argc, char **argv) {
 		row("boot", b.tv_sec * 1e9 + b.tv_nsec);
 	}
 	bench_getppid();
+	if (only && strcmp(only, "getppid") == 0) return 0;
 	bench_clock();
 	bench_pagefault();
 	bench_futex();
