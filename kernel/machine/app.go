@@ -202,9 +202,22 @@ func leaveApp(c *cpuData, t *thread, f *frame, vector, err uint64, cr2 uintptr) 
 	t.app = 0
 	copyWords(uintptr(unsafe.Pointer(&f.r15)), uintptr(unsafe.Pointer(&t.kregs.r15)), ctxWords)
 	f.rax = 0
+	// The kernel thread resumes from its RunApp syscall, across which Go
+	// keeps nothing in vector registers, but its float code needs the
+	// default MXCSR. When the app left MXCSR at the default, the app's
+	// vector and x87 register contents can stay (the app's image is saved
+	// and is restored in full before the app runs again); else the clean
+	// image is loaded. MXCSR is at byte 24 of both XSAVE and FXSAVE images.
 	f.fpu = fpuInit
+	if load32(a.fpuArea()+24) == mxcsrDefault {
+		f.fpu = 0
+	}
 	f.fs = uint64(t.fsbase)
 }
+
+// mxcsrDefault is MXCSR after reset: all SIMD exceptions masked, round to
+// nearest (Intel SDM 10.2.3.1), what the Go runtime expects.
+const mxcsrDefault = 0x1F80
 
 // appFault handles an exception raised in ring 3: demand-zero pages are
 // filled in place; anything else goes back to level 1 as an event.
