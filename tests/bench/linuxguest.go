@@ -50,20 +50,17 @@ func newLinuxGuest(accel, tmp string) (*linuxGuest, error) {
 	if err != nil {
 		return nil, err
 	}
-	// linux-image-cloud-amd64 is a metapackage whose one dependency is the
-	// current linux-image-<version>-cloud-amd64.
-	out, err := exec.Command("apt-cache", "depends", "linux-image-cloud-amd64").Output()
-	if err != nil {
-		return nil, fmt.Errorf("apt-cache depends linux-image-cloud-amd64: %v", err)
-	}
-	pkg := ""
-	for _, line := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == "Depends:" && strings.HasPrefix(f[1], "linux-image-") {
-			pkg = f[1]
+	pkg, out := kernelPackage()
+	if pkg == "" {
+		// A machine whose package lists were never fetched knows no
+		// packages: fetch them once and ask again.
+		if b, err := exec.Command("apt-get", "update", "-qq").CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("apt-get update: %v\n%s", err, b)
 		}
+		pkg, out = kernelPackage()
 	}
 	if pkg == "" {
-		return nil, fmt.Errorf("no kernel package named by linux-image-cloud-amd64 (run apt-get update):\n%s", out)
+		return nil, fmt.Errorf("no kernel package named by linux-image-cloud-amd64:\n%s", out)
 	}
 	vmlinux := filepath.Join(cache, "vmlinux-"+strings.TrimPrefix(pkg, "linux-image-"))
 	if _, err := os.Stat(vmlinux); err != nil {
@@ -81,6 +78,19 @@ func newLinuxGuest(accel, tmp string) (*linuxGuest, error) {
 		}
 	}
 	return g, nil
+}
+
+// kernelPackage returns the package that Debian's metapackage
+// linux-image-cloud-amd64 depends on (the current
+// linux-image-<version>-cloud-amd64), or "" and apt-cache's output.
+func kernelPackage() (string, []byte) {
+	out, _ := exec.Command("apt-cache", "depends", "linux-image-cloud-amd64").CombinedOutput()
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "Depends:" && strings.HasPrefix(f[1], "linux-image-") {
+			return f[1], out
+		}
+	}
+	return "", out
 }
 
 // extractKernel downloads pkg into cache, unpacks its vmlinuz and writes the
