@@ -5,6 +5,8 @@ GOSV     := bin/gosv
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS := qemu-system-x86 busybox-static musl-tools hello cpio g++ python3 perl e2fsprogs nginx-light redis-server memcached
+# What make bench adds: lz4 unpacks the Linux guest's kernel.
+BENCH_PKGS := lz4
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build kernel run test bench deps vet clean
@@ -13,7 +15,7 @@ all: build
 
 # deps installs missing Debian packages (as root, or through sudo).
 deps:
-	@missing=""; for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(DEB_PKGS) $(EXTRA_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
@@ -33,7 +35,10 @@ test: deps build
 	$(GO) vet ./...
 	$(GO) test -p 1 -count=1 -timeout 60m ./...
 
-bench: deps build
+# bench compares every figure with a Linux guest (Debian's cloud kernel,
+# downloaded once into the user cache directory) on the same QEMU.
+bench: build
+	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(BENCH_PKGS)"
 	$(GO) run ./tests/bench
 
 clean:

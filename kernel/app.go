@@ -19,6 +19,7 @@ import (
 	"github.com/gosv/gosv/kernel/linux"
 	"github.com/gosv/gosv/kernel/machine"
 	"github.com/gosv/gosv/kernel/vfs"
+	"github.com/gosv/gosv/kernel/vdso"
 )
 
 // DefaultPath is the app's PATH unless --env sets one (Docker's default).
@@ -62,12 +63,22 @@ func runApp(opts bootopts.Options, argv []string, slots []virtio.MMIODevice) int
 	if haveNIC {
 		addFile(fsys, "/etc/resolv.conf", netCfg.ResolvConf())
 	}
+	bootTSC, mult, wallBoot, tscAux := machine.ClockParams()
+	if img, err := vdso.Image(vdso.Params{BootTSC: bootTSC, Mult: mult, WallBootNs: wallBoot, RDTSCP: tscAux}); err == nil {
+		k.Plat.VDSO = img
+	} else {
+		fmt.Fprintf(os.Stderr, "gosv: %v: apps get no vDSO\n", err)
+	}
 	p := k.NewProcess(fsys, k.Plat.Mem, k.Plat.Pager, k.Plat.Runner, consoleWriter(2))
 	if err := mountFilesystems(p, int64(total)); err != nil {
 		fmt.Fprintf(os.Stderr, "gosv: %v\n", err)
 		return bootproto.ExitRunnerFailed
 	}
 	p.Strace = opts.Strace
+	if opts.SyscallProfile {
+		machine.EnableSyscallProfile()
+		defer printSyscallProfile()
+	}
 	p.FDs.InstallAt(0, &linux.Console{TTY: false, Name: "/dev/console"}, syscall.O_RDONLY, false)
 	p.FDs.InstallAt(1, &linux.Console{W: consoleWriter(1), TTY: false, Name: "/dev/console"}, syscall.O_WRONLY, false)
 	p.FDs.InstallAt(2, &linux.Console{W: consoleWriter(2), TTY: false, Name: "/dev/console"}, syscall.O_WRONLY, false)
@@ -218,4 +229,19 @@ func addFile(fsys *vfs.FS, path, content string) {
 	}
 	file.Write([]byte(content))
 	file.Close()
+}
+
+// printSyscallProfile prints the --syscall-profile averages, one line:
+// "syscall-profile: N round trips, ns each: part=ns ... total=ns".
+func printSyscallProfile() {
+	n, parts := machine.SyscallProfile()
+	var b strings.Builder
+	fmt.Fprintf(&b, "syscall-profile: %d round trips, ns each:", n)
+	total := 0.0
+	for i, v := range parts {
+		fmt.Fprintf(&b, " %s=%.0f", machine.ProfPartNames[i], v)
+		total += v
+	}
+	fmt.Fprintf(&b, " total=%.0f\n", total)
+	os.Stderr.WriteString(b.String())
 }

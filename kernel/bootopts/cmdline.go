@@ -24,6 +24,9 @@ type Options struct {
 	// Net holds the network options (--ip=, --defaultgw=, --nameserver=)
 	// as given, for kernel/net.ParseOptions.
 	Net []string
+	// --syscall-profile: time the parts of each app syscall round trip with
+	// TSC stamps and print their averages when the app exits.
+	SyscallProfile bool
 }
 
 // Usage lists the loader options.
@@ -41,6 +44,7 @@ const Usage = `gosv loader options (before the app's command line):
   --defaultgw=ADDR the IPv4 default router (default 10.0.2.2)
   --nameserver=ADDR  a DNS server for /etc/resolv.conf (repeatable;
                    default 10.0.2.3)
+  --syscall-profile  print where an app syscall round trip spends its time
   --help           print this list
 `
 
@@ -76,6 +80,8 @@ func Parse(words []string) (Options, []string, error) {
 			o.Help = true
 		case "strace":
 			o.Strace = true
+		case "syscall-profile":
+			o.SyscallProfile = true
 		case "env":
 			if err := need(); err != nil {
 				return o, nil, err

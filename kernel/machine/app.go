@@ -22,6 +22,7 @@ type AppContext struct {
 	CR2                                            uint64 // out: faulting address of a page fault
 	Kick                                           uint32 // set by Interrupt: come back with EventInterrupt
 	_                                              uint32
+	prof                                           profStamps // --syscall-profile
 	FPU                                            [4096 + 64]byte
 }
 
@@ -150,7 +151,13 @@ func runApp(c *cpuData, f *frame, ctx uintptr) {
 	t := th(c.cur)
 	copyWords(uintptr(unsafe.Pointer(&t.kregs.r15)), uintptr(unsafe.Pointer(&f.r15)), ctxWords)
 	t.app = ctx
+	if syscallProfile {
+		appCtx(ctx).prof.kernel = rdtsc()
+	}
 	enterApp(t, f)
+	if syscallProfile {
+		appCtx(ctx).prof.enter = rdtsc()
+	}
 	if atomic.LoadUint32(&appCtx(ctx).Kick) != 0 {
 		leaveApp(c, t, f, EventInterrupt, 0, 0)
 	}
@@ -188,12 +195,29 @@ func leaveApp(c *cpuData, t *thread, f *frame, vector, err uint64, cr2 uintptr) 
 		copyWords(a.fpuArea(), f.fpu, xsaveLen/8)
 	}
 	atomic.StoreUint32(&a.Kick, 0)
+	if syscallProfile {
+		a.prof.entry, a.prof.saved = c.profEntry, rdtsc()
+		c.profEntry = 0
+	}
 	t.app = 0
 	copyWords(uintptr(unsafe.Pointer(&f.r15)), uintptr(unsafe.Pointer(&t.kregs.r15)), ctxWords)
 	f.rax = 0
+	// The kernel thread resumes from its RunApp syscall, across which Go
+	// keeps nothing in vector registers, but its float code needs the
+	// default MXCSR. When the app left MXCSR at the default, the app's
+	// vector and x87 register contents can stay (the app's image is saved
+	// and is restored in full before the app runs again); else the clean
+	// image is loaded. MXCSR is at byte 24 of both XSAVE and FXSAVE images.
 	f.fpu = fpuInit
+	if load32(a.fpuArea()+24) == mxcsrDefault {
+		f.fpu = 0
+	}
 	f.fs = uint64(t.fsbase)
 }
+
+// mxcsrDefault is MXCSR after reset: all SIMD exceptions masked, round to
+// nearest (Intel SDM 10.2.3.1), what the Go runtime expects.
+const mxcsrDefault = 0x1F80
 
 // appFault handles an exception raised in ring 3: demand-zero pages are
 // filled in place; anything else goes back to level 1 as an event.
@@ -221,7 +245,13 @@ func appSyscall(c *cpuData, f *frame) {
 // which. The goroutine is in a syscall meanwhile, so the Go scheduler and
 // GC carry on without it.
 func RunApp(ctx *AppContext) {
+	if !syscallProfile {
+		syscall6(sysGosvBase+privRunApp, uintptr(unsafe.Pointer(ctx)), 0, 0)
+		return
+	}
+	ctx.prof.call = rdtsc()
 	syscall6(sysGosvBase+privRunApp, uintptr(unsafe.Pointer(ctx)), 0, 0)
+	profileRecord(&ctx.prof, ctx.Vector == EventSyscall, rdtsc())
 }
 
 // MapApp makes [addr, addr+n) demand-zero app memory with prot (PROT_*

@@ -27,6 +27,7 @@ type cpuData struct {
 	tss        [26]uint32 // 104-byte TSS, 4-byte fields
 	ist        [8]uintptr // IST stack tops (index 1..7)
 	sliceEnd   uint64     // end of the current thread's time slice (ns)
+	profEntry  uint64     // TSC at the last app SYSCALL entry (--syscall-profile)
 }
 
 // Offsets used from assembly.
@@ -123,7 +124,17 @@ func initCPU(c *cpuData, id int) {
 	wrmsr(msrSTAR, uint64(userCode32|3)<<48|uint64(kernelCode)<<32)
 	wrmsr(msrLSTAR, uint64(syscallEntryAddr()))
 	wrmsr(msrFMASK, 0x47700)
+	// IA32_TSC_AUX holds the CPU number, which RDTSCP returns in ECX: the
+	// vDSO's getcpu reads it without a trap (Linux does the same).
+	if _, _, _, d := cpuid(0x80000001, 0); d&(1<<27) != 0 {
+		wrmsr(msrTSCAux, uint64(id))
+		hasRDTSCP = true
+	}
 }
+
+// hasRDTSCP says that the CPU has RDTSCP and IA32_TSC_AUX holds the CPU
+// number.
+var hasRDTSCP bool
 
 //go:nosplit
 func setTSS64(c *cpuData, off int, v uint64) {
@@ -141,4 +152,5 @@ const (
 	msrKernelGSBase = 0xC0000102
 	msrAPICBase     = 0x1B
 	msrTSCDeadline  = 0x6E0
+	msrTSCAux       = 0xC0000103
 )

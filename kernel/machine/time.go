@@ -33,6 +33,16 @@ func nanotime() uint64 {
 // Nanotime is the monotonic clock, in nanoseconds since boot.
 func Nanotime() uint64 { return nanotime() }
 
+// ClockParams returns the parameters of the kernel's clock, fixed at boot:
+// monotonic ns = (TSC - bootTSC) * mult >> 32 and Unix ns = wallBootNs +
+// monotonic ns; and whether each CPU's IA32_TSC_AUX holds its number (the
+// vDSO computes the same clock and reads the CPU number in ring 3).
+//
+//go:nosplit
+func ClockParams() (tsc, mult uint64, wallBoot int64, tscAuxIsCPU bool) {
+	return bootTSC, tscMult, wallBootNs, hasRDTSCP
+}
+
 const (
 	clockLAPIC = iota
 	clockKVM

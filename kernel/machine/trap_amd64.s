@@ -27,20 +27,37 @@
 	CALL fn; \
 	MOVQ 8(SP), BX; MOVQ BX, SP
 
+#define SYSRETQ BYTE $0x48; BYTE $0x0F; BYTE $0x07
+
 // xsave64 (DI) / xrstor64 (DI) / fxsave64 (DI) / fxrstor64 (DI)
 #define XSAVE64_DI   BYTE $0x48; BYTE $0x0F; BYTE $0xAE; BYTE $0x27
 #define XRSTOR64_DI  BYTE $0x48; BYTE $0x0F; BYTE $0xAE; BYTE $0x2F
 #define FXSAVE64_DI  BYTE $0x48; BYTE $0x0F; BYTE $0xAE; BYTE $0x07
 #define FXRSTOR64_DI BYTE $0x48; BYTE $0x0F; BYTE $0xAE; BYTE $0x0F
 
-// SAVE_FPU_AND_TRAP saves the FPU/SSE/AVX state below the frame at BX
-// (64-byte aligned; XRSTOR needs a clean XSAVE header, bytes 512..575),
-// records its address in the frame, calls trap(frame) and returns through
-// trapExit. Each use sits in its own TEXT symbol, so the labels do not clash.
+// SAVE_FPU_AND_TRAP saves the FPU/SSE/AVX state, records its address in
+// the frame, calls trap(frame) and returns through trapExit. From an app
+// thread in ring 3 the image goes straight into its AppContext (what
+// leaveApp would otherwise copy there); else below the frame at BX. Either
+// area is 64-byte aligned, and XRSTOR needs a clean XSAVE header (bytes
+// 512..575). The Go handler's stack starts below the on-stack area in
+// both cases. Each use sits in its own TEXT symbol, so the labels do not
+// clash.
 #define SAVE_FPU_AND_TRAP \
 	MOVQ	SP, DI; \
 	SUBQ	·fpuSize(SB), DI; \
 	ANDQ	$~63, DI; \
+	TESTQ	$3, 160(BX); \
+	JZ	area; \
+	MOVQ	cpuData_cur(GS), AX; \
+	TESTQ	AX, AX; \
+	JZ	area; \
+	MOVQ	thread_app(AX), AX; \
+	TESTQ	AX, AX; \
+	JZ	area; \
+	LEAQ	(AppContext_FPU+63)(AX), DI; \
+	ANDQ	$~63, DI; \
+area: \
 	MOVQ	DI, 0(BX); \
 	CMPB	·haveXSAVE(SB), $0; \
 	JEQ	fx; \
@@ -54,7 +71,9 @@
 fx: \
 	FXSAVE64_DI; \
 saved: \
-	MOVQ	0(BX), DI; \
+	MOVQ	SP, DI; \
+	SUBQ	·fpuSize(SB), DI; \
+	ANDQ	$~63, DI; \
 	CALL_GO(·trap(SB)); \
 	JMP	·trapExit(SB)
 
@@ -97,6 +116,27 @@ TEXT ·trapExit(SB),NOSPLIT|NOFRAME,$0
 fx:
 	FXRSTOR64_DI
 nofpu:
+	// Back to ring 3 with SYSRET instead of IRETQ when that gives the same
+	// state: SYSRET loads RIP from RCX and RFLAGS from R11, so the frame's
+	// RCX and R11 must already equal its RIP and RFLAGS (true after a
+	// syscall unless level 1 changed the context), and RIP must be
+	// canonical (a #GP on SYSRET would be taken in ring 0 on the app's
+	// stack). CS and SS come from STAR and match the frame's (enterApp).
+	TESTQ	$3, 160(SP)
+	JZ	iret
+	MOVQ	152(SP), AX
+	CMPQ	AX, 112(SP)		// rip == rcx
+	JNE	iret
+	SHRQ	$47, AX
+	JNZ	iret
+	MOVQ	168(SP), AX
+	CMPQ	AX, 48(SP)		// rflags == r11
+	JNE	iret
+	RESTORE_GPRS			// SP: rip, cs, rflags, rsp, ss
+	SWAPGS
+	MOVQ	24(SP), SP
+	SYSRETQ
+iret:
 	RESTORE_GPRS			// also drops vector and error
 	TESTQ	$3, 8(SP)
 	JZ	2(PC)
@@ -141,6 +181,13 @@ fromApp:
 	MOVQ	$(0x20|3), 48(SP)	// ss
 	MOVQ	16(SP), CX
 	SAVE_GPRS
+	CMPB	·syscallProfile(SB), $0
+	JEQ	noprof
+	RDTSC				// --syscall-profile: entry stamp
+	SHLQ	$32, DX
+	ORQ	DX, AX
+	MOVQ	AX, cpuData_profEntry(GS)
+noprof:
 	MOVQ	SP, BX
 	MOVL	$0xC0000100, CX		// kernel FS base for the Go handler
 	MOVQ	cpuData_kfs(GS), AX

@@ -106,6 +106,14 @@ func (p *Process) Exec(path string, argv, envp []string) (*Task, error) {
 	var random [16]byte
 	io.ReadFull(rand.Reader, random[:])
 	auxv := kelf.Auxv(img, interpBase, p.K.Plat.HWCap, p.K.Plat.HWCap2)
+	if vd := p.K.Plat.VDSO; vd != nil {
+		addr, err := p.mapVDSO(vd)
+		if err != nil {
+			return nil, &ExecError{path, err}
+		}
+		// Linux puts AT_SYSINFO_EHDR first.
+		auxv = append([]kelf.Aux{{Type: kelf.AT_SYSINFO_EHDR, Val: uint64(addr)}}, auxv...)
+	}
 	sp, stack, err := kelf.BuildStack(StackTop, argv, envp, auxv, path, kelf.Platform, random)
 	if err != nil {
 		return nil, &ExecError{path, err}
@@ -116,6 +124,21 @@ func (p *Process) Exec(path string, argv, envp []string) (*Task, error) {
 	t := p.NewTask()
 	t.Ctx = p.K.Plat.NewContext(entry, sp)
 	return t, nil
+}
+
+
+// mapVDSO maps a copy of image read+execute at an address the mmap
+// allocator chooses, as the "[vdso]" mapping.
+func (p *Process) mapVDSO(image []byte) (uintptr, error) {
+	n := PageUp(uintptr(len(image)))
+	addr, err := p.MM.Map(0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS, "[vdso]")
+	if err != nil {
+		return 0, err
+	}
+	if err := p.Mem.CopyOut(addr, image); err != nil {
+		return 0, err
+	}
+	return addr, p.MM.Protect(addr, n, unix.PROT_READ|unix.PROT_EXEC)
 }
 
 // symbols parses the executable's symbol table the first time a crash

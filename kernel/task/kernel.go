@@ -50,6 +50,9 @@ type Platform struct {
 	// Mem and Pager reach and edit the app's address space.
 	Mem   Mem
 	Pager Pager
+	// VDSO is the vDSO image (kernel/vdso) that exec maps into every app
+	// and names in AT_SYSINFO_EHDR; nil: none.
+	VDSO []byte
 }
 
 // hostBoot is the boot time of HostPlatform's clock.

@@ -68,7 +68,7 @@ func runCmd(dir string, name string, args ...string) error {
 // buildPrograms compiles the C sources with gcc -static and musl-gcc
 // -static, and the Go program with CGO_ENABLED=0.
 func buildPrograms(root string) error {
-	for _, p := range []string{"hello", "threads", "crash", "fileio", "hammer", "unmapread"} {
+	for _, p := range []string{"hello", "threads", "crash", "fileio", "hammer", "unmapread", "vdso"} {
 		src := filepath.Join(root, "tests/apps/src", p+".c")
 		if err := runCmd(root, "gcc", "-static", "-O2", "-pthread", "-o", filepath.Join(binDir, p+"-glibc"), src); err != nil {
 			return err
@@ -219,6 +219,59 @@ func TestCrash(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The clock calls of glibc, musl and Go go through the vDSO: 1e6
+// clock_gettime calls make no clock_gettime system call (--strace), the
+// wall clocks agree with the host's, and with two CPUs CLOCK_MONOTONIC read
+// alternately by two threads never goes back and getcpu answers a valid CPU.
+func TestVDSO(t *testing.T) {
+	for _, libc := range []string{"glibc", "musl"} {
+		t.Run(libc, func(t *testing.T) {
+			before := time.Now().Unix()
+			r := guest(t, []string{"-c", "2", "--kernel-arg=--strace"}, filepath.Join(binDir, "vdso-"+libc))
+			after := time.Now().Unix()
+			want := "vdso yes\nmonotonic advanced yes\nwall clocks agree yes\nbackward 0 badcpu 0\n"
+			if r.status != 0 || r.stdout != want {
+				t.Fatalf("status %d, stdout:\n%s\nwant:\n%s", r.status, r.stdout, want)
+			}
+			if !strings.Contains(r.stderr, "] clock_getres(") && !strings.Contains(r.stderr, "] sched_yield(") {
+				t.Errorf("--strace showed no system calls:\n%s", r.stderr)
+			}
+			if n := strings.Count(r.stderr, "clock_gettime("); n != 0 {
+				t.Errorf("%d clock_gettime system calls, want 0", n)
+			}
+			if n := strings.Count(r.stderr, "gettimeofday(") + strings.Count(r.stderr, "] time("); n != 0 {
+				t.Errorf("%d gettimeofday/time system calls, want 0", n)
+			}
+			var unix int64
+			var cpus int
+			if i := strings.Index(r.stderr, "unix "); i < 0 {
+				t.Fatalf("no unix line in stderr:\n%s", r.stderr)
+			} else if _, err := fmt.Sscanf(r.stderr[i:], "unix %d cpus %v", &unix, &cpus); err != nil {
+				t.Fatal(err)
+			}
+			// The guest's wall clock starts from the CMOS RTC (1 s resolution).
+			if unix < before-2 || unix > after+1 {
+				t.Errorf("guest Unix time %d, host between %d and %d", unix, before, after)
+			}
+			if cpus == 0 || cpus&^3 != 0 {
+				t.Errorf("getcpu reported CPUs %#x, want a subset of {0, 1}", cpus)
+			}
+		})
+	}
+	t.Run("go", func(t *testing.T) {
+		r := guest(t, []string{"--kernel-arg=--strace"}, filepath.Join(binDir, "gohello"))
+		if r.status != 7 {
+			t.Fatalf("status %d\n%s", r.status, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "] write(") {
+			t.Errorf("--strace showed no write:\n%s", r.stderr)
+		}
+		if n := strings.Count(r.stderr, "clock_gettime("); n != 0 {
+			t.Errorf("Go made %d clock_gettime system calls, want 0", n)
+		}
+	})
 }
 
 func TestGo(t *testing.T) {
