@@ -18,8 +18,8 @@ import (
 	"github.com/gosv/gosv/kernel/fsimpl/ramfs"
 	"github.com/gosv/gosv/kernel/linux"
 	"github.com/gosv/gosv/kernel/machine"
-	"github.com/gosv/gosv/kernel/vfs"
 	"github.com/gosv/gosv/kernel/vdso"
+	"github.com/gosv/gosv/kernel/vfs"
 )
 
 // DefaultPath is the app's PATH unless --env sets one (Docker's default).

@@ -7,7 +7,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-
 // Cred returns the task's credentials for permission checks
 // (vfs.Context): its filesystem user and group ids and supplementary
 // groups, so an app that drops root (setuid) is checked like on Linux.

@@ -126,7 +126,6 @@ func (p *Process) Exec(path string, argv, envp []string) (*Task, error) {
 	return t, nil
 }
 
-
 // mapVDSO maps a copy of image read+execute at an address the mmap
 // allocator chooses, as the "[vdso]" mapping.
 func (p *Process) mapVDSO(image []byte) (uintptr, error) {
