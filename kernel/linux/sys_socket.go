@@ -2,6 +2,7 @@ package linux
 
 import (
 	"encoding/binary"
+	"sync"
 
 	"github.com/gosv/gosv/kernel/net/socket"
 	unixsock "github.com/gosv/gosv/kernel/net/unix"
@@ -184,7 +185,24 @@ func sysBind(t *task.Task, a task.Args) (uintptr, error) {
 	if f.inet != nil {
 		return 0, f.inet.Bind(sa)
 	}
-	return 0, f.local.Bind(sa)
+	err = f.local.Bind(sa)
+	logUnixPath(t, sa, err)
+	return 0, err
+}
+
+// unixPathOnce logs once per VM that AF_UNIX sockets cannot have
+// filesystem names yet, so an EADDRNOTAVAIL or ENOENT is explained.
+var unixPathOnce sync.Once
+
+func logUnixPath(t *task.Task, sa []byte, err error) {
+	if err != unix.EADDRNOTAVAIL && err != unix.ENOENT {
+		return
+	}
+	if name, perr := unixsock.ParseAddr(sa); perr == nil && name != "" && name[0] != 0 {
+		unixPathOnce.Do(func() {
+			t.P.Logf("gosv: AF_UNIX socket at the filesystem path %q: not supported yet (abstract names work)", name)
+		})
+	}
 }
 
 func sysListen(t *task.Task, a task.Args) (uintptr, error) {
@@ -248,7 +266,9 @@ func sysConnect(t *task.Task, a task.Args) (uintptr, error) {
 	if f.inet != nil {
 		return 0, f.inet.Connect(t, sa, f.nb.get())
 	}
-	return 0, f.local.Connect(t, sa, f.nb.get())
+	err = f.local.Connect(t, sa, f.nb.get())
+	logUnixPath(t, sa, err)
+	return 0, err
 }
 
 func sockName(t *task.Task, a task.Args, peer bool) (uintptr, error) {

@@ -39,11 +39,15 @@ type Probe struct {
 }
 
 // HostProbe returns the Probe of this host: PVM checks that
-// /sys/module/kvm_pvm exists; OpenKVM opens /dev/kvm read-write and checks
-// that KVM_GET_API_VERSION answers 12.
+// /sys/module/kvm_pvm and /dev/kvm exist (without the device, the note
+// says it is missing rather than naming PVM); OpenKVM opens /dev/kvm
+// read-write and checks that KVM_GET_API_VERSION answers 12.
 func HostProbe() Probe {
 	return Probe{
 		PVM: func() bool {
+			if _, err := os.Stat(KVMDevice); err != nil {
+				return false
+			}
 			_, err := os.Stat(PVMModuleDir)
 			return err == nil
 		},
