@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/gosv/gosv/internal/host/image"
@@ -46,9 +47,22 @@ func main() {
 	// Writes to a broken stdout or stderr fail with EPIPE instead of
 	// killing gosv, so it stops the VM and removes its temporary files.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Ctrl-C and SIGTERM stop the VM at once; gosv then exits as a
+	// program killed by that signal would (130, 143): the app in the VM
+	// is gone with it.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	var stoppedBy atomic.Int32
+	go func() {
+		s := <-sigs
+		stoppedBy.Store(int32(s.(syscall.Signal)))
+		cancel()
+	}()
 	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	if sig := stoppedBy.Load(); sig != 0 {
+		code = bootproto.ExitSignalBase + int(sig)
+	}
 	os.Exit(code)
 }
 

@@ -45,7 +45,7 @@ const StderrFD = 3
 // on its stderr (such as a rejected option or a kernel it cannot load).
 // Writes to stdout and stderr are serialised, so both may be the same
 // writer; nil discards. Run drains every pipe to its end before it
-// returns. When ctx is cancelled QEMU gets SIGTERM, then SIGKILL after 5 s.
+// returns. When ctx is cancelled QEMU gets SIGKILL.
 //
 // When a writer fails, the rest of its stream is discarded (the VM never
 // blocks on a full pipe). A broken pipe (an error matching syscall.EPIPE,
@@ -96,7 +96,9 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) (status int,
 	cmd.Stdout = outW                  // a pipe, never the user's terminal
 	cmd.Stderr = errw                  // not an *os.File: exec.Cmd pipes and copies it
 	cmd.ExtraFiles = []*os.File{com2W} // fd 3 = StderrFD
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	// A cancelled run (Ctrl-C, SIGTERM to gosv) stops the VM at once:
+	// SIGKILL, since on SIGTERM QEMU prints a line of its own.
+	cmd.Cancel = func() error { return cmd.Process.Kill() }
 	// QEMU dies with gosv, even when gosv is killed with SIGKILL.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = stopGrace
