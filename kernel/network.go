@@ -29,6 +29,17 @@ func startNetwork(k *task.Kernel, opts bootopts.Options, slots []virtio.MMIODevi
 	for _, e := range errs {
 		fmt.Fprintf(os.Stderr, "gosv: %v\n", e)
 	}
+	cards := 0
+	for _, t := range ts {
+		if t.DeviceType() == virtio.TypeNet {
+			cards++
+		}
+	}
+	if cards == 0 {
+		// No card: the loopback-only stack is made on the first socket,
+		// so a VM without network pays nothing for it at boot.
+		return cfg, false, nil
+	}
 	st, nics, errs := knet.Up(p, ts, cfg, knet.Options{})
 	for _, e := range errs {
 		fmt.Fprintf(os.Stderr, "gosv: network: %v\n", e)
