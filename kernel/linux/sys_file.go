@@ -456,6 +456,10 @@ const (
 	fOFDSetlk  = 37
 	fOFDSetlkw = 38
 	fGetLease  = 1025
+	fNotify    = 1026
+	fAddSeals  = 1033
+	fGetSeals  = 1034
+	fSealSeal  = 1
 )
 
 func sysFcntl(t *task.Task, a task.Args) (uintptr, error) {
@@ -499,6 +503,24 @@ func sysFcntl(t *task.Task, a task.Args) (uintptr, error) {
 		return 0, nil
 	case fGetLease:
 		return unix.F_UNLCK, nil
+	case fNotify:
+		// Directory notifications are accepted and never sent.
+		if st, ok := f.(task.Stater); ok {
+			if s, err := st.Stat(); err == nil && s.Mode&unix.S_IFMT != unix.S_IFDIR {
+				return 0, unix.ENOTDIR
+			}
+		}
+		return 0, nil
+	case fGetSeals, fAddSeals:
+		// Files of tmpfs not made by memfd_create are sealed against
+		// sealing (F_SEAL_SEAL), as on Linux; other files have no seals.
+		if _, ok := f.(*fsFile); !ok {
+			return 0, unix.EINVAL
+		}
+		if cmd == fGetSeals {
+			return fSealSeal, nil
+		}
+		return 0, unix.EPERM
 	case unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ:
 		var e *pipeEnd
 		switch f := f.(type) {

@@ -15,6 +15,7 @@ func init() {
 	register(unix.SYS_MUNMAP, "munmap", sysMunmap)
 	register(unix.SYS_MPROTECT, "mprotect", sysMprotect)
 	register(unix.SYS_MADVISE, "madvise", sysMadvise)
+	registerPartial(unix.SYS_MSYNC, "msync", "checks its arguments and the range; there is nothing to write back (shared file mappings are refused)", sysMsync)
 	register(unix.SYS_MREMAP, "mremap", sysMremap)
 }
 
@@ -100,6 +101,31 @@ func sysMadvise(t *task.Task, a task.Args) (uintptr, error) {
 				t.P.MM.Pager.Map(s, e-s, v.Prot)
 			}
 		}
+	}
+	return 0, nil
+}
+
+// msync(2): EINVAL for an unaligned address or bad flags (MS_ASYNC with
+// MS_SYNC), ENOMEM when part of the range is not mapped. Private and
+// anonymous mappings have nothing to write back.
+func sysMsync(t *task.Task, a task.Args) (uintptr, error) {
+	addr, n, flags := a[0], task.PageUp(a[1]), int(a[2])
+	if addr%task.PageSize != 0 || flags&^(unix.MS_ASYNC|unix.MS_SYNC|unix.MS_INVALIDATE) != 0 ||
+		flags&unix.MS_ASYNC != 0 && flags&unix.MS_SYNC != 0 || addr+n < addr {
+		return 0, unix.EINVAL
+	}
+	covered := addr
+	for _, v := range t.P.MM.VMAs() { // sorted by start
+		if v.End <= covered || v.Start >= addr+n {
+			continue
+		}
+		if v.Start > covered {
+			return 0, unix.ENOMEM
+		}
+		covered = v.End
+	}
+	if covered < addr+n {
+		return 0, unix.ENOMEM
 	}
 	return 0, nil
 }

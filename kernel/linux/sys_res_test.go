@@ -169,3 +169,48 @@ func TestPriorities(t *testing.T) {
 		t.Errorf("mlockall(0) = %d, want -EINVAL", r)
 	}
 }
+
+// msync checks alignment, flags and that the range is mapped.
+func TestMsync(t *testing.T) {
+	_, task0, _, buf := newTestProcess(t)
+	for _, c := range []struct {
+		addr, n, flags uintptr
+		want           int64
+	}{
+		{buf, 4096, unix.MS_SYNC, 0},
+		{buf, 100, unix.MS_ASYNC, 0},
+		{buf + 1, 4096, unix.MS_SYNC, -int64(unix.EINVAL)},
+		{buf, 4096, unix.MS_SYNC | unix.MS_ASYNC, -int64(unix.EINVAL)},
+		{buf, 4096, 0x100, -int64(unix.EINVAL)},
+		{0x1000, 4096, unix.MS_SYNC, -int64(unix.ENOMEM)},
+		{buf, 1 << 30, unix.MS_SYNC, -int64(unix.ENOMEM)},
+	} {
+		if r := call(task0, unix.SYS_MSYNC, c.addr, c.n, c.flags); r != c.want {
+			t.Errorf("msync(%#x, %d, %#x) = %d, want %d", c.addr, c.n, c.flags, r, c.want)
+		}
+	}
+}
+
+// fcntl's F_NOTIFY, F_GET_SEALS and F_ADD_SEALS answer as Linux's tmpfs.
+func TestFcntlNotifyAndSeals(t *testing.T) {
+	_, task0, _, buf := newTestProcess(t)
+	task0.CopyOut(buf, []byte("/\x00/f\x00"))
+	dir := call(task0, unix.SYS_OPEN, buf, unix.O_RDONLY|unix.O_DIRECTORY)
+	file := call(task0, unix.SYS_OPEN, buf+2, unix.O_CREAT|unix.O_RDWR, 0o644)
+	call(task0, unix.SYS_PIPE2, buf+16, 0)
+	pipe, _ := task0.ReadU32(buf + 16)
+	for _, c := range []struct {
+		fd, cmd, arg uintptr
+		want         int64
+	}{
+		{uintptr(dir), fNotify, 0, 0},
+		{uintptr(file), fNotify, 0, -int64(unix.ENOTDIR)},
+		{uintptr(file), fGetSeals, 0, fSealSeal},
+		{uintptr(file), fAddSeals, 1, -int64(unix.EPERM)},
+		{uintptr(pipe), fGetSeals, 0, -int64(unix.EINVAL)},
+	} {
+		if r := call(task0, unix.SYS_FCNTL, c.fd, c.cmd, c.arg); r != c.want {
+			t.Errorf("fcntl(%d, %d) = %d, want %d", c.fd, c.cmd, r, c.want)
+		}
+	}
+}
