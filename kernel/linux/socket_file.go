@@ -105,7 +105,7 @@ func (f *sockFile) send(t *task.Task, p []byte, to []byte, flags int, rights []a
 	if f.inet != nil {
 		n, err = f.inet.Send(t, p, flags, to, nonblock)
 	} else {
-		n, err = f.local.Send(t, p, rights, to, nonblock)
+		n, err = f.local.Send(t, p, rights, to, nonblock, unixPaths{t})
 	}
 	if err == unix.EPIPE && flags&unix.MSG_NOSIGNAL == 0 {
 		t.P.SendSignal(t, task.Siginfo{Signo: int32(unix.SIGPIPE), Pid: int32(t.P.Pid())})

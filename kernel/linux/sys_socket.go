@@ -2,7 +2,6 @@ package linux
 
 import (
 	"encoding/binary"
-	"sync"
 
 	"github.com/gosv/gosv/kernel/net/socket"
 	unixsock "github.com/gosv/gosv/kernel/net/unix"
@@ -185,24 +184,7 @@ func sysBind(t *task.Task, a task.Args) (uintptr, error) {
 	if f.inet != nil {
 		return 0, f.inet.Bind(sa)
 	}
-	err = f.local.Bind(sa)
-	logUnixPath(t, sa, err)
-	return 0, err
-}
-
-// unixPathOnce logs once per VM that AF_UNIX sockets cannot have
-// filesystem names yet, so an EADDRNOTAVAIL or ENOENT is explained.
-var unixPathOnce sync.Once
-
-func logUnixPath(t *task.Task, sa []byte, err error) {
-	if err != unix.EADDRNOTAVAIL && err != unix.ENOENT {
-		return
-	}
-	if name, perr := unixsock.ParseAddr(sa); perr == nil && name != "" && name[0] != 0 {
-		unixPathOnce.Do(func() {
-			t.P.Logf("gosv: AF_UNIX socket at the filesystem path %q: not supported yet (abstract names work)", name)
-		})
-	}
+	return 0, f.local.Bind(sa, unixPaths{t})
 }
 
 func sysListen(t *task.Task, a task.Args) (uintptr, error) {
@@ -266,9 +248,7 @@ func sysConnect(t *task.Task, a task.Args) (uintptr, error) {
 	if f.inet != nil {
 		return 0, f.inet.Connect(t, sa, f.nb.get())
 	}
-	err = f.local.Connect(t, sa, f.nb.get())
-	logUnixPath(t, sa, err)
-	return 0, err
+	return 0, f.local.Connect(t, sa, f.nb.get(), unixPaths{t})
 }
 
 func sockName(t *task.Task, a task.Args, peer bool) (uintptr, error) {

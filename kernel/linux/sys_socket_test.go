@@ -161,3 +161,51 @@ func TestTCPLoopback(t *testing.T) {
 		t.Errorf("bind on the console = %d, want ENOTSOCK", r)
 	}
 }
+
+// AF_UNIX sockets at filesystem paths: bind makes a socket inode, connect
+// finds the listener through it, a second bind is EADDRINUSE, and after
+// the listener closes, connecting is ECONNREFUSED until the name is
+// unlinked (then ENOENT).
+func TestUnixPathSockets(t *testing.T) {
+	_, task0, _, buf := newTestProcess(t)
+	sun := append([]byte{unix.AF_UNIX, 0}, "/srv.sock\x00"...)
+	task0.CopyOut(buf, sun)
+	addrLen := uintptr(len(sun))
+	ln := call(task0, unix.SYS_SOCKET, unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if r := call(task0, unix.SYS_BIND, uintptr(ln), buf, addrLen); r != 0 {
+		t.Fatalf("bind = %d", r)
+	}
+	var st [144]byte
+	task0.CopyOut(buf+200, []byte("/srv.sock\x00"))
+	if r := call(task0, unix.SYS_STAT, buf+200, buf+256); r != 0 {
+		t.Fatalf("stat of the socket = %d", r)
+	}
+	task0.CopyIn(st[:], buf+256)
+	if mode := binary.LittleEndian.Uint32(st[24:]); mode&unix.S_IFMT != unix.S_IFSOCK {
+		t.Errorf("mode %o, want a socket inode", mode)
+	}
+	other := call(task0, unix.SYS_SOCKET, unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if r := call(task0, unix.SYS_BIND, uintptr(other), buf, addrLen); r != sockErr(unix.EADDRINUSE) {
+		t.Errorf("second bind = %d, want EADDRINUSE", r)
+	}
+	call(task0, unix.SYS_LISTEN, uintptr(ln), 4)
+	c := call(task0, unix.SYS_SOCKET, unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if r := call(task0, unix.SYS_CONNECT, uintptr(c), buf, addrLen); r != 0 {
+		t.Fatalf("connect = %d", r)
+	}
+	s := call(task0, unix.SYS_ACCEPT4, uintptr(ln), 0, 0, 0)
+	task0.CopyOut(buf+400, []byte("over a path"))
+	call(task0, unix.SYS_WRITE, uintptr(c), buf+400, 11)
+	if r := call(task0, unix.SYS_READ, uintptr(s), buf+500, 64); r != 11 {
+		t.Errorf("read = %d", r)
+	}
+	call(task0, unix.SYS_CLOSE, uintptr(ln))
+	c2 := call(task0, unix.SYS_SOCKET, unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if r := call(task0, unix.SYS_CONNECT, uintptr(c2), buf, addrLen); r != sockErr(unix.ECONNREFUSED) {
+		t.Errorf("connect after close = %d, want ECONNREFUSED", r)
+	}
+	call(task0, unix.SYS_UNLINK, buf+200)
+	if r := call(task0, unix.SYS_CONNECT, uintptr(c2), buf, addrLen); r != sockErr(unix.ENOENT) {
+		t.Errorf("connect after unlink = %d, want ENOENT", r)
+	}
+}

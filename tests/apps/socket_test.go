@@ -51,4 +51,16 @@ async def main():
     print(await r.readline())
     w.close()
     s.close()
-asyncio.run(main())`
+asyncio.run(main())
+import tempfile, os
+path = os.path.join(tempfile.mkdtemp(), "s.sock")
+async def unix_main():
+    s = await asyncio.start_unix_server(handle, path=path)
+    r, w = await asyncio.open_unix_connection(path)
+    w.write(b"unix path line\n")
+    print(await r.readline())
+    w.close()
+    s.close()
+asyncio.run(unix_main())
+print(os.path.exists(path))
+os.unlink(path)`

@@ -71,13 +71,12 @@ type Socket struct {
 type Namespace struct {
 	mu       sync.Mutex
 	abstract map[string]*Socket
-	// Paths binds and finds filesystem names; nil: filesystem names fail
-	// with EADDRNOTAVAIL (bind) and ENOENT (connect).
-	Paths PathBinder
 }
 
 // PathBinder creates the socket inode of a filesystem name (EADDRINUSE
-// when the name exists) and finds the socket bound to one.
+// when the name exists) and finds the socket bound to one, for the calling
+// task (its working directory and credentials). Nil: filesystem names
+// fail with EADDRNOTAVAIL (bind) and ENOENT (connect, send).
 type PathBinder interface {
 	BindPath(path string, s *Socket) error
 	LookupPath(path string) (*Socket, error)
@@ -151,7 +150,7 @@ func EncodeAddr(name string) []byte {
 
 // Bind names the socket. EINVAL when it already has a name, EADDRINUSE
 // when the name is taken.
-func (s *Socket) Bind(sockaddr []byte) error {
+func (s *Socket) Bind(sockaddr []byte, paths PathBinder) error {
 	name, err := ParseAddr(sockaddr)
 	if err != nil {
 		return err
@@ -165,7 +164,7 @@ func (s *Socket) Bind(sockaddr []byte) error {
 	if name == "" {
 		return s.autobind()
 	}
-	if err := s.ns.bind(name, s); err != nil {
+	if err := s.ns.bind(name, s, paths); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -198,12 +197,12 @@ func (s *Socket) autobind() error {
 	return unix.EADDRINUSE
 }
 
-func (ns *Namespace) bind(name string, s *Socket) error {
+func (ns *Namespace) bind(name string, s *Socket, paths PathBinder) error {
 	if name[0] != 0 {
-		if ns.Paths == nil {
+		if paths == nil {
 			return unix.EADDRNOTAVAIL
 		}
-		return ns.Paths.BindPath(name, s)
+		return paths.BindPath(name, s)
 	}
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
@@ -214,15 +213,15 @@ func (ns *Namespace) bind(name string, s *Socket) error {
 	return nil
 }
 
-func (ns *Namespace) lookup(name string) (*Socket, error) {
+func (ns *Namespace) lookup(name string, paths PathBinder) (*Socket, error) {
 	if name == "" {
 		return nil, unix.EINVAL
 	}
 	if name[0] != 0 {
-		if ns.Paths == nil {
+		if paths == nil {
 			return nil, unix.ENOENT
 		}
-		return ns.Paths.LookupPath(name)
+		return paths.LookupPath(name)
 	}
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
@@ -294,12 +293,12 @@ func (s *Socket) Accept(b Blocker, nonblock bool) (*Socket, error) {
 // Connect connects to the socket named by sockaddr: a stream or seqpacket
 // socket queues a connection on a listener (waiting while its backlog is
 // full unless nonblock); a datagram socket sets its default destination.
-func (s *Socket) Connect(b Blocker, sockaddr []byte, nonblock bool) error {
+func (s *Socket) Connect(b Blocker, sockaddr []byte, nonblock bool, paths PathBinder) error {
 	name, err := ParseAddr(sockaddr)
 	if err != nil {
 		return err
 	}
-	target, err := s.ns.lookup(name)
+	target, err := s.ns.lookup(name, paths)
 	if err != nil {
 		return err
 	}
@@ -376,7 +375,7 @@ func (s *Socket) waitFor(b Blocker, events waiter.EventMask, nonblock bool, dead
 // Send writes p (with rights) to the peer, or to the socket named by
 // sockaddr for a datagram socket. EPIPE (the caller raises SIGPIPE unless
 // MSG_NOSIGNAL) when the peer is gone or the socket shut for writing.
-func (s *Socket) Send(b Blocker, p []byte, rights []any, sockaddr []byte, nonblock bool) (int, error) {
+func (s *Socket) Send(b Blocker, p []byte, rights []any, sockaddr []byte, nonblock bool, paths PathBinder) (int, error) {
 	s.mu.Lock()
 	dst, from, wrShut := s.peer, s.addr, s.wrShut
 	connected := s.connected
@@ -390,7 +389,7 @@ func (s *Socket) Send(b Blocker, p []byte, rights []any, sockaddr []byte, nonblo
 			if err != nil {
 				return 0, err
 			}
-			if dst, err = s.ns.lookup(name); err != nil {
+			if dst, err = s.ns.lookup(name, paths); err != nil {
 				return 0, err
 			}
 		}

@@ -36,7 +36,7 @@ func TestPairStream(t *testing.T) {
 	big := bytes.Repeat([]byte("0123456789"), 100000) // 1 MB: more than the queue holds
 	done := make(chan error, 1)
 	go func() {
-		n, err := a.Send(nb, big, nil, nil, false)
+		n, err := a.Send(nb, big, nil, nil, false, nil)
 		if err == nil && n != len(big) {
 			err = unix.EIO
 		}
@@ -61,7 +61,7 @@ func TestPairStream(t *testing.T) {
 	if !bytes.Equal(got, big) {
 		t.Fatalf("got %d bytes, want %d intact", len(got), len(big))
 	}
-	if _, err := b.Send(nb, []byte("x"), nil, nil, false); err != unix.EPIPE {
+	if _, err := b.Send(nb, []byte("x"), nil, nil, false, nil); err != unix.EPIPE {
 		t.Errorf("send to a closed peer: %v, want EPIPE", err)
 	}
 	if r := b.Readiness(waiter.EventHUp | waiter.ReadableEvents); r&waiter.EventHUp == 0 {
@@ -84,21 +84,21 @@ func TestRecvNonblockAndInterrupt(t *testing.T) {
 func TestListenConnectAccept(t *testing.T) {
 	ns := NewNamespace()
 	ln, _ := New(ns, unix.SOCK_STREAM, Cred{PID: 7})
-	if err := ln.Bind(abstract("srv")); err != nil {
+	if err := ln.Bind(abstract("srv"), nil); err != nil {
 		t.Fatal(err)
 	}
 	other, _ := New(ns, unix.SOCK_STREAM, Cred{})
-	if err := other.Bind(abstract("srv")); err != unix.EADDRINUSE {
+	if err := other.Bind(abstract("srv"), nil); err != unix.EADDRINUSE {
 		t.Errorf("second bind: %v, want EADDRINUSE", err)
 	}
 	c, _ := New(ns, unix.SOCK_STREAM, Cred{PID: 9, UID: 1000})
-	if err := c.Connect(nb, abstract("srv"), false); err != unix.ECONNREFUSED {
+	if err := c.Connect(nb, abstract("srv"), false, nil); err != unix.ECONNREFUSED {
 		t.Errorf("connect before listen: %v, want ECONNREFUSED", err)
 	}
 	if err := ln.Listen(1); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Connect(nb, abstract("srv"), false); err != nil {
+	if err := c.Connect(nb, abstract("srv"), false, nil); err != nil {
 		t.Fatal(err)
 	}
 	if ln.Readiness(waiter.ReadableEvents) == 0 {
@@ -117,7 +117,7 @@ func TestListenConnectAccept(t *testing.T) {
 	if pn, _ := c.PeerName(); !bytes.Equal(pn, abstract("srv")) {
 		t.Errorf("getpeername %q", pn)
 	}
-	c.Send(nb, []byte("ping"), []any{"file"}, nil, false)
+	c.Send(nb, []byte("ping"), []any{"file"}, nil, false, nil)
 	buf := make([]byte, 16)
 	n, rights, _, _, err := s.Recv(nb, buf, false, false, false, time.Time{})
 	if err != nil || string(buf[:n]) != "ping" || len(rights) != 1 || rights[0] != "file" {
@@ -128,7 +128,7 @@ func TestListenConnectAccept(t *testing.T) {
 	}
 	ln.Close()
 	c2, _ := New(ns, unix.SOCK_STREAM, Cred{})
-	if err := c2.Connect(nb, abstract("srv"), false); err != unix.ECONNREFUSED {
+	if err := c2.Connect(nb, abstract("srv"), false, nil); err != unix.ECONNREFUSED {
 		t.Errorf("connect after the listener closed: %v, want ECONNREFUSED", err)
 	}
 }
@@ -136,14 +136,14 @@ func TestListenConnectAccept(t *testing.T) {
 func TestDatagramAndSeqpacket(t *testing.T) {
 	ns := NewNamespace()
 	srv, _ := New(ns, unix.SOCK_DGRAM, Cred{})
-	srv.Bind(abstract("d"))
+	srv.Bind(abstract("d"), nil)
 	cl, _ := New(ns, unix.SOCK_DGRAM, Cred{})
-	cl.Bind(EncodeAddr("")) // autobind
+	cl.Bind(EncodeAddr(""), nil) // autobind
 	if name := cl.SockName(); len(name) != 8 || name[2] != 0 {
 		t.Errorf("autobound name %q", name)
 	}
-	cl.Send(nb, []byte("one"), nil, abstract("d"), false)
-	cl.Send(nb, []byte("second"), nil, abstract("d"), false)
+	cl.Send(nb, []byte("one"), nil, abstract("d"), false, nil)
+	cl.Send(nb, []byte("second"), nil, abstract("d"), false, nil)
 	buf := make([]byte, 3)
 	n, _, from, trunc, _ := srv.Recv(nb, buf, false, false, false, time.Time{})
 	if string(buf[:n]) != "one" || trunc || from != string(cl.SockName()[2:]) {
@@ -154,8 +154,8 @@ func TestDatagramAndSeqpacket(t *testing.T) {
 		t.Errorf("second datagram %q trunc %v, want \"sec\" truncated", buf[:n], trunc)
 	}
 	a, b, _ := Pair(ns, unix.SOCK_SEQPACKET, Cred{})
-	a.Send(nb, []byte("rec1"), nil, nil, false)
-	a.Send(nb, []byte("rec2"), nil, nil, false)
+	a.Send(nb, []byte("rec1"), nil, nil, false, nil)
+	a.Send(nb, []byte("rec2"), nil, nil, false, nil)
 	big := make([]byte, 100)
 	n, _, _, _, _ = b.Recv(nb, big, false, false, false, time.Time{})
 	if string(big[:n]) != "rec1" {
