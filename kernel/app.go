@@ -112,11 +112,15 @@ func runApp(opts bootopts.Options, argv []string, slots []virtio.MMIODevice) int
 		fmt.Fprintf(os.Stderr, "gosv: exec %s: entry %#x sp %#x\n", exe, t.Ctx.RIP, t.Ctx.RSP)
 	}
 	go t.Loop()
-	// A pending timer keeps the kernel's runtime from declaring a deadlock
-	// while every app thread waits (on a pipe nobody writes, say): on Linux
-	// such an app hangs, and so it does here.
-	keepalive := time.NewTicker(time.Hour)
-	defer keepalive.Stop()
+	// A goroutine asleep on a timer keeps the kernel's runtime from
+	// declaring a deadlock while every app thread waits (on a pipe nobody
+	// writes, say): on Linux such an app hangs, and so it does here. (A
+	// ticker nobody receives from does not count since Go 1.23.)
+	go func() {
+		for {
+			time.Sleep(time.Hour)
+		}
+	}()
 	return p.Wait()
 }
 

@@ -80,6 +80,11 @@ func TestOpenat2(t *testing.T) {
 	}
 	f.fails(unix.EXDEV, unix.SYS_OPENAT2, dfd, f.str("../d/new"), how(unix.O_RDONLY, 0, 0x08, 24), 24)
 	f.fails(unix.EXDEV, unix.SYS_OPENAT2, dfd, f.str("/etc"), how(unix.O_RDONLY, 0, 0x08, 24), 24)
+	// RESOLVE_IN_ROOT: an absolute path starts at dirfd, never at the
+	// real root (/etc is not inside /tmp/d; /new is).
+	f.fails(unix.ENOENT, unix.SYS_OPENAT2, dfd, f.str("/etc"), how(unix.O_RDONLY, 0, 0x10, 24), 24)
+	f.ok(unix.SYS_OPENAT2, dfd, f.str("/new"), how(unix.O_RDONLY, 0, 0x10, 24), 24)
+	f.ok(unix.SYS_OPENAT2, dfd, f.str("/../../new"), how(unix.O_RDONLY, 0, 0x10, 24), 24)
 	f.fails(unix.ELOOP, unix.SYS_OPENAT2, atFDCWD, f.str("/proc/self/fd/0"), how(unix.O_RDONLY, 0, 0x02, 24), 24)
 	f.fails(unix.EXDEV, unix.SYS_OPENAT2, atFDCWD, f.str("/proc/self"), how(unix.O_RDONLY, 0, 0x01, 24), 24)
 	f.fails(unix.EINVAL, unix.SYS_OPENAT2, dfd, f.str("new"), how(unix.O_RDONLY, 0, 0, 16), 16)

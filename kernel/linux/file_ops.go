@@ -144,6 +144,15 @@ func openat2(t *task.Task, dirfd int, addr uintptr, flags int, mode uint32, reso
 	if err != nil {
 		return 0, err
 	}
+	if resolve&(vfs.RESOLVE_BENEATH|vfs.RESOLVE_IN_ROOT) != 0 && p[0] == '/' && dirfd != unix.AT_FDCWD {
+		// An absolute path still starts from dirfd, which is the root
+		// (IN_ROOT) or the fence (BENEATH) of the walk.
+		d, err := resolveAt(t, dirfd, ".", false)
+		if err != nil {
+			return 0, err
+		}
+		tg.dir = d.dir
+	}
 	vf, where, err := t.P.FS.OpenResolve(t, tg.dir, tg.path, flags, mode, resolve)
 	if err != nil {
 		return 0, err

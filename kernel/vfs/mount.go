@@ -222,25 +222,28 @@ func (ns *Namespace) Bind(src Loc, srcPath string, target Loc, targetPath string
 	}
 	m := &Mount{ID: ns.allocID(), fs: src.M.fs, root: src.In, within: within, source: src.M.source,
 		flags: src.M.flags&^MS_RDONLY | flags&MS_RDONLY}
+	// With MS_REC, the tree to copy is taken before anything is attached
+	// (as Linux's copy_tree): a target inside that tree must not see its
+	// own copy copied again, endlessly.
 	var below []*Mount
+	children := map[*Mount][]*Mount{}
 	if rec {
 		below = ns.below(src, srcPath)
+		for _, g := range ns.mounts {
+			if g.parent != nil {
+				children[g.parent] = append(children[g.parent], g)
+			}
+		}
 	}
 	ns.attach(m, target, targetPath)
-	// With MS_REC, copies of the mounts below src, and of those below
-	// them, keep their place relative to src.
-	var copyBelow func(cp *Mount, children []*Mount)
-	copyBelow = func(cp *Mount, children []*Mount) {
-		for _, c := range children {
+	// Copies of the mounts below src, and of those below them, keep their
+	// place relative to src.
+	var copyBelow func(cp *Mount, list []*Mount)
+	copyBelow = func(cp *Mount, list []*Mount) {
+		for _, c := range list {
 			nc := &Mount{ID: ns.allocID(), fs: c.fs, root: c.root, within: c.within, source: c.source, flags: c.flags}
 			ns.attach(nc, Loc{cp, c.point}, cleanJoin(targetPath, strings.TrimPrefix(c.path, srcPath)))
-			var grand []*Mount
-			for _, g := range ns.mounts {
-				if g.parent == c {
-					grand = append(grand, g)
-				}
-			}
-			copyBelow(nc, grand)
+			copyBelow(nc, children[c])
 		}
 	}
 	copyBelow(m, below)

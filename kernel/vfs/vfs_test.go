@@ -521,3 +521,19 @@ func TestDirents(t *testing.T) {
 		t.Errorf("legacy record % x", buf[:n])
 	}
 }
+
+// A recursive bind whose target lies inside the tree it copies copies
+// that tree once (it used to copy its own copy without end and run the
+// kernel out of memory).
+func TestRecursiveBindIntoItself(t *testing.T) {
+	f := newFS(t)
+	ctx := vfs.RootContext
+	f.Mkdir(ctx, vfs.Loc{}, "/mnt", 0o755)
+	ok(t, f.MountAt(ctx, "none", "/mnt", "tmpfs", 0, ""))
+	ok(t, f.Mkdir(ctx, vfs.Loc{}, "/mnt/x", 0o755))
+	ok(t, f.MountAt(ctx, "/", "/mnt/x", "", vfs.MS_BIND|vfs.MS_REC, ""))
+	ok(t, f.MountAt(ctx, "/mnt", "/mnt/x/mnt", "", vfs.MS_BIND|vfs.MS_REC, ""))
+	if n := strings.Count(string(f.NS.ProcMounts()), "\n"); n > 10 {
+		t.Errorf("%d mounts after two recursive binds into themselves:\n%s", n, f.NS.ProcMounts())
+	}
+}

@@ -157,7 +157,13 @@ func (s *Socket) Listen(backlog int) error {
 	if s.stype != unix.SOCK_STREAM {
 		return unix.EOPNOTSUPP
 	}
-	backlog = min(max(backlog, 0), 4096)
+	// As Linux: a negative backlog is the maximum (net.core.somaxconn,
+	// 4096), and its queue holds backlog+1 connections, so 0 still lets
+	// one in (netstack's queue holds exactly backlog).
+	if backlog < 0 || backlog > 4096 {
+		backlog = 4096
+	}
+	backlog++
 	if err := s.ep.Listen(backlog); err != nil {
 		return Errno(err)
 	}

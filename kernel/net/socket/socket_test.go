@@ -304,3 +304,26 @@ func FuzzParseSockaddr(f *testing.F) {
 		}
 	})
 }
+
+// listen(fd, 0) and a negative backlog still take connections, as Linux.
+func TestListenBacklogZero(t *testing.T) {
+	for _, backlog := range []int{0, -1} {
+		s := loopStack(t)
+		b := chanBlocker{make(chan struct{})}
+		ln := mustNew(t, s, unix.AF_INET, unix.SOCK_STREAM, 0)
+		if err := ln.Bind(sockaddr4([4]byte{127, 0, 0, 1}, 0)); err != nil {
+			t.Fatal(err)
+		}
+		if err := ln.Listen(backlog); err != nil {
+			t.Fatal(err)
+		}
+		name, _ := ln.SockName()
+		c := mustNew(t, s, unix.AF_INET, unix.SOCK_STREAM, 0)
+		if err := c.Connect(b, name, false); err != nil {
+			t.Fatalf("backlog %d: connect: %v", backlog, err)
+		}
+		if _, _, err := ln.Accept(b, false); err != nil {
+			t.Fatalf("backlog %d: accept: %v", backlog, err)
+		}
+	}
+}
