@@ -78,19 +78,29 @@ func parseRights(t *task.Task, control []byte) ([]any, error) {
 	return rights, nil
 }
 
-func sendmsg(t *task.Task, fd uintptr, addr uintptr, flags int) (int, error) {
+// msgArgs decodes the socket, the struct msghdr at addr and its iovec
+// (EMSGSIZE beyond UIO_MAXIOV entries).
+func msgArgs(t *task.Task, fd, addr uintptr) (*sockFile, msghdr, [][2]uintptr, error) {
 	f, err := sockFD(t, fd)
 	if err != nil {
-		return 0, err
+		return nil, msghdr{}, nil, err
 	}
 	m, err := readMsghdr(t, addr)
 	if err != nil {
-		return 0, err
+		return nil, msghdr{}, nil, err
 	}
 	if m.iovlen > 1024 {
-		return 0, unix.EMSGSIZE
+		return nil, msghdr{}, nil, unix.EMSGSIZE
 	}
 	iov, err := readIovec(t, m.iov, int(m.iovlen))
+	if err != nil {
+		return nil, msghdr{}, nil, err
+	}
+	return f, m, iov, nil
+}
+
+func sendmsg(t *task.Task, fd uintptr, addr uintptr, flags int) (int, error) {
+	f, m, iov, err := msgArgs(t, fd, addr)
 	if err != nil {
 		return 0, err
 	}
@@ -133,18 +143,7 @@ func sendmsg(t *task.Task, fd uintptr, addr uintptr, flags int) (int, error) {
 }
 
 func recvmsg(t *task.Task, fd uintptr, addr uintptr, flags int) (int, error) {
-	f, err := sockFD(t, fd)
-	if err != nil {
-		return 0, err
-	}
-	m, err := readMsghdr(t, addr)
-	if err != nil {
-		return 0, err
-	}
-	if m.iovlen > 1024 {
-		return 0, unix.EMSGSIZE
-	}
-	iov, err := readIovec(t, m.iov, int(m.iovlen))
+	f, m, iov, err := msgArgs(t, fd, addr)
 	if err != nil {
 		return 0, err
 	}
